@@ -1,0 +1,8 @@
+//! spotlight: a real-time market-data streaming server and the operator's
+//! toolkit around it. The binary only parses arguments and calls [`cmd::run`].
+
+pub mod client;
+pub mod cmd;
+pub mod market;
+pub mod server;
+pub mod wire;

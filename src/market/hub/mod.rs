@@ -1,0 +1,512 @@
+//! The hub: one epoch, one gap-free seq over every symbol's 1m events, each
+//! event serialized once per timeframe into its SSE frame, a ring for resume,
+//! and fan-out into every subscriber's bounded queue.
+
+mod queue;
+mod ring;
+mod series;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use rand::Rng;
+
+pub use queue::{ClientQueue, Pushed, QueueItem};
+pub use ring::{Ring, RingEntry};
+pub use series::{Emit, Series};
+
+use crate::market::bar::{Bar, BarError, Candle};
+use crate::market::time::{format_ms, now_ms};
+use crate::market::timeframe::Timeframe;
+use crate::wire::{self, BarEvent, History, ResetReason, SymbolInfo};
+
+/// Sizes the hub is built with.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Events kept for resume.
+    pub ring: usize,
+    /// Events a subscriber may have waiting before it is closed.
+    pub client_queue: usize,
+    /// Final 1m bars kept per symbol for history.
+    pub retain: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            ring: 100_000,
+            client_queue: 4096,
+            retain: 200_000,
+        }
+    }
+}
+
+/// Counters the hub keeps (read by diag and metrics).
+#[derive(Debug, Default)]
+pub struct HubStats {
+    /// Base events published.
+    pub events: AtomicU64,
+    /// In-progress updates conflated in subscriber queues.
+    pub conflated: AtomicU64,
+    /// Subscribers closed because their queue stayed full.
+    pub slow_disconnects: AtomicU64,
+    /// Subscribers connected now.
+    pub subscribers: AtomicU64,
+    /// Subscribers ever connected.
+    pub subscribers_total: AtomicU64,
+}
+
+/// Why a bar was not published.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PublishError {
+    /// Older than what the hub already has for the symbol.
+    #[error("{symbol} bar at {} is older than the newest bar at {} (bars must move forward in time)", format_ms(*t), format_ms(*latest))]
+    Stale {
+        /// Symbol.
+        symbol: String,
+        /// The bar's time.
+        t: i64,
+        /// The newest bar time the hub has.
+        latest: i64,
+    },
+    /// Not a 1m bar.
+    #[error("timeframe {0}: only 1m bars can be published (higher timeframes are rolled up)")]
+    NotBase(Timeframe),
+    /// An empty symbol name.
+    #[error("symbol must not be empty")]
+    NoSymbol,
+    /// Prices or time are not valid.
+    #[error(transparent)]
+    Invalid(#[from] BarError),
+}
+
+/// Where a subscriber wants to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// From now on.
+    Live,
+    /// After `seq` of `epoch` (the current epoch when `None`).
+    After {
+        /// The epoch the seq belongs to.
+        epoch: Option<String>,
+        /// The last seq the client has.
+        seq: u64,
+    },
+}
+
+/// How a subscription started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Live from now.
+    Live,
+    /// Every missed event is in the backlog.
+    Resumed,
+    /// The position could not be resumed: the client must refetch history.
+    Reset(ResetReason),
+}
+
+/// Why a subscription was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscribeError {
+    /// A symbol the hub has never seen.
+    #[error("unknown symbol {0:?}")]
+    UnknownSymbol(String),
+    /// A seq newer than anything published in this epoch.
+    #[error("seq {seq} is ahead of the newest event ({head})")]
+    AheadOfHead {
+        /// The seq asked for.
+        seq: u64,
+        /// The newest seq.
+        head: u64,
+    },
+}
+
+/// A symbol the hub does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown symbol {0:?}")]
+pub struct UnknownSymbol(pub String);
+
+/// An ingest batch rejected as a whole: which bar, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("bar {}: {error}", index + 1)]
+pub struct BatchError {
+    /// 0-based index of the first bad bar.
+    pub index: usize,
+    /// What is wrong with it.
+    pub error: PublishError,
+}
+
+struct Inner {
+    head: u64,
+    ring: Ring,
+    series: Vec<Series>,
+    index: HashMap<Arc<str>, u32>,
+    subscribers: Vec<[Vec<(u64, Arc<ClientQueue>)>; 6]>,
+    next_id: u64,
+}
+
+/// The market hub. See the module docs.
+pub struct Hub {
+    epoch: String,
+    started_ms: i64,
+    config: HubConfig,
+    inner: Mutex<Inner>,
+    stats: HubStats,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("epoch", &self.epoch).finish_non_exhaustive()
+    }
+}
+
+/// A short random epoch id (8 lowercase letters and digits).
+pub fn new_epoch() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+impl Hub {
+    /// A hub with a fresh epoch.
+    pub fn new(config: HubConfig) -> Arc<Hub> {
+        Arc::new(Hub {
+            epoch: new_epoch(),
+            started_ms: now_ms(),
+            inner: Mutex::new(Inner {
+                head: 0,
+                ring: Ring::new(config.ring),
+                series: Vec::new(),
+                index: HashMap::new(),
+                subscribers: Vec::new(),
+                next_id: 1,
+            }),
+            config,
+            stats: HubStats::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This server start's epoch id.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// When this epoch started, Unix ms.
+    pub fn started_ms(&self) -> i64 {
+        self.started_ms
+    }
+
+    /// The hub's counters.
+    pub fn stats(&self) -> &HubStats {
+        &self.stats
+    }
+
+    /// `(lowSeq, headSeq)` of the ring.
+    pub fn ring_bounds(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (inner.ring.low_seq(inner.head), inner.head)
+    }
+
+    /// Whether any symbol has a bar yet.
+    pub fn has_data(&self) -> bool {
+        self.lock().series.iter().any(Series::has_data)
+    }
+
+    /// Known symbols, sorted.
+    pub fn symbol_names(&self) -> Vec<String> {
+        let inner = self.lock();
+        let names: BTreeSet<String> = inner.series.iter().map(|s| s.name.to_string()).collect();
+        names.into_iter().collect()
+    }
+
+    /// Replaces a symbol's history with sorted final 1m candles (a backfill or
+    /// a recorded file), without events.
+    pub fn load(&self, symbol: &str, candles: Vec<Candle>) {
+        let mut inner = self.lock();
+        let i = self.symbol_index(&mut inner, symbol);
+        inner.series[i as usize].load(candles);
+    }
+
+    fn symbol_index(&self, inner: &mut Inner, symbol: &str) -> u32 {
+        if let Some(i) = inner.index.get(symbol) {
+            return *i;
+        }
+        let name: Arc<str> = Arc::from(symbol);
+        let i = inner.series.len() as u32;
+        inner.series.push(Series::new(name.clone(), self.config.retain));
+        inner.subscribers.push(Default::default());
+        inner.index.insert(name, i);
+        i
+    }
+
+    /// Publishes a 1m bar (in progress or final) and returns its seq.
+    pub fn publish(&self, symbol: &str, candle: Candle, is_final: bool) -> Result<u64, PublishError> {
+        if symbol.is_empty() {
+            return Err(PublishError::NoSymbol);
+        }
+        candle.check()?;
+        let mut inner = self.lock();
+        if let Some(i) = inner.index.get(symbol) {
+            inner.series[*i as usize].check_order(candle.t)?;
+        }
+        let i = self.symbol_index(&mut inner, symbol);
+        Ok(self.apply(&mut inner, i, candle, is_final))
+    }
+
+    /// Publishes a batch of 1m bars atomically: all of them, in order, or —
+    /// when any is invalid or out of order — none. Returns the head seq.
+    pub fn publish_batch(&self, bars: &[Bar]) -> Result<u64, BatchError> {
+        let mut inner = self.lock();
+        // Dry run against the hub's state plus the batch so far.
+        let mut latest: HashMap<&str, (i64, bool)> = HashMap::new();
+        for (index, bar) in bars.iter().enumerate() {
+            let fail = |error| BatchError { index, error };
+            if bar.symbol.is_empty() {
+                return Err(fail(PublishError::NoSymbol));
+            }
+            if bar.tf != Timeframe::M1 {
+                return Err(fail(PublishError::NotBase(bar.tf)));
+            }
+            let candle = bar.candle();
+            candle.check().map_err(|e| fail(e.into()))?;
+            match latest.get(&*bar.symbol) {
+                Some(&(t, was_final)) if bar.t < t || (bar.t == t && was_final) => {
+                    return Err(fail(PublishError::Stale {
+                        symbol: bar.symbol.to_string(),
+                        t: bar.t,
+                        latest: t,
+                    }));
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(i) = inner.index.get(&*bar.symbol) {
+                        inner.series[*i as usize].check_order(bar.t).map_err(fail)?;
+                    }
+                }
+            }
+            latest.insert(&bar.symbol, (bar.t, bar.is_final));
+        }
+        for bar in bars {
+            let i = self.symbol_index(&mut inner, &bar.symbol);
+            self.apply(&mut inner, i, bar.candle(), bar.is_final);
+        }
+        Ok(inner.head)
+    }
+
+    /// Applies a checked bar: new seq, frames, ring, fan-out.
+    fn apply(&self, inner: &mut Inner, symbol: u32, candle: Candle, is_final: bool) -> u64 {
+        let emits = inner.series[symbol as usize].apply(candle, is_final);
+        inner.head += 1;
+        let seq = inner.head;
+        let ts = now_ms();
+        let name = inner.series[symbol as usize].name.clone();
+        let mut finals = 0u8;
+        let frames: [Bytes; 6] = std::array::from_fn(|i| {
+            let tf = Timeframe::ALL[i];
+            let emit = emits[i];
+            if emit.is_final || emit.closed.is_some() {
+                finals |= 1 << i;
+            }
+            let mut buf = Vec::with_capacity(if emit.closed.is_some() { 512 } else { 256 });
+            let id = (self.epoch.as_str(), seq);
+            if let Some(closed) = emit.closed {
+                let event = BarEvent {
+                    bar: Bar::new(name.clone(), tf, closed, true),
+                    seq,
+                    ts,
+                };
+                wire::write_sse(&mut buf, "bar", Some(id), &event);
+            }
+            let event = BarEvent {
+                bar: Bar::new(name.clone(), tf, emit.bar, emit.is_final),
+                seq,
+                ts,
+            };
+            wire::write_sse(&mut buf, "bar", Some(id), &event);
+            Bytes::from(buf)
+        });
+        for (i, subs) in inner.subscribers[symbol as usize].iter().enumerate() {
+            for (_, queue) in subs {
+                let item = QueueItem {
+                    key: symbol,
+                    seq,
+                    is_final: finals & (1 << i) != 0,
+                    bytes: frames[i].clone(),
+                };
+                match queue.push(item) {
+                    Pushed::Conflated => {
+                        self.stats.conflated.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Pushed::Closed => {
+                        self.stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Pushed::Queued | Pushed::Ignored => {}
+                }
+            }
+        }
+        inner.ring.push(RingEntry {
+            seq,
+            symbol,
+            frames,
+            finals,
+        });
+        self.stats.events.fetch_add(1, Ordering::Relaxed);
+        seq
+    }
+
+    /// Subscribes to `symbols` (every known symbol when empty) at `tf`,
+    /// starting as `resume` asks.
+    pub fn subscribe(self: &Arc<Self>, symbols: &[String], tf: Timeframe, resume: &Resume) -> Result<Subscription, SubscribeError> {
+        let mut inner = self.lock();
+        let keys: Vec<u32> = if symbols.is_empty() {
+            (0..inner.series.len() as u32).collect()
+        } else {
+            let mut keys = symbols
+                .iter()
+                .map(|s| inner.index.get(s.as_str()).copied().ok_or_else(|| SubscribeError::UnknownSymbol(s.clone())))
+                .collect::<Result<Vec<_>, _>>()?;
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        };
+        let head = inner.head;
+        let low = inner.ring.low_seq(head);
+        let (start, backlog) = match resume {
+            Resume::Live => (Start::Live, Vec::new()),
+            Resume::After { epoch: Some(e), .. } if *e != self.epoch => (Start::Reset(ResetReason::EpochChanged), Vec::new()),
+            Resume::After { seq, .. } if *seq > head => return Err(SubscribeError::AheadOfHead { seq: *seq, head }),
+            Resume::After { seq, .. } if seq + 1 < low => (Start::Reset(ResetReason::GapTooOld), Vec::new()),
+            Resume::After { seq, .. } => {
+                let backlog = inner
+                    .ring
+                    .after(*seq)
+                    .filter(|e| keys.binary_search(&e.symbol).is_ok())
+                    .map(|e| e.frames[tf.index()].clone())
+                    .collect();
+                (Start::Resumed, backlog)
+            }
+        };
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let queue = Arc::new(ClientQueue::new(self.config.client_queue));
+        for k in &keys {
+            inner.subscribers[*k as usize][tf.index()].push((id, queue.clone()));
+        }
+        let names = keys.iter().map(|k| inner.series[*k as usize].name.to_string()).collect();
+        drop(inner);
+        self.stats.subscribers.fetch_add(1, Ordering::Relaxed);
+        self.stats.subscribers_total.fetch_add(1, Ordering::Relaxed);
+        Ok(Subscription {
+            id,
+            hub: self.clone(),
+            keys,
+            tf,
+            symbols: names,
+            queue,
+            backlog,
+            start,
+            head,
+            low,
+        })
+    }
+
+    fn unsubscribe(&self, id: u64, keys: &[u32], tf: Timeframe) {
+        let mut inner = self.lock();
+        for k in keys {
+            inner.subscribers[*k as usize][tf.index()].retain(|(i, _)| *i != id);
+        }
+        drop(inner);
+        self.stats.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// History of `symbol` at `tf`, consistent with the returned seq.
+    pub fn history(&self, symbol: &str, tf: Timeframe, before: Option<i64>, limit: usize) -> Result<History, UnknownSymbol> {
+        let inner = self.lock();
+        let i = *inner.index.get(symbol).ok_or_else(|| UnknownSymbol(symbol.to_string()))?;
+        let series = &inner.series[i as usize];
+        let bars = series
+            .history(tf, before, limit)
+            .into_iter()
+            .map(|(c, fin)| Bar::new(series.name.clone(), tf, c, fin))
+            .collect();
+        Ok(History {
+            symbol: symbol.to_string(),
+            timeframe: tf,
+            epoch: self.epoch.clone(),
+            seq: inner.head,
+            bars,
+        })
+    }
+
+    /// Every symbol with data, with last price and change.
+    pub fn symbols(&self) -> Vec<SymbolInfo> {
+        let inner = self.lock();
+        let mut out: Vec<SymbolInfo> = inner
+            .series
+            .iter()
+            .filter_map(|s| {
+                let last = s.last()?;
+                let reference = s.reference()?;
+                let change = ((last.c - reference) * 100.0).round() / 100.0;
+                Some(SymbolInfo {
+                    symbol: s.name.to_string(),
+                    last: last.c,
+                    reference,
+                    change,
+                    change_pct: ((last.c - reference) / reference * 10_000.0).round() / 100.0,
+                    t: last.t,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        out
+    }
+}
+
+/// A live subscription. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Subscription {
+    id: u64,
+    hub: Arc<Hub>,
+    keys: Vec<u32>,
+    tf: Timeframe,
+    /// The subscribed symbols' names.
+    pub symbols: Vec<String>,
+    /// Live events, after `head`.
+    pub queue: Arc<ClientQueue>,
+    /// Missed events (`Start::Resumed`), oldest first, before the live ones.
+    pub backlog: Vec<Bytes>,
+    /// How the subscription started.
+    pub start: Start,
+    /// The head seq when it started.
+    pub head: u64,
+    /// The ring's low seq when it started.
+    pub low: u64,
+}
+
+impl Subscription {
+    /// The subscribed timeframe.
+    pub fn timeframe(&self) -> Timeframe {
+        self.tf
+    }
+
+    /// The hub's epoch.
+    pub fn epoch(&self) -> &str {
+        self.hub.epoch()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(self.id, &self.keys, self.tf);
+    }
+}
+
+#[cfg(test)]
+mod tests;

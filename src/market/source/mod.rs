@@ -1,0 +1,4 @@
+//! Where bars come from: the embedded simulation and recorded files.
+
+pub mod file;
+pub mod sim;
