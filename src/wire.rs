@@ -193,7 +193,9 @@ impl std::str::FromStr for EventId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("event id {s:?} is not {{epoch}}:{{seq}} or {{seq}}");
         let (epoch, seq) = match s.trim().split_once(':') {
-            Some((e, q)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric()) => (Some(e.to_string()), q),
+            Some((e, q)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                (Some(e.to_string()), q)
+            }
             Some(_) => return Err(bad()),
             None => (None, s.trim()),
         };
@@ -208,8 +210,20 @@ mod tests {
 
     #[test]
     fn event_ids_parse_with_or_without_epoch() {
-        assert_eq!("ab12:42".parse(), Ok(EventId { epoch: Some("ab12".into()), seq: 42 }));
-        assert_eq!("42".parse(), Ok(EventId { epoch: None, seq: 42 }));
+        assert_eq!(
+            "ab12:42".parse(),
+            Ok(EventId {
+                epoch: Some("ab12".into()),
+                seq: 42
+            })
+        );
+        assert_eq!(
+            "42".parse(),
+            Ok(EventId {
+                epoch: None,
+                seq: 42
+            })
+        );
         for bad in ["", "x", ":5", "ab:", "ab:-1", "a b:3"] {
             assert!(bad.parse::<EventId>().is_err(), "{bad:?}");
         }
@@ -218,8 +232,22 @@ mod tests {
     #[test]
     fn sse_frames_are_well_formed() {
         let mut buf = Vec::new();
-        write_sse(&mut buf, "ping", None, &Ping { server_time: 1, queued: 0, conflated: 0 });
-        write_sse(&mut buf, "bar", Some(("ep", 7)), &serde_json::json!({"x": "a\nb"}));
+        write_sse(
+            &mut buf,
+            "ping",
+            None,
+            &Ping {
+                server_time: 1,
+                queued: 0,
+                conflated: 0,
+            },
+        );
+        write_sse(
+            &mut buf,
+            "bar",
+            Some(("ep", 7)),
+            &serde_json::json!({"x": "a\nb"}),
+        );
         let text = String::from_utf8(buf).unwrap();
         assert_eq!(
             text,

@@ -1,1 +1,146 @@
-//! Subcommands.
+//! The operator-facing side: one module per subcommand, each with its args
+//! and a `run`. [`run`] dispatches a parsed [`Cli`].
+
+pub mod logging;
+pub mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default server URL of every client command.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:5000";
+
+/// spotlight: a real-time market-data streaming server and the tools to run it.
+#[derive(Debug, Parser)]
+#[command(name = "spotlight", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every subcommand understands.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Server URL for client commands.
+    #[arg(long, global = true, env = "SPOTLIGHT_URL", default_value = DEFAULT_URL)]
+    pub url: String,
+    /// Machine-readable output on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Less log output.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+    /// When to use colour (NO_COLOR is honoured with `auto`).
+    #[arg(long, global = true, value_enum, env = "SPOTLIGHT_COLOR", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM is dumb.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the streaming server.
+    Serve(serve::ServeArgs),
+}
+
+/// Exit codes: 0 ok, 1 check failed, 2 usage error, 3 cannot reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// A check failed or the server answered with an error.
+    Failed = 1,
+    /// Bad usage or input.
+    Usage = 2,
+    /// The server could not be reached.
+    Unreachable = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// An error that carries the exit code it should end the process with.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CliError {
+    /// How the process should exit.
+    pub exit: Exit,
+    /// One line for the user.
+    pub message: String,
+}
+
+impl CliError {
+    /// A usage or input error (exit 2).
+    pub fn usage(message: impl Into<String>) -> anyhow::Error {
+        CliError {
+            exit: Exit::Usage,
+            message: message.into(),
+        }
+        .into()
+    }
+}
+
+/// Runs a parsed command line; errors are printed as one line on stderr.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args, &cli.global).await,
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            let exit = e
+                .downcast_ref::<CliError>()
+                .map_or(Exit::Failed, |c| c.exit);
+            eprintln!("spotlight: error: {e:#}");
+            exit.into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -161,7 +161,12 @@ mod tests {
 
     #[test]
     fn wire_shape_uses_final_and_tf_names() {
-        let bar = Bar::new("SPY".into(), Timeframe::M5, candle(1.0, 2.0, 0.5, 1.5), true);
+        let bar = Bar::new(
+            "SPY".into(),
+            Timeframe::M5,
+            candle(1.0, 2.0, 0.5, 1.5),
+            true,
+        );
         let json = serde_json::to_value(&bar).unwrap();
         assert_eq!(json["final"], true);
         assert_eq!(json["tf"], "5m");

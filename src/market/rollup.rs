@@ -67,24 +67,33 @@ mod tests {
     fn minutes() -> impl Strategy<Value = Vec<Candle>> {
         // Sorted, unique minutes with gaps, spanning up to ~3 days, from a
         // start near a DST change so 1d buckets get exercised.
-        prop::collection::vec((1i64..400, 1.0f64..500.0, 0.0f64..5.0, 0.0f64..5.0, 0u64..10_000), 1..400)
-            .prop_map(|rows| {
-                let mut t = 1_299_970_800_000; // 2011-03-12T23:00:00Z
-                rows.into_iter()
-                    .map(|(step, o, up, down, v)| {
-                        t += step * MINUTE_MS;
-                        let c = (o + up - down).max(0.01);
-                        Candle {
-                            t,
-                            o,
-                            h: o.max(c) + up,
-                            l: (o.min(c) - down).max(0.001),
-                            c,
-                            v,
-                        }
-                    })
-                    .collect()
-            })
+        prop::collection::vec(
+            (
+                1i64..400,
+                1.0f64..500.0,
+                0.0f64..5.0,
+                0.0f64..5.0,
+                0u64..10_000,
+            ),
+            1..400,
+        )
+        .prop_map(|rows| {
+            let mut t = 1_299_970_800_000; // 2011-03-12T23:00:00Z
+            rows.into_iter()
+                .map(|(step, o, up, down, v)| {
+                    t += step * MINUTE_MS;
+                    let c = (o + up - down).max(0.01);
+                    Candle {
+                        t,
+                        o,
+                        h: o.max(c) + up,
+                        l: (o.min(c) - down).max(0.001),
+                        c,
+                        v,
+                    }
+                })
+                .collect()
+        })
     }
 
     proptest! {

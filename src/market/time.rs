@@ -22,7 +22,9 @@ pub fn parse_instant(s: &str) -> Option<i64> {
     if let Ok(ms) = s.parse::<i64>() {
         return Some(ms);
     }
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp_millis())
 }
 
 /// Date-time layouts read from files, tried in order.
@@ -57,7 +59,11 @@ pub fn parse_file_time(s: &str) -> Option<FileTime> {
     let s = s.trim();
     if let Ok(n) = s.parse::<i64>() {
         // Ten digits are seconds until the year 2286; more are milliseconds.
-        let ms = if n.abs() < 100_000_000_000 { n * 1000 } else { n };
+        let ms = if n.abs() < 100_000_000_000 {
+            n * 1000
+        } else {
+            n
+        };
         return Some(FileTime::Absolute(ms));
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
@@ -85,7 +91,11 @@ pub enum LocalTimeError {
 /// Resolves a naive time in `tz`. In the repeated hour of a fall-back change
 /// the first occurrence is taken unless it is not after `prev` (the file has
 /// moved on to the second pass), so a file's rows stay in order.
-pub fn resolve_local(naive: NaiveDateTime, tz: Tz, prev: Option<i64>) -> Result<i64, LocalTimeError> {
+pub fn resolve_local(
+    naive: NaiveDateTime,
+    tz: Tz,
+    prev: Option<i64>,
+) -> Result<i64, LocalTimeError> {
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(d) => Ok(d.timestamp_millis()),
         LocalResult::Ambiguous(first, second) => {
@@ -107,19 +117,36 @@ mod tests {
     #[test]
     fn instants_are_rfc3339_or_unix_ms() {
         assert_eq!(parse_instant("1294065000000"), Some(1_294_065_000_000));
-        assert_eq!(parse_instant("2011-01-03T14:30:00Z"), Some(1_294_065_000_000));
-        assert_eq!(parse_instant("2011-01-03T09:30:00-05:00"), Some(1_294_065_000_000));
+        assert_eq!(
+            parse_instant("2011-01-03T14:30:00Z"),
+            Some(1_294_065_000_000)
+        );
+        assert_eq!(
+            parse_instant("2011-01-03T09:30:00-05:00"),
+            Some(1_294_065_000_000)
+        );
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(format_ms(1_294_065_000_000), "2011-01-03T14:30:00Z");
     }
 
     #[test]
     fn file_times_in_common_layouts() {
-        let want = NaiveDate::from_ymd_opt(2019, 11, 5).unwrap().and_hms_opt(9, 30, 0).unwrap();
-        for s in ["11/5/2019 9:30", "2019-11-05 09:30:00", "2019-11-05T09:30", "20191105 093000"] {
+        let want = NaiveDate::from_ymd_opt(2019, 11, 5)
+            .unwrap()
+            .and_hms_opt(9, 30, 0)
+            .unwrap();
+        for s in [
+            "11/5/2019 9:30",
+            "2019-11-05 09:30:00",
+            "2019-11-05T09:30",
+            "20191105 093000",
+        ] {
             assert_eq!(parse_file_time(s), Some(FileTime::Naive(want)), "{s}");
         }
-        assert_eq!(parse_file_time("1294065000"), Some(FileTime::Absolute(1_294_065_000_000)));
+        assert_eq!(
+            parse_file_time("1294065000"),
+            Some(FileTime::Absolute(1_294_065_000_000))
+        );
         assert_eq!(parse_file_time("not a time"), None);
     }
 

@@ -1,1 +1,140 @@
-//! HTTP server.
+//! The HTTP server: router, handlers, shutdown. Started with [`launch`] on an
+//! already-bound listener, so tests bind `127.0.0.1:0`.
+
+pub mod error;
+mod health;
+mod history;
+mod ingest;
+mod params;
+mod sse;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Request, Uri};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use sse::DEFAULT_HEARTBEAT;
+
+use crate::market::Hub;
+
+/// Settings the handlers read.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Interval of SSE `ping` events.
+    pub heartbeat: Duration,
+    /// The market source's name, reported in `hello`.
+    pub source: String,
+    /// Largest `POST /api/ingest` body, bytes.
+    pub ingest_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            heartbeat: DEFAULT_HEARTBEAT,
+            source: "sim".into(),
+            ingest_limit: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The market hub.
+    pub hub: Arc<Hub>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Cancelled when the server starts shutting down: streams say goodbye.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// State over a hub.
+    pub fn new(hub: Arc<Hub>, config: ServerConfig) -> AppState {
+        AppState {
+            hub,
+            config: Arc::new(config),
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// The router with every route and middleware.
+pub fn router(state: AppState) -> Router {
+    let ingest_limit = state.config.ingest_limit;
+    Router::new()
+        .route("/health", get(health::healthz))
+        .route("/api/healthz", get(health::healthz))
+        .route("/api/readyz", get(health::readyz))
+        .route("/api/history", get(history::history))
+        .route("/api/symbols", get(history::symbols))
+        .route(
+            "/api/ingest",
+            post(ingest::ingest).layer(DefaultBodyLimit::max(ingest_limit)),
+        )
+        .route("/realtime/sse", get(sse::sse))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            ))
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    let status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    ApiError::new(
+        status,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then tells every
+/// stream (`shutdown` event) and waits for connections to finish.
+pub async fn launch(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let token = state.shutdown.clone();
+    let app = router(state);
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            token.cancel();
+        })
+        .await
+}

@@ -158,7 +158,9 @@ pub struct Hub {
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub").field("epoch", &self.epoch).finish_non_exhaustive()
+        f.debug_struct("Hub")
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
     }
 }
 
@@ -166,7 +168,9 @@ impl std::fmt::Debug for Hub {
 pub fn new_epoch() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..8)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 impl Hub {
@@ -239,14 +243,21 @@ impl Hub {
         }
         let name: Arc<str> = Arc::from(symbol);
         let i = inner.series.len() as u32;
-        inner.series.push(Series::new(name.clone(), self.config.retain));
+        inner
+            .series
+            .push(Series::new(name.clone(), self.config.retain));
         inner.subscribers.push(Default::default());
         inner.index.insert(name, i);
         i
     }
 
     /// Publishes a 1m bar (in progress or final) and returns its seq.
-    pub fn publish(&self, symbol: &str, candle: Candle, is_final: bool) -> Result<u64, PublishError> {
+    pub fn publish(
+        &self,
+        symbol: &str,
+        candle: Candle,
+        is_final: bool,
+    ) -> Result<u64, PublishError> {
         if symbol.is_empty() {
             return Err(PublishError::NoSymbol);
         }
@@ -362,14 +373,25 @@ impl Hub {
 
     /// Subscribes to `symbols` (every known symbol when empty) at `tf`,
     /// starting as `resume` asks.
-    pub fn subscribe(self: &Arc<Self>, symbols: &[String], tf: Timeframe, resume: &Resume) -> Result<Subscription, SubscribeError> {
+    pub fn subscribe(
+        self: &Arc<Self>,
+        symbols: &[String],
+        tf: Timeframe,
+        resume: &Resume,
+    ) -> Result<Subscription, SubscribeError> {
         let mut inner = self.lock();
         let keys: Vec<u32> = if symbols.is_empty() {
             (0..inner.series.len() as u32).collect()
         } else {
             let mut keys = symbols
                 .iter()
-                .map(|s| inner.index.get(s.as_str()).copied().ok_or_else(|| SubscribeError::UnknownSymbol(s.clone())))
+                .map(|s| {
+                    inner
+                        .index
+                        .get(s.as_str())
+                        .copied()
+                        .ok_or_else(|| SubscribeError::UnknownSymbol(s.clone()))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             keys.sort_unstable();
             keys.dedup();
@@ -379,9 +401,15 @@ impl Hub {
         let low = inner.ring.low_seq(head);
         let (start, backlog) = match resume {
             Resume::Live => (Start::Live, Vec::new()),
-            Resume::After { epoch: Some(e), .. } if *e != self.epoch => (Start::Reset(ResetReason::EpochChanged), Vec::new()),
-            Resume::After { seq, .. } if *seq > head => return Err(SubscribeError::AheadOfHead { seq: *seq, head }),
-            Resume::After { seq, .. } if seq + 1 < low => (Start::Reset(ResetReason::GapTooOld), Vec::new()),
+            Resume::After { epoch: Some(e), .. } if *e != self.epoch => {
+                (Start::Reset(ResetReason::EpochChanged), Vec::new())
+            }
+            Resume::After { seq, .. } if *seq > head => {
+                return Err(SubscribeError::AheadOfHead { seq: *seq, head })
+            }
+            Resume::After { seq, .. } if seq + 1 < low => {
+                (Start::Reset(ResetReason::GapTooOld), Vec::new())
+            }
             Resume::After { seq, .. } => {
                 let backlog = inner
                     .ring
@@ -398,7 +426,10 @@ impl Hub {
         for k in &keys {
             inner.subscribers[*k as usize][tf.index()].push((id, queue.clone()));
         }
-        let names = keys.iter().map(|k| inner.series[*k as usize].name.to_string()).collect();
+        let names = keys
+            .iter()
+            .map(|k| inner.series[*k as usize].name.to_string())
+            .collect();
         drop(inner);
         self.stats.subscribers.fetch_add(1, Ordering::Relaxed);
         self.stats.subscribers_total.fetch_add(1, Ordering::Relaxed);
@@ -426,9 +457,18 @@ impl Hub {
     }
 
     /// History of `symbol` at `tf`, consistent with the returned seq.
-    pub fn history(&self, symbol: &str, tf: Timeframe, before: Option<i64>, limit: usize) -> Result<History, UnknownSymbol> {
+    pub fn history(
+        &self,
+        symbol: &str,
+        tf: Timeframe,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<History, UnknownSymbol> {
         let inner = self.lock();
-        let i = *inner.index.get(symbol).ok_or_else(|| UnknownSymbol(symbol.to_string()))?;
+        let i = *inner
+            .index
+            .get(symbol)
+            .ok_or_else(|| UnknownSymbol(symbol.to_string()))?;
         let series = &inner.series[i as usize];
         let bars = series
             .history(tf, before, limit)

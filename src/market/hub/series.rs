@@ -76,12 +76,19 @@ impl Series {
     /// Whether a 1m bar at `t` may still be published: not before the
     /// forming minute, and after the newest final minute.
     pub fn check_order(&self, t: i64) -> Result<(), PublishError> {
-        let latest = self.forming.map(|f| f.t).or(self.finals.last().map(|c| c.t + 1));
+        let latest = self
+            .forming
+            .map(|f| f.t)
+            .or(self.finals.last().map(|c| c.t + 1));
         match latest {
             Some(latest) if t < latest => Err(PublishError::Stale {
                 symbol: self.name.to_string(),
                 t,
-                latest: self.forming.map(|f| f.t).or(self.finals.last().map(|c| c.t)).unwrap_or(t),
+                latest: self
+                    .forming
+                    .map(|f| f.t)
+                    .or(self.finals.last().map(|c| c.t))
+                    .unwrap_or(t),
             }),
             _ => Ok(()),
         }
@@ -114,7 +121,13 @@ impl Series {
         out
     }
 
-    fn apply_higher(&mut self, tf: Timeframe, m: Candle, is_final: bool, closed_minute: Option<Candle>) -> Emit {
+    fn apply_higher(
+        &mut self,
+        tf: Timeframe,
+        m: Candle,
+        is_final: bool,
+        closed_minute: Option<Candle>,
+    ) -> Emit {
         let slot = &mut self.open[tf.index()];
         if let (Some(c), Some(open)) = (closed_minute, slot.as_mut()) {
             if open.t == tf.bucket_start(c.t) {
@@ -211,7 +224,9 @@ impl Series {
             (None, Some(l)) => l.t + MINUTE_MS,
             (None, None) => i64::MIN,
         };
-        bars.into_iter().map(|b| (b, tf.bucket_end(b.t) <= frontier)).collect()
+        bars.into_iter()
+            .map(|b| (b, tf.bucket_end(b.t) <= frontier))
+            .collect()
     }
 }
 
@@ -308,7 +323,10 @@ mod tests {
         assert_eq!(all.len(), 7);
         assert!(all[..6].iter().all(|(_, f)| *f) && !all[6].1);
         let two = s.history(Timeframe::M5, Some(T + 10 * MINUTE_MS), 2);
-        assert_eq!(two.iter().map(|(c, _)| c.t).collect::<Vec<_>>(), vec![T, T + 5 * MINUTE_MS]);
+        assert_eq!(
+            two.iter().map(|(c, _)| c.t).collect::<Vec<_>>(),
+            vec![T, T + 5 * MINUTE_MS]
+        );
         assert_eq!(s.history(Timeframe::M1, None, 3).len(), 3);
     }
 

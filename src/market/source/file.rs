@@ -100,7 +100,10 @@ pub fn load(path: &Path, opts: &FileOptions) -> Result<LoadReport, FileError> {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(path).map_err(|e| err(e.to_string()))? {
             let p = entry.map_err(|e| err(e.to_string()))?.path();
-            let ext = p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
             if p.is_file() && ext.is_some_and(|e| BAR_EXTENSIONS.contains(&e.as_str())) {
                 files.push(p);
             } else {
@@ -110,7 +113,9 @@ pub fn load(path: &Path, opts: &FileOptions) -> Result<LoadReport, FileError> {
         files.sort();
         report.skipped.sort();
         if files.is_empty() {
-            return Err(err("folder holds no bar files (.csv, .txt, .ndjson, .jsonl)".into()));
+            return Err(err(
+                "folder holds no bar files (.csv, .txt, .ndjson, .jsonl)".into(),
+            ));
         }
         files
     } else {
@@ -173,8 +178,15 @@ pub fn parse(path: &Path, text: &str, opts: &FileOptions) -> Result<(Format, Loa
 
 fn detect(path: &Path, text: &str) -> Format {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    if ext.eq_ignore_ascii_case("ndjson") || ext.eq_ignore_ascii_case("jsonl") || first.starts_with('{') {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if ext.eq_ignore_ascii_case("ndjson")
+        || ext.eq_ignore_ascii_case("jsonl")
+        || first.starts_with('{')
+    {
         Format::Ndjson
     } else if is_ninjatrader_line(first) {
         Format::NinjaTrader
@@ -230,7 +242,10 @@ impl Reader<'_> {
             }
             let cells: Vec<&str> = raw.split(';').collect();
             if cells.len() != 6 {
-                return Err(self.err(line, format!("expected 6 ';'-separated fields, found {}", cells.len())));
+                return Err(self.err(
+                    line,
+                    format!("expected 6 ';'-separated fields, found {}", cells.len()),
+                ));
             }
             let row = Row {
                 line,
@@ -259,7 +274,10 @@ impl Reader<'_> {
             .delimiter(delimiter)
             .trim(csv::Trim::All)
             .from_reader(text.as_bytes());
-        let headers = rdr.headers().map_err(|e| self.err(1, e.to_string()))?.clone();
+        let headers = rdr
+            .headers()
+            .map_err(|e| self.err(1, e.to_string()))?
+            .clone();
         let cols = Columns::find(&headers).map_err(|m| self.err(1, m))?;
         let mut record = csv::StringRecord::new();
         loop {
@@ -306,10 +324,14 @@ impl Reader<'_> {
             if raw.trim().is_empty() {
                 continue;
             }
-            let bar: NdjsonBar = serde_json::from_str(raw).map_err(|e| self.err(line, e.to_string()))?;
+            let bar: NdjsonBar =
+                serde_json::from_str(raw).map_err(|e| self.err(line, e.to_string()))?;
             if let Some(tf) = bar.tf.as_deref() {
                 if tf != "1m" {
-                    return Err(self.err(line, format!("timeframe {tf:?}: the file source reads 1m bars")));
+                    return Err(self.err(
+                        line,
+                        format!("timeframe {tf:?}: the file source reads 1m bars"),
+                    ));
                 }
             }
             let candle = Candle {
@@ -340,9 +362,15 @@ impl Reader<'_> {
         let price = |name: &str, s: &str| {
             f64::from_str(s).map_err(|_| self.err(line, format!("{name} {s:?} is not a number")))
         };
-        let (o, h, l, c) = (price("open", row.o)?, price("high", row.h)?, price("low", row.l)?, price("close", row.c)?);
+        let (o, h, l, c) = (
+            price("open", row.o)?,
+            price("high", row.h)?,
+            price("low", row.l)?,
+            price("close", row.c)?,
+        );
         let v = match row.v {
-            Some(s) => parse_volume(s).ok_or_else(|| self.err(line, format!("volume {s:?} is not a whole number")))?,
+            Some(s) => parse_volume(s)
+                .ok_or_else(|| self.err(line, format!("volume {s:?} is not a whole number")))?,
             None => 0,
         };
         let prev = self.out.get(&symbol).and_then(|b| b.last()).map(|b| b.t);
@@ -350,7 +378,13 @@ impl Reader<'_> {
             Some(FileTime::Absolute(t)) => t,
             Some(FileTime::Naive(n)) => {
                 // Compare in stamp space: `prev` is a bucket start.
-                let prev_stamp = prev.map(|p| if stamp == Stamp::End { p + MINUTE_MS } else { p });
+                let prev_stamp = prev.map(|p| {
+                    if stamp == Stamp::End {
+                        p + MINUTE_MS
+                    } else {
+                        p
+                    }
+                });
                 resolve_local(n, tz, prev_stamp).map_err(|e| self.err(line, e.to_string()))?
             }
             None => return Err(self.err(line, format!("time {:?} is not a date-time", row.time))),
@@ -358,7 +392,13 @@ impl Reader<'_> {
         self.accept(symbol, Candle { t, o, h, l, c, v }, stamp, line)
     }
 
-    fn accept(&mut self, symbol: String, mut candle: Candle, stamp: Stamp, line: u64) -> Result<(), FileError> {
+    fn accept(
+        &mut self,
+        symbol: String,
+        mut candle: Candle,
+        stamp: Stamp,
+        line: u64,
+    ) -> Result<(), FileError> {
         if stamp == Stamp::End {
             candle.t -= MINUTE_MS;
         }
@@ -427,10 +467,19 @@ impl Columns {
                     .to_ascii_lowercase()
             })
             .collect();
-        let find = |candidates: &[&str]| names.iter().position(|n| candidates.contains(&n.as_str()));
+        let find =
+            |candidates: &[&str]| names.iter().position(|n| candidates.contains(&n.as_str()));
         let date = find(&["date", "day"]);
         let time = find(&["time"]);
-        let stamp = find(&["datetime", "timestamp", "t", "ts", "dateutc", "datetimeutc", "timeutc"]);
+        let stamp = find(&[
+            "datetime",
+            "timestamp",
+            "t",
+            "ts",
+            "dateutc",
+            "datetimeutc",
+            "timeutc",
+        ]);
         let (time, time_of_day) = match (stamp, date, time) {
             (Some(s), _, _) => (Some(s), None),
             (None, Some(d), Some(t)) => (Some(d), Some(t)),
@@ -441,10 +490,16 @@ impl Columns {
         let high = find(&["high", "h"]);
         let low = find(&["low", "l"]);
         let close = find(&["close", "c", "last"]);
-        let missing: Vec<&str> = [("date/time", time), ("open", open), ("high", high), ("low", low), ("close", close)]
-            .into_iter()
-            .filter_map(|(name, col)| col.is_none().then_some(name))
-            .collect();
+        let missing: Vec<&str> = [
+            ("date/time", time),
+            ("open", open),
+            ("high", high),
+            ("low", low),
+            ("close", close),
+        ]
+        .into_iter()
+        .filter_map(|(name, col)| col.is_none().then_some(name))
+        .collect();
         if !missing.is_empty() {
             return Err(format!(
                 "header {:?} has no {} column (looked for columns by name, in any order)",

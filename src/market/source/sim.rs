@@ -110,7 +110,8 @@ impl SimWalk {
     /// The bar of the current minute after `elapsed_ms` of it (capped at the
     /// whole minute): the in-progress bar a live feed would show.
     pub fn partial(&self, elapsed_ms: i64) -> Candle {
-        let steps = (elapsed_ms.clamp(0, MINUTE_MS - 1) * STEPS_PER_MINUTE as i64 / MINUTE_MS) as usize + 1;
+        let steps =
+            (elapsed_ms.clamp(0, MINUTE_MS - 1) * STEPS_PER_MINUTE as i64 / MINUTE_MS) as usize + 1;
         self.candle_of(&self.path[..steps])
     }
 
@@ -160,7 +161,8 @@ impl SimWalk {
     }
 
     fn generate(&mut self) {
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed, self.symbol_hash, self.minute as u64));
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(mix(self.seed, self.symbol_hash, self.minute as u64));
         let (vol_mult, volume_mult) = session_profile(self.minute);
         let step_sigma = MINUTE_SIGMA * vol_mult / (STEPS_PER_MINUTE as f64).sqrt();
         let step_volume = self.base_volume * volume_mult / STEPS_PER_MINUTE as f64;
@@ -207,7 +209,10 @@ impl Sim {
     /// One walk per symbol, positioned at the minute holding `t`.
     pub fn new(seed: u64, symbols: &[String], t: i64) -> Sim {
         Sim {
-            walks: symbols.iter().map(|s| (s.clone(), SimWalk::new(seed, s, t))).collect(),
+            walks: symbols
+                .iter()
+                .map(|s| (s.clone(), SimWalk::new(seed, s, t)))
+                .collect(),
         }
     }
 
@@ -256,7 +261,9 @@ fn round_cents(p: f64) -> f64 {
 }
 
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// splitmix64 over the three inputs: a well-spread seed per minute.
@@ -296,7 +303,10 @@ mod tests {
             bar.check().unwrap();
             assert!(bar.v > 0);
             for p in [bar.o, bar.h, bar.l, bar.c] {
-                assert!(((p * 100.0).round() - p * 100.0).abs() < 1e-6, "{p} is not in cents");
+                assert!(
+                    ((p * 100.0).round() - p * 100.0).abs() < 1e-6,
+                    "{p} is not in cents"
+                );
             }
         }
     }

@@ -23,7 +23,10 @@ fn ninjatrader_is_utc_and_stamped_at_bar_end() {
     let spy = &bars["SPY"];
     assert_eq!(spy.len(), 2);
     assert_eq!(spy[0].t, ms("2011-01-03T14:30:00Z"));
-    assert_eq!((spy[0].o, spy[0].h, spy[0].l, spy[0].c, spy[0].v), (127.05, 127.31, 127.03, 127.29, 2_478_244));
+    assert_eq!(
+        (spy[0].o, spy[0].h, spy[0].l, spy[0].c, spy[0].v),
+        (127.05, 127.31, 127.03, 127.29, 2_478_244)
+    );
 }
 
 #[test]
@@ -33,7 +36,10 @@ fn csv_columns_are_found_by_name_and_naive_times_are_new_york() {
     assert_eq!(format, Format::Csv);
     let b = bars["SPX"][0];
     assert_eq!(b.t, ms("2019-11-05T14:30:00Z"));
-    assert_eq!((b.o, b.h, b.l, b.c, b.v), (3080.8, 3081.47, 3080.3, 3080.49, 0));
+    assert_eq!(
+        (b.o, b.h, b.l, b.c, b.v),
+        (3080.8, 3081.47, 3080.3, 3080.49, 0)
+    );
 }
 
 #[test]
@@ -81,28 +87,75 @@ fn stamp_and_tz_override_the_format_defaults() {
 #[test]
 fn bad_rows_name_file_and_line() {
     let cases = [
-        ("20110103 143100;127;127.3;127;127.2;100\n20110103 143200;127;oops;127;127.2;100\n", 2, "high"),
-        ("20110103 143100;127;127.3;127;127.2;100\n20110103 143100;127;127.3;127;127.2;100\n", 2, "not after"),
-        ("20110103 143100;127;127.3;127;127.2\n", 1, "6 ';'-separated"),
+        (
+            "20110103 143100;127;127.3;127;127.2;100\n20110103 143200;127;oops;127;127.2;100\n",
+            2,
+            "high",
+        ),
+        (
+            "20110103 143100;127;127.3;127;127.2;100\n20110103 143100;127;127.3;127;127.2;100\n",
+            2,
+            "not after",
+        ),
+        (
+            "20110103 143100;127;127.3;127;127.2\n",
+            1,
+            "6 ';'-separated",
+        ),
         ("20110103 143100;127;126;127;127.2;100\n", 1, "inconsistent"),
-        ("20110103 143130;127;127.3;127;127.2;100\n", 1, "minute boundary"),
-        ("Date,Open,High,Low,Close\n2011-03-13 02:30,1,1,1,1\n", 2, "does not exist"),
-        ("Date,Open,High,Low,Close\nsoon,1,1,1,1\n", 2, "not a date-time"),
-        ("Date,Open,High,Low,Close,Volume\n2011-01-03 09:30,1,1,1,1,1.5\n", 2, "whole number"),
-        ("Date,Open,High,Close\n2011-01-03 09:30,1,1,1\n", 1, "no low column"),
-        ("{\"t\":0,\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"tf\":\"5m\"}\n", 1, "reads 1m bars"),
+        (
+            "20110103 143130;127;127.3;127;127.2;100\n",
+            1,
+            "minute boundary",
+        ),
+        (
+            "Date,Open,High,Low,Close\n2011-03-13 02:30,1,1,1,1\n",
+            2,
+            "does not exist",
+        ),
+        (
+            "Date,Open,High,Low,Close\nsoon,1,1,1,1\n",
+            2,
+            "not a date-time",
+        ),
+        (
+            "Date,Open,High,Low,Close,Volume\n2011-01-03 09:30,1,1,1,1,1.5\n",
+            2,
+            "whole number",
+        ),
+        (
+            "Date,Open,High,Close\n2011-01-03 09:30,1,1,1\n",
+            1,
+            "no low column",
+        ),
+        (
+            "{\"t\":0,\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"tf\":\"5m\"}\n",
+            1,
+            "reads 1m bars",
+        ),
     ];
     for (text, line, needle) in cases {
         let err = parse(Path::new("bad.csv"), text, &with_symbol("X")).unwrap_err();
         assert_eq!(err.line, Some(line), "{text:?}: {err}");
-        assert!(err.to_string().contains(needle), "{err} should mention {needle:?}");
-        assert!(err.to_string().starts_with(&format!("bad.csv:{line}: ")), "{err}");
+        assert!(
+            err.to_string().contains(needle),
+            "{err} should mention {needle:?}"
+        );
+        assert!(
+            err.to_string().starts_with(&format!("bad.csv:{line}: ")),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn a_file_without_symbol_needs_one() {
-    let err = parse(Path::new("x.csv"), "20110103 143100;1;1;1;1;1\n", &FileOptions::default()).unwrap_err();
+    let err = parse(
+        Path::new("x.csv"),
+        "20110103 143100;1;1;1;1;1\n",
+        &FileOptions::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("--symbol"), "{err}");
 }
 

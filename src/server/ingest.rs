@@ -1,0 +1,47 @@
+//! `POST /api/ingest`: external feeds push NDJSON 1m bars.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::Json;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::market::Bar;
+use crate::wire::IngestResult;
+
+/// Parses the NDJSON body and publishes every bar, or none when one is bad.
+pub async fn ingest(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IngestResult>, ApiError> {
+    let body = body?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    let mut bars = Vec::new();
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bar: Bar = serde_json::from_str(line)
+            .map_err(|e| ApiError::bad_request(format!("line {}: {e}", i + 1)))?;
+        bars.push(bar);
+        lines.push(i + 1);
+    }
+    if bars.is_empty() {
+        return Err(ApiError::bad_request(
+            "body holds no bars (NDJSON: one bar object per line)",
+        ));
+    }
+    let head_seq = state.hub.publish_batch(&bars).map_err(|e| {
+        ApiError::bad_request(format!(
+            "line {}: {}; nothing was applied",
+            lines[e.index], e.error
+        ))
+    })?;
+    Ok(Json(IngestResult {
+        accepted: bars.len(),
+        head_seq,
+    }))
+}

@@ -1,0 +1,221 @@
+//! `GET /realtime/sse`: live bars with exact resume.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::BytesMut;
+use rand::Rng;
+use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::error::ApiError;
+use super::params::Params;
+use super::AppState;
+use crate::market::hub::{Resume, Start, SubscribeError, Subscription};
+use crate::market::time::now_ms;
+use crate::market::Timeframe;
+use crate::wire::{self, EventId, Hello, Ping, Reset, Shutdown};
+
+/// Largest chunk handed to the socket at once.
+const MAX_CHUNK: usize = 64 * 1024;
+
+/// Handler: parses the subscription, then streams.
+pub async fn sse(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let symbols: Vec<String> = params
+        .get("symbols")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let tf = params
+        .parse::<Timeframe>("timeframe")?
+        .unwrap_or(Timeframe::M1);
+    let resume = resume_from(&headers, &params)?;
+    let sub = state
+        .hub
+        .subscribe(&symbols, tf, &resume)
+        .map_err(|e| match e {
+            SubscribeError::UnknownSymbol(_) => ApiError::not_found(e.to_string()),
+            SubscribeError::AheadOfHead { .. } => ApiError::bad_request(e.to_string()),
+        })?;
+    let session = Session::new(sub, &state);
+    let body = Body::from_stream(futures::stream::unfold(session, |mut s| async move {
+        s.next_chunk()
+            .await
+            .map(|chunk| (Ok::<_, Infallible>(chunk), s))
+    }));
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// `Last-Event-ID` wins over `sinceSeq`: a browser reconnects to the same URL
+/// with the header set to the last event it saw.
+fn resume_from(headers: &HeaderMap, params: &Params) -> Result<Resume, ApiError> {
+    if let Some(v) = headers.get("last-event-id") {
+        let s = v
+            .to_str()
+            .map_err(|_| ApiError::bad_request("Last-Event-ID is not text"))?
+            .trim();
+        if !s.is_empty() {
+            let id: EventId = s
+                .parse()
+                .map_err(|e| ApiError::bad_request(format!("Last-Event-ID: {e}")))?;
+            return Ok(Resume::After {
+                epoch: id.epoch,
+                seq: id.seq,
+            });
+        }
+    }
+    match params.get("sinceSeq") {
+        None => Ok(Resume::Live),
+        Some(s) => {
+            let seq = s.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "parameter `sinceSeq`={s:?}: expected a whole number"
+                ))
+            })?;
+            Ok(Resume::After {
+                epoch: params.get("epoch").map(String::from),
+                seq,
+            })
+        }
+    }
+}
+
+/// One client's stream: preamble, backlog, then live events, pings and
+/// the shutdown notice.
+struct Session {
+    sub: Subscription,
+    preamble: Option<Bytes>,
+    backlog: VecDeque<Bytes>,
+    heartbeat: Interval,
+    shutdown: CancellationToken,
+    done: bool,
+}
+
+impl Session {
+    fn new(mut sub: Subscription, state: &AppState) -> Session {
+        let heartbeat_ms = state.config.heartbeat.as_millis() as u64;
+        let mut buf = b"retry: 2000\n: spotlight stream open\n\n".to_vec();
+        let hello = Hello {
+            epoch: sub.epoch().to_string(),
+            seq: sub.head,
+            server_time: now_ms(),
+            symbols: sub.symbols.clone(),
+            timeframe: sub.timeframe(),
+            resumed: sub.start == Start::Resumed,
+            heartbeat_ms,
+            source: state.config.source.clone(),
+        };
+        wire::write_sse(&mut buf, "hello", None, &hello);
+        if let Start::Reset(reason) = sub.start {
+            let reset = Reset {
+                reason,
+                epoch: sub.epoch().to_string(),
+                head_seq: sub.head,
+                low_seq: sub.low,
+            };
+            wire::write_sse(&mut buf, "reset", None, &reset);
+        }
+        let backlog = std::mem::take(&mut sub.backlog).into();
+        let mut heartbeat = interval_at(
+            Instant::now() + state.config.heartbeat,
+            state.config.heartbeat,
+        );
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Session {
+            sub,
+            preamble: Some(Bytes::from(buf)),
+            backlog,
+            heartbeat,
+            shutdown: state.shutdown.clone(),
+            done: false,
+        }
+    }
+
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(p) = self.preamble.take() {
+            return Some(p);
+        }
+        if let Some(first) = self.backlog.pop_front() {
+            return Some(self.coalesce_backlog(first));
+        }
+        if self.done {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => {
+                self.done = true;
+                Some(shutdown_frame())
+            }
+            batch = self.sub.queue.next_batch(MAX_CHUNK) => batch.map(|(bytes, _)| bytes),
+            _ = self.heartbeat.tick() => {
+                let ping = Ping {
+                    server_time: now_ms(),
+                    queued: self.sub.queue.len(),
+                    conflated: self.sub.queue.conflated(),
+                };
+                let mut buf = Vec::with_capacity(96);
+                wire::write_sse(&mut buf, "ping", None, &ping);
+                Some(Bytes::from(buf))
+            }
+        }
+    }
+
+    fn coalesce_backlog(&mut self, first: Bytes) -> Bytes {
+        if self.backlog.is_empty() {
+            return first;
+        }
+        let mut buf = BytesMut::with_capacity(MAX_CHUNK);
+        buf.extend_from_slice(&first);
+        while let Some(next) = self.backlog.front() {
+            if buf.len() + next.len() > MAX_CHUNK {
+                break;
+            }
+            buf.extend_from_slice(next);
+            self.backlog.pop_front();
+        }
+        buf.freeze()
+    }
+}
+
+/// The `shutdown` event with a randomized `retry:` (1–5 s) so clients do
+/// not all come back at the same moment.
+fn shutdown_frame() -> Bytes {
+    let retry_ms = rand::rng().random_range(1000..=5000);
+    let mut buf = format!("retry: {retry_ms}\n").into_bytes();
+    let notice = Shutdown {
+        reason: "server shutting down".into(),
+        retry_ms,
+    };
+    wire::write_sse(&mut buf, "shutdown", None, &notice);
+    Bytes::from(buf)
+}
+
+/// How long an idle stream waits between pings by default.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
