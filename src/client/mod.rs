@@ -1,1 +1,180 @@
-//! Typed client for the server API.
+//! Typed client for the server's API: HTTP calls here, SSE in [`sse`].
+
+pub mod sse;
+
+use serde::de::DeserializeOwned;
+
+use crate::market::Timeframe;
+use crate::wire::{ErrorBody, History, IngestResult, Symbols};
+
+/// What a call to the server can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No connection could be made (or it broke before an answer).
+    #[error("cannot reach {url}: {source}")]
+    Unreachable {
+        /// The URL called.
+        url: String,
+        /// The transport error.
+        source: reqwest::Error,
+    },
+    /// The server answered with an error.
+    #[error("{status} {code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error code of the JSON body.
+        code: String,
+        /// The message of the JSON body.
+        message: String,
+    },
+    /// The server's answer did not have the expected shape.
+    #[error("unexpected answer from {url}: {message}")]
+    Protocol {
+        /// The URL called.
+        url: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// A client of one server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:5000`).
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .build()
+                .unwrap_or_default(),
+            token: None,
+        }
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every request.
+    pub fn with_token(mut self, token: Option<String>) -> Client {
+        self.token = token;
+        self
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The full URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, self.url(path));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// Sends a request and decodes a JSON answer, or the JSON error.
+    pub async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let req = req.build().map_err(|e| ClientError::Protocol {
+            url: self.base.clone(),
+            message: e.to_string(),
+        })?;
+        let url = req.url().to_string();
+        let res = self
+            .http
+            .execute(req)
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        let res = check(res).await?;
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            url,
+            message: e.to_string(),
+        })
+    }
+
+    /// `GET path` decoded as JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// `GET /api/history`.
+    pub async fn history(
+        &self,
+        symbol: &str,
+        tf: Timeframe,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<History, ClientError> {
+        let mut query = vec![
+            ("symbol", symbol.to_string()),
+            ("timeframe", tf.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(b) = before {
+            query.push(("before", b.to_string()));
+        }
+        self.send(
+            self.request(reqwest::Method::GET, "/api/history")
+                .query(&query),
+        )
+        .await
+    }
+
+    /// `GET /api/symbols`.
+    pub async fn symbols(&self) -> Result<Symbols, ClientError> {
+        self.get_json("/api/symbols").await
+    }
+
+    /// `POST /api/ingest` with an NDJSON body.
+    pub async fn ingest(&self, ndjson: String) -> Result<IngestResult, ClientError> {
+        let req = self
+            .request(reqwest::Method::POST, "/api/ingest")
+            .header("content-type", "application/x-ndjson")
+            .body(ndjson);
+        self.send(req).await
+    }
+}
+
+/// Turns an error status into [`ClientError::Api`] with the body's code and message.
+pub async fn check(res: reqwest::Response) -> Result<reqwest::Response, ClientError> {
+    if res.status().is_success() {
+        return Ok(res);
+    }
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(body) => ClientError::Api {
+            status,
+            code: body.error.code,
+            message: body.error.message,
+        },
+        Err(_) => ClientError::Api {
+            status,
+            code: "http".into(),
+            message: text.chars().take(200).collect(),
+        },
+    })
+}

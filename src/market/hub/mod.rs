@@ -138,12 +138,15 @@ pub struct BatchError {
     pub error: PublishError,
 }
 
+/// Subscribers of one symbol, per timeframe: `(subscription id, queue)`.
+type SymbolSubscribers = [Vec<(u64, Arc<ClientQueue>)>; 6];
+
 struct Inner {
     head: u64,
     ring: Ring,
     series: Vec<Series>,
     index: HashMap<Arc<str>, u32>,
-    subscribers: Vec<[Vec<(u64, Arc<ClientQueue>)>; 6]>,
+    subscribers: Vec<SymbolSubscribers>,
     next_id: u64,
 }
 

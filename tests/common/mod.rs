@@ -1,0 +1,159 @@
+//! Test harness: a real server on 127.0.0.1:0 and real clients.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use spotlight::client::sse::{EventStream, ServerEvent, Subscribe};
+use spotlight::client::Client;
+use spotlight::market::source::feed::{run_sim, start_sim, SimClock};
+use spotlight::market::{Bar, Candle, Hub, HubConfig, Timeframe};
+use spotlight::server::{launch, AppState, ServerConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// 2011-01-03T14:30:00Z.
+pub const T0: i64 = 1_294_065_000_000;
+/// One minute, ms.
+pub const MIN: i64 = 60_000;
+
+/// Hang guard for waits on the server: generous, so it only trips on a bug.
+pub const HANG: Duration = Duration::from_secs(60);
+
+/// A running server.
+pub struct TestServer {
+    pub url: String,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    feed: CancellationToken,
+}
+
+impl TestServer {
+    /// Serves `hub` with `config` on an ephemeral port.
+    pub async fn start(hub: Arc<Hub>, config: ServerConfig) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(hub, config);
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(launch(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            url,
+            state,
+            stop: Some(tx),
+            task,
+            feed: CancellationToken::new(),
+        }
+    }
+
+    /// A server with an empty hub, fed by the test through ingest.
+    pub async fn empty(config: HubConfig) -> TestServer {
+        TestServer::start(Hub::new(config), ServerConfig::default()).await
+    }
+
+    /// A server on the sim source: `symbols`, an hour of backfill, the
+    /// simulated clock at `speed`, updates every `tick_ms`.
+    pub async fn sim(symbols: &[&str], speed: f64, tick_ms: u64) -> TestServer {
+        let hub = Hub::new(HubConfig::default());
+        let clock = SimClock::new(speed);
+        let symbols: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
+        let sim = start_sim(7, &symbols, Duration::from_secs(3600), &clock, &hub);
+        let server = TestServer::start(hub.clone(), ServerConfig::default()).await;
+        tokio::spawn(run_sim(
+            sim,
+            hub,
+            clock,
+            Duration::from_millis(tick_ms),
+            server.feed.clone(),
+        ));
+        server
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.state.hub
+    }
+
+    /// Graceful stop: streams get `shutdown`, then the server returns.
+    pub async fn stop(mut self) {
+        self.feed.cancel();
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        guard(&mut self.task).await.unwrap().unwrap();
+    }
+}
+
+/// Awaits `fut`, failing the test if it hangs.
+pub async fn guard<F: Future>(fut: F) -> F::Output {
+    tokio::time::timeout(HANG, fut)
+        .await
+        .expect("hung: no answer within the hang guard")
+}
+
+/// The next event of a stream.
+pub async fn next(stream: &mut EventStream) -> ServerEvent {
+    guard(stream.next())
+        .await
+        .expect("stream ended")
+        .expect("stream error")
+}
+
+/// The next `bar` event, skipping pings.
+pub async fn next_bar(stream: &mut EventStream) -> spotlight::wire::BarEvent {
+    loop {
+        match next(stream).await {
+            ServerEvent::Bar(b) => return b,
+            ServerEvent::Ping(_) => continue,
+            other => panic!("expected a bar, got {other:?}"),
+        }
+    }
+}
+
+/// Opens a stream and returns it with its `hello`.
+pub async fn open(client: &Client, sub: Subscribe) -> (spotlight::wire::Hello, EventStream) {
+    let mut stream = client.subscribe(&sub).await.unwrap();
+    match next(&mut stream).await {
+        ServerEvent::Hello(h) => (h, stream),
+        other => panic!("first event must be hello, got {other:?}"),
+    }
+}
+
+/// A 1m bar at minute `i` after [`T0`] closing at `c`.
+pub fn bar(symbol: &str, i: i64, c: f64, is_final: bool) -> Bar {
+    let candle = Candle {
+        t: T0 + i * MIN,
+        o: c - 0.5,
+        h: c + 1.0,
+        l: c - 1.0,
+        c,
+        v: 100 + i as u64,
+    };
+    Bar::new(symbol.into(), Timeframe::M1, candle, is_final)
+}
+
+/// Bars as an NDJSON body.
+pub fn ndjson(bars: &[Bar]) -> String {
+    bars.iter()
+        .map(|b| serde_json::to_string(b).unwrap() + "\n")
+        .collect()
+}
+
+/// Final 1m bars for `symbols`, minutes `from..to`, interleaved by minute.
+pub fn finals(symbols: &[&str], from: i64, to: i64) -> Vec<Bar> {
+    (from..to)
+        .flat_map(|i| {
+            symbols
+                .iter()
+                .map(move |s| bar(s, i, 100.0 + i as f64 / 10.0, true))
+        })
+        .collect()
+}
