@@ -429,10 +429,11 @@ impl Hub {
         for k in &keys {
             inner.subscribers[*k as usize][tf.index()].push((id, queue.clone()));
         }
-        let names = keys
+        let mut names: Vec<String> = keys
             .iter()
             .map(|k| inner.series[*k as usize].name.to_string())
             .collect();
+        names.sort();
         drop(inner);
         self.stats.subscribers.fetch_add(1, Ordering::Relaxed);
         self.stats.subscribers_total.fetch_add(1, Ordering::Relaxed);

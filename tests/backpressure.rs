@@ -1,0 +1,120 @@
+//! A client that stops reading: it is conflated, then closed, never delays
+//! the others, never grows server memory past its queue bound, and resumes
+//! without loss.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use common::*;
+use spotlight::client::sse::{decode, ServerEvent, Subscribe};
+use spotlight::market::HubConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
+
+const QUEUE: usize = 1024;
+const BATCH: i64 = 500;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_is_closed_and_resumes_without_loss() {
+    let server = TestServer::empty(HubConfig {
+        client_queue: QUEUE,
+        ..HubConfig::default()
+    })
+    .await;
+    let client = server.client();
+    client.ingest(ndjson(&finals(&["SPY"], 0, 1))).await.unwrap();
+
+    // The stalled client: HTTP/1.0 (the body ends when the server closes),
+    // a tiny receive buffer, and no reads until the flood is over.
+    let addr = server.url.trim_start_matches("http://").parse().unwrap();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    stalled
+        .write_all(b"GET /realtime/sse?symbols=SPY HTTP/1.0\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+
+    let (_, mut healthy) = open(&client, Subscribe::default()).await;
+    // Wait until the server has both subscribers (the healthy one is past
+    // its hello, so it is registered; the stalled one is the other).
+    while server.hub().stats().subscribers.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+
+    // The healthy client is read all along; it reports the newest seq seen
+    // and checks final bars arrive in order.
+    let (seen_tx, mut seen_rx) = tokio::sync::watch::channel(1u64);
+    let reader = tokio::spawn(async move {
+        let mut next_final_minute = 1;
+        loop {
+            let b = next_bar(&mut healthy).await;
+            if b.bar.is_final {
+                assert_eq!(b.bar.t, T0 + next_final_minute * MIN, "final bars in order, none lost");
+                next_final_minute += 1;
+            }
+            if seen_tx.send(b.seq).is_err() {
+                return next_final_minute;
+            }
+        }
+    });
+
+    // In-progress updates of one minute, then far more final bars than the
+    // socket buffers and the queue can hold, in batches the healthy client
+    // drains before the next one comes.
+    let updates: Vec<_> = (0..200).map(|i| bar("SPY", 1, 100.0 + i as f64 / 100.0, false)).collect();
+    let mut head = client.ingest(ndjson(&updates)).await.unwrap().head_seq;
+    let mut minute = 1;
+    while minute <= 40_000 {
+        guard(seen_rx.wait_for(|s| *s == head)).await.unwrap();
+        head = client.ingest(ndjson(&finals(&["SPY"], minute, minute + BATCH))).await.unwrap().head_seq;
+        minute += BATCH;
+    }
+    guard(seen_rx.wait_for(|s| *s == head)).await.unwrap();
+    assert_eq!(head, 1 + 200 + 40_000);
+    drop(seen_rx);
+
+    let stats = server.hub().stats();
+    assert_eq!(stats.slow_disconnects.load(Ordering::SeqCst), 1, "only the stalled client was closed");
+    assert!(stats.conflated.load(Ordering::SeqCst) > 0, "its in-progress updates were conflated first");
+
+    // The healthy client got every final bar, in order.
+    client.ingest(ndjson(&finals(&["SPY"], minute, minute + 1))).await.unwrap();
+    assert_eq!(guard(reader).await.unwrap(), minute + 1);
+
+    // The stalled client now reads what was buffered, then the end of the stream.
+    let mut raw = Vec::new();
+    guard(stalled.read_to_end(&mut raw)).await.unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let complete = &body[..body.rfind("\n\n").unwrap() + 2];
+    let mut last_id = None;
+    let mut received = 0;
+    for message in complete.split("\n\n").filter(|m| !m.is_empty()) {
+        if let Some(id) = message.lines().find_map(|l| l.strip_prefix("id: ")) {
+            last_id = Some(id.to_string());
+            received += 1;
+        }
+    }
+    assert!(received < 40_000, "bounded: it got {received} events, not the flood");
+
+    // It comes back with Last-Event-ID and gets everything after, exactly once.
+    let last_id = last_id.expect("it received some events before stalling");
+    let last_seq: u64 = last_id.split(':').nth(1).unwrap().parse().unwrap();
+    let resume = Subscribe {
+        symbols: vec!["SPY".into()],
+        last_event_id: Some(last_id),
+        ..Subscribe::default()
+    };
+    let (hello, mut stream) = open(&client, resume).await;
+    assert!(hello.resumed);
+    let mut expect = last_seq + 1;
+    while expect <= head + 1 {
+        let b = next_bar(&mut stream).await;
+        assert_eq!(b.seq, expect, "no gap, no duplicate after resume");
+        expect += 1;
+    }
+    assert!(matches!(decode("bar", "{}".into()), ServerEvent::Other { .. }));
+    server.stop().await;
+}

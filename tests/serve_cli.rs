@@ -1,0 +1,122 @@
+//! `spotlight serve` as a process: startup, SIGTERM, refusals.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+use futures::StreamExt;
+use spotlight::client::sse::{ServerEvent, Subscribe};
+use spotlight::client::Client;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn spotlight() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("spotlight"));
+    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd
+}
+
+/// Starts `serve` on an ephemeral port and returns the process and its URL,
+/// read from the "listening on" log line.
+async fn serve(args: &[&str]) -> (Child, String, tokio::task::JoinHandle<Vec<String>>) {
+    let mut child = spotlight()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = guard(lines.next_line()).await.unwrap().expect("serve exited before listening");
+        if let Some(i) = line.find("listening on http://") {
+            let rest = &line[i + "listening on ".len()..];
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let rest = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            all.push(l);
+        }
+        all
+    });
+    (child, url, rest)
+}
+
+#[tokio::test]
+async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
+    let (mut child, url, logs) = serve(&["--drain", "3s"]).await;
+    let client = Client::new(&url);
+    let (hello, mut stream) = open(&client, Subscribe::default()).await;
+    assert_eq!(hello.source, "sim");
+    assert_eq!(hello.symbols, vec!["IWM", "QQQ", "SPY"]);
+    let history = client.history("SPY", spotlight::market::Timeframe::M15, 100, None).await.unwrap();
+    assert_eq!(history.bars.len(), 100, "two days of backfill exist from the start");
+
+    let pid = child.id().unwrap().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(status.success());
+    let notice = loop {
+        match next(&mut stream).await {
+            ServerEvent::Shutdown(s) => break s,
+            ServerEvent::Bar(_) | ServerEvent::Ping(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert!((1000..=5000).contains(&notice.retry_ms));
+    assert!(guard(stream.next()).await.is_none(), "the stream ends after shutdown");
+    let exit = guard(child.wait()).await.unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    let logs = logs.await.unwrap().join("\n");
+    assert!(logs.contains("shutting down"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_file_with_a_bad_row_is_one_line_naming_file_and_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(&path, "20110103 143100;1;1;1;1;1\n20110103 143200;1;x;1;1;1\n").unwrap();
+    let out = spotlight()
+        .args(["serve", "--addr", "127.0.0.1:0", "--symbol", "SPY", "--source"])
+        .arg(format!("file:{}", path.display()))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let last = stderr.lines().last().unwrap();
+    assert_eq!(last, format!("spotlight: error: {}:2: high \"x\" is not a number", path.display()));
+}
+
+#[tokio::test]
+async fn open_non_loopback_listening_is_refused_without_allow_open() {
+    let out = spotlight().args(["serve", "--addr", "0.0.0.0:0"]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--allow-open"), "{stderr}");
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    for args in [&["serve", "--source", "polygon:x"][..], &["serve", "--tick-ms", "0"], &["nope"]] {
+        let out = spotlight().args(args).output().await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn file_source_serves_recorded_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bars.ndjson");
+    std::fs::write(&path, ndjson(&finals(&["ABC"], 0, 30))).unwrap();
+    let (_child, url, _logs) = serve(&["--source", &format!("file:{}", path.display())]).await;
+    let client = Client::new(&url);
+    let h = client.history("ABC", spotlight::market::Timeframe::M5, 50, None).await.unwrap();
+    assert_eq!(h.bars.len(), 6);
+    assert_eq!(h.bars[0].t, T0);
+    let ready = reqwest::get(format!("{url}/api/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
