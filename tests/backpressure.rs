@@ -23,7 +23,10 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
     })
     .await;
     let client = server.client();
-    client.ingest(ndjson(&finals(&["SPY"], 0, 1))).await.unwrap();
+    client
+        .ingest(ndjson(&finals(&["SPY"], 0, 1)))
+        .await
+        .unwrap();
 
     // The stalled client: HTTP/1.0 (the body ends when the server closes),
     // a tiny receive buffer, and no reads until the flood is over.
@@ -51,7 +54,11 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
         loop {
             let b = next_bar(&mut healthy).await;
             if b.bar.is_final {
-                assert_eq!(b.bar.t, T0 + next_final_minute * MIN, "final bars in order, none lost");
+                assert_eq!(
+                    b.bar.t,
+                    T0 + next_final_minute * MIN,
+                    "final bars in order, none lost"
+                );
                 next_final_minute += 1;
             }
             if seen_tx.send(b.seq).is_err() {
@@ -63,12 +70,18 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
     // In-progress updates of one minute, then far more final bars than the
     // socket buffers and the queue can hold, in batches the healthy client
     // drains before the next one comes.
-    let updates: Vec<_> = (0..200).map(|i| bar("SPY", 1, 100.0 + i as f64 / 100.0, false)).collect();
+    let updates: Vec<_> = (0..200)
+        .map(|i| bar("SPY", 1, 100.0 + i as f64 / 100.0, false))
+        .collect();
     let mut head = client.ingest(ndjson(&updates)).await.unwrap().head_seq;
     let mut minute = 1;
     while minute <= 40_000 {
         guard(seen_rx.wait_for(|s| *s == head)).await.unwrap();
-        head = client.ingest(ndjson(&finals(&["SPY"], minute, minute + BATCH))).await.unwrap().head_seq;
+        head = client
+            .ingest(ndjson(&finals(&["SPY"], minute, minute + BATCH)))
+            .await
+            .unwrap()
+            .head_seq;
         minute += BATCH;
     }
     guard(seen_rx.wait_for(|s| *s == head)).await.unwrap();
@@ -76,11 +89,21 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
     drop(seen_rx);
 
     let stats = server.hub().stats();
-    assert_eq!(stats.slow_disconnects.load(Ordering::SeqCst), 1, "only the stalled client was closed");
-    assert!(stats.conflated.load(Ordering::SeqCst) > 0, "its in-progress updates were conflated first");
+    assert_eq!(
+        stats.slow_disconnects.load(Ordering::SeqCst),
+        1,
+        "only the stalled client was closed"
+    );
+    assert!(
+        stats.conflated.load(Ordering::SeqCst) > 0,
+        "its in-progress updates were conflated first"
+    );
 
     // The healthy client got every final bar, in order.
-    client.ingest(ndjson(&finals(&["SPY"], minute, minute + 1))).await.unwrap();
+    client
+        .ingest(ndjson(&finals(&["SPY"], minute, minute + 1)))
+        .await
+        .unwrap();
     assert_eq!(guard(reader).await.unwrap(), minute + 1);
 
     // The stalled client now reads what was buffered, then the end of the stream.
@@ -97,7 +120,10 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
             received += 1;
         }
     }
-    assert!(received < 40_000, "bounded: it got {received} events, not the flood");
+    assert!(
+        received < 40_000,
+        "bounded: it got {received} events, not the flood"
+    );
 
     // It comes back with Last-Event-ID and gets everything after, exactly once.
     let last_id = last_id.expect("it received some events before stalling");
@@ -115,6 +141,9 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
         assert_eq!(b.seq, expect, "no gap, no duplicate after resume");
         expect += 1;
     }
-    assert!(matches!(decode("bar", "{}".into()), ServerEvent::Other { .. }));
+    assert!(matches!(
+        decode("bar", "{}".into()),
+        ServerEvent::Other { .. }
+    ));
     server.stop().await;
 }

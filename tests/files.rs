@@ -13,7 +13,10 @@ use spotlight::market::{Candle, Hub, HubConfig, Timeframe};
 fn data(name: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
     if !dir.is_dir() {
-        eprintln!("note: {} is absent; skipping the recorded-data test", dir.display());
+        eprintln!(
+            "note: {} is absent; skipping the recorded-data test",
+            dir.display()
+        );
         return None;
     }
     Some(dir.join(name))
@@ -37,7 +40,9 @@ fn load_one(path: &Path, symbol: &str) -> (Format, Vec<Candle>) {
 fn regular_session_counts(bars: &[Candle]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for b in bars {
-        let local = DateTime::from_timestamp_millis(b.t).unwrap().with_timezone(&New_York);
+        let local = DateTime::from_timestamp_millis(b.t)
+            .unwrap()
+            .with_timezone(&New_York);
         let minute = local.hour() * 60 + local.minute();
         if (570..960).contains(&minute) {
             *counts.entry(local.date_naive().to_string()).or_insert(0) += 1;
@@ -48,19 +53,30 @@ fn regular_session_counts(bars: &[Candle]) -> BTreeMap<String, usize> {
 
 #[test]
 fn ninjatrader_january_file() {
-    let Some(path) = data("nt-spy-minute-2011.csv") else { return };
+    let Some(path) = data("nt-spy-minute-2011.csv") else {
+        return;
+    };
     let (format, bars) = load_one(&path, "SPY");
     assert_eq!(format, Format::NinjaTrader);
     assert_eq!(bars.len(), 14_180);
     // First row `20110103 090100;126.35;126.39;126.35;126.39;1579`: stamped at bar end.
     let first = bars[0];
     assert_eq!(first.t, ms("2011-01-03T09:00:00Z"));
-    assert_eq!((first.o, first.h, first.l, first.c, first.v), (126.35, 126.39, 126.35, 126.39, 1579));
+    assert_eq!(
+        (first.o, first.h, first.l, first.c, first.v),
+        (126.35, 126.39, 126.35, 126.39, 1579)
+    );
     let last = bars[bars.len() - 1];
     assert_eq!(last.t, ms("2011-02-01T00:59:00Z"));
-    assert_eq!((last.o, last.h, last.l, last.c, last.v), (128.82, 128.83, 128.82, 128.83, 2415));
+    assert_eq!(
+        (last.o, last.h, last.l, last.c, last.v),
+        (128.82, 128.83, 128.82, 128.83, 2415)
+    );
     // The heavy opening bar, stamped 14:31 UTC, is the 09:30 New York bucket.
-    let open = bars.iter().find(|b| b.t == ms("2011-01-03T14:30:00Z")).unwrap();
+    let open = bars
+        .iter()
+        .find(|b| b.t == ms("2011-01-03T14:30:00Z"))
+        .unwrap();
     assert!(open.v > 1_000_000);
     let sessions = regular_session_counts(&bars);
     assert_eq!(sessions.len(), 20);
@@ -69,18 +85,32 @@ fn ninjatrader_january_file() {
 
 #[test]
 fn ninjatrader_march_file_crosses_dst() {
-    let Some(path) = data("nt-spy-minute-2011-03.csv") else { return };
+    let Some(path) = data("nt-spy-minute-2011-03.csv") else {
+        return;
+    };
     let (_, bars) = load_one(&path, "SPY");
     assert_eq!(bars.len(), 17_577);
     assert_eq!(bars[0].t, ms("2011-03-01T09:00:00Z"));
-    assert_eq!((bars[0].o, bars[0].h, bars[0].l, bars[0].c, bars[0].v), (133.9, 134.01, 133.9, 133.98, 3778));
+    assert_eq!(
+        (bars[0].o, bars[0].h, bars[0].l, bars[0].c, bars[0].v),
+        (133.9, 134.01, 133.9, 133.98, 3778)
+    );
     assert_eq!(bars[bars.len() - 1].t, ms("2011-03-31T23:58:00Z"));
     // 09:30 New York is 14:30 UTC before the change and 13:30 UTC after it.
     let sessions = regular_session_counts(&bars);
     assert_eq!(sessions.len(), 23);
-    assert!(sessions.values().all(|n| *n == 390), "every session complete in New York time: {sessions:?}");
-    let before = bars.iter().filter(|b| b.t >= ms("2011-03-11T14:30:00Z") && b.t < ms("2011-03-11T21:00:00Z")).count();
-    let after = bars.iter().filter(|b| b.t >= ms("2011-03-14T13:30:00Z") && b.t < ms("2011-03-14T20:00:00Z")).count();
+    assert!(
+        sessions.values().all(|n| *n == 390),
+        "every session complete in New York time: {sessions:?}"
+    );
+    let before = bars
+        .iter()
+        .filter(|b| b.t >= ms("2011-03-11T14:30:00Z") && b.t < ms("2011-03-11T21:00:00Z"))
+        .count();
+    let after = bars
+        .iter()
+        .filter(|b| b.t >= ms("2011-03-14T13:30:00Z") && b.t < ms("2011-03-14T20:00:00Z"))
+        .count();
     assert_eq!((before, after), (390, 390));
 
     // Daily rollups follow New York dates: one bar per session date.
@@ -89,24 +119,41 @@ fn ninjatrader_march_file_crosses_dst() {
     let daily = hub.history("SPY", Timeframe::D1, None, 100).unwrap().bars;
     assert_eq!(daily.len(), 23);
     assert_eq!(daily[0].t, ms("2011-03-01T05:00:00Z"));
-    assert_eq!(daily.iter().find(|d| d.t == ms("2011-03-14T04:00:00Z")).map(|d| d.tf), Some(Timeframe::D1));
+    assert_eq!(
+        daily
+            .iter()
+            .find(|d| d.t == ms("2011-03-14T04:00:00Z"))
+            .map(|d| d.tf),
+        Some(Timeframe::D1)
+    );
 }
 
 #[test]
 fn sp500_csv_with_reordered_columns_and_naive_new_york_times() {
-    let Some(path) = data("SP500_NOV2019_IDay.csv") else { return };
+    let Some(path) = data("SP500_NOV2019_IDay.csv") else {
+        return;
+    };
     let (format, bars) = load_one(&path, "SPX");
     assert_eq!(format, Format::Csv);
     assert_eq!(bars.len(), 1563);
     // `11/5/2019 9:30,3080.8,3080.49,3081.47,3080.3,0` — Open, Close, High, Low.
     let first = bars[0];
     assert_eq!(first.t, ms("2019-11-05T14:30:00Z"));
-    assert_eq!((first.o, first.h, first.l, first.c, first.v), (3080.8, 3081.47, 3080.3, 3080.49, 0));
+    assert_eq!(
+        (first.o, first.h, first.l, first.c, first.v),
+        (3080.8, 3081.47, 3080.3, 3080.49, 0)
+    );
     let last = bars[bars.len() - 1];
     assert_eq!(last.t, ms("2019-11-08T20:59:00Z"));
-    assert_eq!((last.o, last.h, last.l, last.c), (3091.16, 3092.91, 3090.96, 3092.91));
+    assert_eq!(
+        (last.o, last.h, last.l, last.c),
+        (3091.16, 3092.91, 3090.96, 3092.91)
+    );
     let sessions = regular_session_counts(&bars);
-    assert_eq!(sessions.values().copied().collect::<Vec<_>>(), vec![390, 390, 390, 390]);
+    assert_eq!(
+        sessions.values().copied().collect::<Vec<_>>(),
+        vec![390, 390, 390, 390]
+    );
 }
 
 #[test]

@@ -13,7 +13,9 @@ use tokio::process::{Child, Command};
 
 fn spotlight() -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("spotlight"));
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd.env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
     cmd
 }
 
@@ -30,7 +32,10 @@ async fn serve(args: &[&str]) -> (Child, String, tokio::task::JoinHandle<Vec<Str
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let url = loop {
-        let line = guard(lines.next_line()).await.unwrap().expect("serve exited before listening");
+        let line = guard(lines.next_line())
+            .await
+            .unwrap()
+            .expect("serve exited before listening");
         if let Some(i) = line.find("listening on http://") {
             let rest = &line[i + "listening on ".len()..];
             break rest.split_whitespace().next().unwrap().to_string();
@@ -53,11 +58,22 @@ async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
     let (hello, mut stream) = open(&client, Subscribe::default()).await;
     assert_eq!(hello.source, "sim");
     assert_eq!(hello.symbols, vec!["IWM", "QQQ", "SPY"]);
-    let history = client.history("SPY", spotlight::market::Timeframe::M15, 100, None).await.unwrap();
-    assert_eq!(history.bars.len(), 100, "two days of backfill exist from the start");
+    let history = client
+        .history("SPY", spotlight::market::Timeframe::M15, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.bars.len(),
+        100,
+        "two days of backfill exist from the start"
+    );
 
     let pid = child.id().unwrap().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
     assert!(status.success());
     let notice = loop {
         match next(&mut stream).await {
@@ -67,7 +83,10 @@ async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
         }
     };
     assert!((1000..=5000).contains(&notice.retry_ms));
-    assert!(guard(stream.next()).await.is_none(), "the stream ends after shutdown");
+    assert!(
+        guard(stream.next()).await.is_none(),
+        "the stream ends after shutdown"
+    );
     let exit = guard(child.wait()).await.unwrap();
     assert!(exit.success(), "exit status {exit:?}");
     let logs = logs.await.unwrap().join("\n");
@@ -78,9 +97,20 @@ async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
 async fn a_file_with_a_bad_row_is_one_line_naming_file_and_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.csv");
-    std::fs::write(&path, "20110103 143100;1;1;1;1;1\n20110103 143200;1;x;1;1;1\n").unwrap();
+    std::fs::write(
+        &path,
+        "20110103 143100;1;1;1;1;1\n20110103 143200;1;x;1;1;1\n",
+    )
+    .unwrap();
     let out = spotlight()
-        .args(["serve", "--addr", "127.0.0.1:0", "--symbol", "SPY", "--source"])
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--symbol",
+            "SPY",
+            "--source",
+        ])
         .arg(format!("file:{}", path.display()))
         .output()
         .await
@@ -88,12 +118,22 @@ async fn a_file_with_a_bad_row_is_one_line_naming_file_and_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let last = stderr.lines().last().unwrap();
-    assert_eq!(last, format!("spotlight: error: {}:2: high \"x\" is not a number", path.display()));
+    assert_eq!(
+        last,
+        format!(
+            "spotlight: error: {}:2: high \"x\" is not a number",
+            path.display()
+        )
+    );
 }
 
 #[tokio::test]
 async fn open_non_loopback_listening_is_refused_without_allow_open() {
-    let out = spotlight().args(["serve", "--addr", "0.0.0.0:0"]).output().await.unwrap();
+    let out = spotlight()
+        .args(["serve", "--addr", "0.0.0.0:0"])
+        .output()
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("--allow-open"), "{stderr}");
@@ -101,7 +141,11 @@ async fn open_non_loopback_listening_is_refused_without_allow_open() {
 
 #[tokio::test]
 async fn usage_errors_exit_2() {
-    for args in [&["serve", "--source", "polygon:x"][..], &["serve", "--tick-ms", "0"], &["nope"]] {
+    for args in [
+        &["serve", "--source", "polygon:x"][..],
+        &["serve", "--tick-ms", "0"],
+        &["nope"],
+    ] {
         let out = spotlight().args(args).output().await.unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
@@ -114,7 +158,10 @@ async fn file_source_serves_recorded_history() {
     std::fs::write(&path, ndjson(&finals(&["ABC"], 0, 30))).unwrap();
     let (_child, url, _logs) = serve(&["--source", &format!("file:{}", path.display())]).await;
     let client = Client::new(&url);
-    let h = client.history("ABC", spotlight::market::Timeframe::M5, 50, None).await.unwrap();
+    let h = client
+        .history("ABC", spotlight::market::Timeframe::M5, 50, None)
+        .await
+        .unwrap();
     assert_eq!(h.bars.len(), 6);
     assert_eq!(h.bars[0].t, T0);
     let ready = reqwest::get(format!("{url}/api/readyz")).await.unwrap();

@@ -1,5 +1,6 @@
 //! Typed client for the server's API: HTTP calls here, SSE in [`sse`].
 
+pub mod loadgen;
 pub mod sse;
 
 use serde::de::DeserializeOwned;

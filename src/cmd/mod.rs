@@ -1,6 +1,7 @@
 //! The operator-facing side: one module per subcommand, each with its args
 //! and a `run`. [`run`] dispatches a parsed [`Cli`].
 
+pub mod bench;
 pub mod logging;
 pub mod serve;
 
@@ -75,6 +76,8 @@ impl ColorChoice {
 pub enum Command {
     /// Run the streaming server.
     Serve(serve::ServeArgs),
+    /// Benchmark a server (SSE fan-out).
+    Bench(bench::BenchArgs),
 }
 
 /// Exit codes: 0 ok, 1 check failed, 2 usage error, 3 cannot reach the server.
@@ -121,6 +124,7 @@ impl CliError {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args, &cli.global).await,
+        Command::Bench(args) => bench::run(args, &cli.global).await,
     };
     match result {
         Ok(exit) => exit.into(),
