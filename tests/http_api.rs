@@ -119,6 +119,9 @@ async fn symbols_list_last_price_and_change() {
     server.stop().await;
 }
 
+/// Path, request headers, expected status, a word the message must hold.
+type BadRequest<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+
 #[tokio::test]
 async fn bad_query_parameters_are_json_errors() {
     let server = TestServer::empty(HubConfig::default()).await;
@@ -127,7 +130,7 @@ async fn bad_query_parameters_are_json_errors() {
         .ingest(ndjson(&finals(&["SPY"], 0, 3)))
         .await
         .unwrap();
-    let cases: &[(&str, &[(&str, &str)], u16, &str)] = &[
+    let cases: &[BadRequest] = &[
         (
             "/api/history?symbol=SPY&timeframe=2m",
             &[],

@@ -134,11 +134,13 @@ async fn history_then_stream_on_the_live_sim_joins_without_gap_or_duplicate() {
     let (_, mut stream) = open(&client, sub).await;
     let first = next_bar(&mut stream).await;
     assert_eq!(first.seq, history.seq + 1);
-    // The first event updates the forming bar history ended with, or starts the next one.
-    assert!(
-        first.bar.t == last.t || (first.bar.t == last.t + MIN && !last.is_final) || last.is_final
-    );
-    assert!(first.bar.t >= last.t);
+    // The first event continues exactly where history ended: the forming
+    // minute it ended with, or the minute after its last final one.
+    if last.is_final {
+        assert_eq!(first.bar.t, last.t + MIN);
+    } else {
+        assert_eq!(first.bar.t, last.t);
+    }
     let mut prev = first.seq;
     for _ in 0..10 {
         let b = next_bar(&mut stream).await;
