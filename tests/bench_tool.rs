@@ -1,0 +1,52 @@
+//! The load generator behind `spotlight bench sse`, against a real server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use spotlight::client::loadgen::{run, LoadConfig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_connect_receive_everything_and_are_counted() {
+    // 600x: final bars close every 100 ms, so the window holds several.
+    let server = TestServer::sim(&["SPY", "QQQ"], 600.0, 10).await;
+    let addr = server.url.trim_start_matches("http://").parse().unwrap();
+    let report = run(LoadConfig {
+        addr,
+        path: "/realtime/sse?timeframe=1m".into(),
+        clients: 20,
+        ramp_concurrency: 8,
+        source_addrs: vec!["127.0.0.1".parse().unwrap()],
+        duration: Duration::from_millis(1500),
+        server_pid: Some(std::process::id()),
+    })
+    .await
+    .unwrap();
+    assert_eq!((report.connected, report.failed), (20, 0), "{report:?}");
+    assert!(report.delivered > 0, "{report:?}");
+    assert_eq!(report.lost_finals, 0, "{report:?}");
+    assert_eq!(report.out_of_order, 0, "{report:?}");
+    assert!(report.latency_ms.max >= report.latency_ms.p50);
+    assert!(report.server_rss.is_some() && report.server_cpu_per_1k.is_some());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_symbol_is_reported_as_a_failed_subscriber() {
+    let server = TestServer::sim(&["SPY"], 1.0, 250).await;
+    let report = run(LoadConfig {
+        addr: server.url.trim_start_matches("http://").parse().unwrap(),
+        path: "/realtime/sse?symbols=NOPE".into(),
+        clients: 2,
+        ramp_concurrency: 2,
+        source_addrs: vec![],
+        duration: Duration::from_millis(10),
+        server_pid: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!((report.connected, report.failed), (0, 2));
+    assert!(report.first_error.unwrap().contains("404"));
+    server.stop().await;
+}
