@@ -5,4 +5,5 @@ pub mod client;
 pub mod cmd;
 pub mod market;
 pub mod server;
+pub mod sys;
 pub mod wire;

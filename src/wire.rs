@@ -255,3 +255,133 @@ mod tests {
         );
     }
 }
+
+/// `GET /api/diag`: the triage snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diag {
+    /// When the snapshot was taken, Unix ms.
+    pub timestamp: i64,
+    /// The epoch.
+    pub epoch: DiagEpoch,
+    /// The resume ring.
+    pub ring: DiagRing,
+    /// The market source and its symbols.
+    pub market: DiagMarket,
+    /// Process memory from the OS.
+    pub memory: DiagMemory,
+    /// The process.
+    pub process: DiagProcess,
+    /// Key metrics.
+    pub metrics: DiagMetrics,
+    /// Access control.
+    pub auth: DiagAuth,
+    /// The SSE clients with the most events waiting (at most 5).
+    pub lagging_clients: Vec<crate::market::hub::ClientLag>,
+}
+
+/// The epoch part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagEpoch {
+    /// Epoch id.
+    pub id: String,
+    /// Start, Unix ms.
+    pub start_ms: i64,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// Seconds since the start.
+    pub uptime_seconds: f64,
+}
+
+/// The ring part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagRing {
+    /// Oldest seq held.
+    pub low_seq: u64,
+    /// Newest seq.
+    pub head_seq: u64,
+    /// Events held at most.
+    pub capacity: usize,
+}
+
+/// The market part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagMarket {
+    /// Source name.
+    pub source: String,
+    /// Per symbol: newest bar time and age.
+    pub symbols: Vec<DiagSymbol>,
+    /// Age of the newest bar of any symbol, seconds.
+    pub last_bar_age_seconds: Option<f64>,
+}
+
+/// One symbol in [`DiagMarket`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagSymbol {
+    /// Ticker.
+    pub symbol: String,
+    /// Bucket start of its newest 1m bar, Unix ms.
+    pub last_bar_t: Option<i64>,
+}
+
+/// The memory part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagMemory {
+    /// Resident set size, bytes.
+    pub rss_bytes: Option<u64>,
+    /// Peak resident set size, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Virtual size, bytes.
+    pub virtual_bytes: Option<u64>,
+}
+
+/// The process part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagProcess {
+    /// Process id.
+    pub pid: u32,
+    /// Seconds since the server started.
+    pub uptime_seconds: f64,
+    /// Crate version.
+    pub version: String,
+    /// Git commit it was built from.
+    pub git_sha: String,
+    /// `os/arch`.
+    pub platform: String,
+}
+
+/// The metrics part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagMetrics {
+    /// Open SSE streams.
+    pub sse_connections: u64,
+    /// SSE streams ever opened.
+    pub sse_connections_total: u64,
+    /// In-progress updates conflated.
+    pub sse_conflated_total: u64,
+    /// Slow clients closed.
+    pub sse_slow_disconnects_total: u64,
+    /// 1m events published this epoch.
+    pub events_total: u64,
+    /// HTTP requests served.
+    pub http_requests_total: u64,
+}
+
+/// The auth part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagAuth {
+    /// Whether a PIN protects the data.
+    pub enabled: bool,
+    /// Whether diag itself needs a session.
+    pub private_diag: bool,
+    /// Whether sessions survive a restart (`SPOTLIGHT_SECRET` set).
+    pub persistent_sessions: bool,
+}

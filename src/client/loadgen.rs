@@ -107,7 +107,7 @@ struct BarProbe {
 
 /// Runs the load and reports.
 pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
-    let rss_before = config.server_pid.and_then(read_rss);
+    let rss_before = config.server_pid.and_then(crate::sys::rss);
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1, 600_000, 3,
     )?));
@@ -155,17 +155,17 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
             break;
         }
     }
-    let rss_connected = config.server_pid.and_then(read_rss);
-    let cpu_start = config.server_pid.and_then(read_cpu_seconds);
-    let own_start = read_cpu_seconds(std::process::id());
+    let rss_connected = config.server_pid.and_then(crate::sys::rss);
+    let cpu_start = config.server_pid.and_then(crate::sys::cpu_seconds);
+    let own_start = crate::sys::cpu_seconds(std::process::id());
     let started = std::time::Instant::now();
     measure_tx.send_replace(true);
     tokio::time::sleep(config.duration).await;
     measure_tx.send_replace(false);
     let seconds = started.elapsed().as_secs_f64();
-    let cpu_end = config.server_pid.and_then(read_cpu_seconds);
-    let own_end = read_cpu_seconds(std::process::id());
-    let server_rss = config.server_pid.and_then(read_rss);
+    let cpu_end = config.server_pid.and_then(crate::sys::cpu_seconds);
+    let own_end = crate::sys::cpu_seconds(std::process::id());
+    let server_rss = config.server_pid.and_then(crate::sys::rss);
 
     let mut tallies = Vec::with_capacity(tasks.len());
     for t in tasks {
@@ -375,21 +375,4 @@ fn bar_data(message: &[u8]) -> Option<&[u8]> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Resident set size of a process, bytes.
-pub fn read_rss(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// User + system CPU seconds of a process.
-pub fn read_cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }

@@ -31,6 +31,12 @@ pub struct GlobalArgs {
     /// Server URL for client commands.
     #[arg(long, global = true, env = "SPOTLIGHT_URL", default_value = DEFAULT_URL)]
     pub url: String,
+    /// PIN: `serve` protects data with it; client commands exchange it for a session token.
+    #[arg(long, global = true, env = "SPOTLIGHT_PIN", hide_env_values = true)]
+    pub pin: Option<String>,
+    /// Session token for client commands (from `POST /api/auth/pin`).
+    #[arg(long, global = true, env = "SPOTLIGHT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Machine-readable output on stdout.
     #[arg(long, global = true)]
     pub json: bool,

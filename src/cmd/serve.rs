@@ -16,7 +16,7 @@ use super::{CliError, Exit, GlobalArgs};
 use crate::market::source::feed::{run_sim, start_sim, SimClock};
 use crate::market::source::file::{self, FileOptions, Stamp};
 use crate::market::{Hub, HubConfig};
-use crate::server::{self, AppState, ServerConfig};
+use crate::server::{self, AppState, AuthConfig, ServerConfig};
 
 /// Where bars come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,15 @@ impl FromStr for SourceSpec {
     }
 }
 
+/// Deployment kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Env {
+    /// Local development: `SameSite=Lax` cookies without `Secure`.
+    Dev,
+    /// Behind TLS: `SameSite=None; Secure` cookies.
+    Prod,
+}
+
 /// Options of `spotlight serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -62,6 +71,18 @@ pub struct ServeArgs {
     /// Interval of SSE `ping` events.
     #[arg(long, env = "SPOTLIGHT_HEARTBEAT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub heartbeat: Duration,
+    /// Deployment: `prod` makes session cookies `SameSite=None; Secure`.
+    #[arg(long, env = "SPOTLIGHT_ENV", value_enum, default_value_t = Env::Dev)]
+    pub env: Env,
+    /// Put `/api/diag` behind auth too.
+    #[arg(long, env = "SPOTLIGHT_PRIVATE_DIAG")]
+    pub private_diag: bool,
+    /// PIN attempts allowed per minute per client address.
+    #[arg(long, env = "SPOTLIGHT_PIN_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    pub pin_attempts: u32,
+    /// API requests allowed per minute per client address (health, readiness and metrics are exempt).
+    #[arg(long, env = "SPOTLIGHT_RATE_LIMIT", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    pub rate_limit: u32,
 
     /// Simulated symbols.
     #[arg(
@@ -129,7 +150,8 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 /// Builds the hub and source, serves until SIGINT/SIGTERM, drains.
 pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     logging::init_stderr(global, args.log_format);
-    if !args.addr.ip().is_loopback() && !args.allow_open {
+    let pin = global.pin.clone().filter(|p| !p.is_empty());
+    if pin.is_none() && !args.addr.ip().is_loopback() && !args.allow_open {
         return Err(CliError::usage(format!(
             "refusing to listen on {} with no PIN: anyone who can reach it could read and drive the server (pass --allow-open to accept that)",
             args.addr
@@ -158,14 +180,30 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
+    let secret = std::env::var("SPOTLIGHT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let auth = AuthConfig {
+        pin,
+        secret,
+        prod: args.env == Env::Prod,
+        private_diag: args.private_diag,
+        pin_per_minute: args.pin_attempts,
+        requests_per_minute: args.rate_limit,
+    };
     let config = ServerConfig {
         heartbeat: args.heartbeat,
         source: source.into(),
         ingest_limit: args.ingest_limit,
+        auth,
     };
-    let state = AppState::new(hub.clone(), config);
+    let state = AppState::new(hub.clone(), config).map_err(CliError::usage)?;
     tracing::info!(epoch = hub.epoch(), source, symbols = ?hub.symbol_names(), "listening on http://{local}");
-    tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");
+    if !state.auth.enabled() {
+        tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");
+    } else if !state.auth.persistent_key {
+        tracing::warn!("SPOTLIGHT_SECRET is not set: sessions are signed with a random key and end when the server restarts");
+    }
 
     let signalled = CancellationToken::new();
     let mut server = tokio::spawn(server::launch(

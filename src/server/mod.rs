@@ -1,10 +1,13 @@
 //! The HTTP server: router, handlers, shutdown. Started with [`launch`] on an
 //! already-bound listener, so tests bind `127.0.0.1:0`.
 
+pub mod auth;
+pub mod diag;
 pub mod error;
 mod health;
 mod history;
 mod ingest;
+pub mod metrics;
 mod params;
 mod sse;
 
@@ -12,8 +15,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Request, Uri};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -22,7 +28,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use auth::{Auth, AuthConfig};
 pub use error::ApiError;
+pub use metrics::Metrics;
 pub use sse::DEFAULT_HEARTBEAT;
 
 use crate::market::Hub;
@@ -36,6 +44,8 @@ pub struct ServerConfig {
     pub source: String,
     /// Largest `POST /api/ingest` body, bytes.
     pub ingest_limit: usize,
+    /// PIN, cookies and rate limits.
+    pub auth: AuthConfig,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +54,7 @@ impl Default for ServerConfig {
             heartbeat: DEFAULT_HEARTBEAT,
             source: "sim".into(),
             ingest_limit: 8 * 1024 * 1024,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -57,35 +68,66 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Cancelled when the server starts shutting down: streams say goodbye.
     pub shutdown: CancellationToken,
+    /// The metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// PIN auth and rate limits.
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
-    /// State over a hub.
-    pub fn new(hub: Arc<Hub>, config: ServerConfig) -> AppState {
-        AppState {
+    /// State over a hub; fails when the auth settings are unusable.
+    pub fn new(hub: Arc<Hub>, config: ServerConfig) -> Result<AppState, String> {
+        let auth = Arc::new(Auth::new(&config.auth)?);
+        let metrics = Metrics::new(&hub, &config.source);
+        Ok(AppState {
             hub,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
-        }
+            metrics,
+            auth,
+        })
     }
 }
 
 /// The router with every route and middleware.
+///
+/// Public and unlimited: health, readiness, metrics. Rate-limited per
+/// address: everything else. Behind a session when a PIN is set: data and
+/// admin routes (and diag with `--private-diag`).
 pub fn router(state: AppState) -> Router {
     let ingest_limit = state.config.ingest_limit;
-    Router::new()
+    let open = Router::new()
         .route("/health", get(health::healthz))
         .route("/api/healthz", get(health::healthz))
         .route("/api/readyz", get(health::readyz))
+        .route("/api/metrics", get(metrics::metrics));
+    let mut protected = Router::new()
         .route("/api/history", get(history::history))
         .route("/api/symbols", get(history::symbols))
+        .route("/realtime/sse", get(sse::sse))
         .route(
             "/api/ingest",
             post(ingest::ingest).layer(DefaultBodyLimit::max(ingest_limit)),
         )
-        .route("/realtime/sse", get(sse::sse))
+        .route("/api/metrics/json", get(metrics::metrics_json));
+    let mut public = Router::new()
+        .route("/api/auth/pin", post(auth::pin))
+        .route("/api/auth/logout", post(auth::logout));
+    if state.auth.private_diag {
+        protected = protected.route("/api/diag", get(diag::diag));
+    } else {
+        public = public.route("/api/diag", get(diag::diag));
+    }
+    let protected = protected.route_layer(from_fn_with_state(state.clone(), auth::require_session));
+    let limited = protected
+        .merge(public)
+        .route_layer(from_fn_with_state(state.clone(), auth::rate_limit));
+    Router::new()
+        .merge(open)
+        .merge(limited)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::new(
@@ -127,7 +169,18 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
-    let app = router(state);
+    let auth = state.auth.clone();
+    let sweeper = token.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = every.tick() => auth.forget_idle(),
+                _ = sweeper.cancelled() => return,
+            }
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });

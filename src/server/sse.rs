@@ -19,7 +19,9 @@ use super::AppState;
 use crate::market::hub::{Resume, Start, SubscribeError, Subscription};
 use crate::market::time::now_ms;
 use crate::market::Timeframe;
-use crate::wire::{self, EventId, Hello, Ping, Reset, Shutdown};
+use crate::server::Metrics;
+use crate::wire::{self, EventId, Hello, Ping, Reset, ResetReason, Shutdown};
+use std::sync::Arc;
 
 /// Largest chunk handed to the socket at once.
 const MAX_CHUNK: usize = 64 * 1024;
@@ -51,6 +53,16 @@ pub async fn sse(
             SubscribeError::UnknownSymbol(_) => ApiError::not_found(e.to_string()),
             SubscribeError::AheadOfHead { .. } => ApiError::bad_request(e.to_string()),
         })?;
+    let m = &state.metrics;
+    let outcome = match (&resume, sub.start) {
+        (Resume::Live, _) => None,
+        (_, Start::Resumed) => Some("resumed"),
+        (_, Start::Reset(ResetReason::EpochChanged)) => Some("reset_epoch"),
+        (_, _) => Some("reset_gap"),
+    };
+    if let Some(outcome) = outcome {
+        m.sse_resumes.with_label_values(&[outcome]).inc();
+    }
     let session = Session::new(sub, &state);
     let body = Body::from_stream(futures::stream::unfold(session, |mut s| async move {
         s.next_chunk()
@@ -115,6 +127,17 @@ struct Session {
     heartbeat: Interval,
     shutdown: CancellationToken,
     done: bool,
+    metrics: Arc<Metrics>,
+    opened: std::time::Instant,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.metrics.sse_connections.dec();
+        self.metrics
+            .sse_connection_duration
+            .observe(self.opened.elapsed().as_secs_f64());
+    }
 }
 
 impl Session {
@@ -132,7 +155,12 @@ impl Session {
             source: state.config.source.clone(),
         };
         wire::write_sse(&mut buf, "hello", None, &hello);
+        let metrics = state.metrics.clone();
+        metrics.sse_connections.inc();
+        metrics.sse_connections_total.inc();
+        metrics.sse_events_sent.with_label_values(&["hello"]).inc();
         if let Start::Reset(reason) = sub.start {
+            metrics.sse_events_sent.with_label_values(&["reset"]).inc();
             let reset = Reset {
                 reason,
                 epoch: sub.epoch().to_string(),
@@ -154,6 +182,8 @@ impl Session {
             heartbeat,
             shutdown: state.shutdown.clone(),
             done: false,
+            metrics,
+            opened: std::time::Instant::now(),
         }
     }
 
@@ -162,7 +192,14 @@ impl Session {
             return Some(p);
         }
         if let Some(first) = self.backlog.pop_front() {
-            return Some(self.coalesce_backlog(first));
+            let before = self.backlog.len() + 1;
+            let chunk = self.coalesce_backlog(first);
+            let sent = before - self.backlog.len();
+            self.metrics
+                .sse_events_sent
+                .with_label_values(&["bar"])
+                .inc_by(sent as u64);
+            return Some(chunk);
         }
         if self.done {
             return None;
@@ -171,9 +208,15 @@ impl Session {
             biased;
             _ = self.shutdown.cancelled() => {
                 self.done = true;
+                self.metrics.sse_events_sent.with_label_values(&["shutdown"]).inc();
                 Some(shutdown_frame())
             }
-            batch = self.sub.queue.next_batch(MAX_CHUNK) => batch.map(|(bytes, _)| bytes),
+            batch = self.sub.queue.next_batch(MAX_CHUNK, |item| {
+                self.metrics.broadcast_latency.observe(item.produced.elapsed().as_secs_f64());
+            }) => {
+                let (bytes, _) = batch?;
+                Some(bytes)
+            }
             _ = self.heartbeat.tick() => {
                 let ping = Ping {
                     server_time: now_ms(),
@@ -182,6 +225,7 @@ impl Session {
                 };
                 let mut buf = Vec::with_capacity(96);
                 wire::write_sse(&mut buf, "ping", None, &ping);
+                self.metrics.sse_events_sent.with_label_values(&["ping"]).inc();
                 Some(Bytes::from(buf))
             }
         }

@@ -37,7 +37,7 @@ impl TestServer {
     pub async fn start(hub: Arc<Hub>, config: ServerConfig) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(hub, config);
+        let state = AppState::new(hub, config).unwrap();
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(launch(listener, state.clone(), async {
             let _ = rx.await;

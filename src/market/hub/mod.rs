@@ -48,6 +48,12 @@ impl Default for HubConfig {
 pub struct HubStats {
     /// Base events published.
     pub events: AtomicU64,
+    /// Bars published one at a time (a live source).
+    pub published: AtomicU64,
+    /// Bars published in batches (ingest).
+    pub ingested: AtomicU64,
+    /// Bars loaded as history (backfill, files).
+    pub loaded: AtomicU64,
     /// In-progress updates conflated in subscriber queues.
     pub conflated: AtomicU64,
     /// Subscribers closed because their queue stayed full.
@@ -56,6 +62,8 @@ pub struct HubStats {
     pub subscribers: AtomicU64,
     /// Subscribers ever connected.
     pub subscribers_total: AtomicU64,
+    /// Wall time of the newest event, Unix ms (0 before the first).
+    pub last_event_ms: std::sync::atomic::AtomicI64,
 }
 
 /// Why a bar was not published.
@@ -147,7 +155,35 @@ struct Inner {
     series: Vec<Series>,
     index: HashMap<Arc<str>, u32>,
     subscribers: Vec<SymbolSubscribers>,
+    clients: HashMap<u64, ClientInfo>,
     next_id: u64,
+}
+
+/// What the hub remembers of a subscriber, for diag.
+#[derive(Debug, Clone)]
+struct ClientInfo {
+    queue: Arc<ClientQueue>,
+    since: std::time::Instant,
+    tf: Timeframe,
+    symbols: usize,
+}
+
+/// One subscriber's backlog, as diag shows the most lagging ones.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientLag {
+    /// Subscription id.
+    pub id: u64,
+    /// Events waiting in its queue.
+    pub queued: usize,
+    /// In-progress updates conflated for it.
+    pub conflated: u64,
+    /// Seconds since it subscribed.
+    pub connected_seconds: f64,
+    /// Its timeframe.
+    pub timeframe: Timeframe,
+    /// How many symbols it follows.
+    pub symbols: usize,
 }
 
 /// The market hub. See the module docs.
@@ -188,6 +224,7 @@ impl Hub {
                 series: Vec::new(),
                 index: HashMap::new(),
                 subscribers: Vec::new(),
+                clients: HashMap::new(),
                 next_id: 1,
             }),
             config,
@@ -237,6 +274,9 @@ impl Hub {
     pub fn load(&self, symbol: &str, candles: Vec<Candle>) {
         let mut inner = self.lock();
         let i = self.symbol_index(&mut inner, symbol);
+        self.stats
+            .loaded
+            .fetch_add(candles.len() as u64, Ordering::Relaxed);
         inner.series[i as usize].load(candles);
     }
 
@@ -270,6 +310,7 @@ impl Hub {
             inner.series[*i as usize].check_order(candle.t)?;
         }
         let i = self.symbol_index(&mut inner, symbol);
+        self.stats.published.fetch_add(1, Ordering::Relaxed);
         Ok(self.apply(&mut inner, i, candle, is_final))
     }
 
@@ -306,6 +347,9 @@ impl Hub {
             }
             latest.insert(&bar.symbol, (bar.t, bar.is_final));
         }
+        self.stats
+            .ingested
+            .fetch_add(bars.len() as u64, Ordering::Relaxed);
         for bar in bars {
             let i = self.symbol_index(&mut inner, &bar.symbol);
             self.apply(&mut inner, i, bar.candle(), bar.is_final);
@@ -319,6 +363,7 @@ impl Hub {
         inner.head += 1;
         let seq = inner.head;
         let ts = now_ms();
+        let produced = std::time::Instant::now();
         let name = inner.series[symbol as usize].name.clone();
         let mut finals = 0u8;
         let frames: [Bytes; 6] = std::array::from_fn(|i| {
@@ -352,6 +397,7 @@ impl Hub {
                     seq,
                     is_final: finals & (1 << i) != 0,
                     bytes: frames[i].clone(),
+                    produced,
                 };
                 match queue.push(item) {
                     Pushed::Conflated => {
@@ -371,6 +417,7 @@ impl Hub {
             finals,
         });
         self.stats.events.fetch_add(1, Ordering::Relaxed);
+        self.stats.last_event_ms.store(ts, Ordering::Relaxed);
         seq
     }
 
@@ -429,6 +476,13 @@ impl Hub {
         for k in &keys {
             inner.subscribers[*k as usize][tf.index()].push((id, queue.clone()));
         }
+        let info = ClientInfo {
+            queue: queue.clone(),
+            since: std::time::Instant::now(),
+            tf,
+            symbols: keys.len(),
+        };
+        inner.clients.insert(id, info);
         let mut names: Vec<String> = keys
             .iter()
             .map(|k| inner.series[*k as usize].name.to_string())
@@ -456,8 +510,50 @@ impl Hub {
         for k in keys {
             inner.subscribers[*k as usize][tf.index()].retain(|(i, _)| *i != id);
         }
+        inner.clients.remove(&id);
         drop(inner);
         self.stats.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The `n` subscribers with the most events waiting, most first.
+    pub fn lagging(&self, n: usize) -> Vec<ClientLag> {
+        let clients: Vec<(u64, ClientInfo)> = self
+            .lock()
+            .clients
+            .iter()
+            .map(|(id, c)| (*id, c.clone()))
+            .collect();
+        let mut lags: Vec<ClientLag> = clients
+            .into_iter()
+            .map(|(id, c)| ClientLag {
+                id,
+                queued: c.queue.len(),
+                conflated: c.queue.conflated(),
+                connected_seconds: c.since.elapsed().as_secs_f64(),
+                timeframe: c.tf,
+                symbols: c.symbols,
+            })
+            .collect();
+        lags.sort_by(|a, b| b.queued.cmp(&a.queued).then(b.conflated.cmp(&a.conflated)));
+        lags.truncate(n);
+        lags
+    }
+
+    /// Newest 1m bar time of every symbol, sorted by symbol.
+    pub fn last_bar_times(&self) -> Vec<(String, Option<i64>)> {
+        let inner = self.lock();
+        let mut out: Vec<(String, Option<i64>)> = inner
+            .series
+            .iter()
+            .map(|s| (s.name.to_string(), s.last().map(|c| c.t)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Events the ring holds at most.
+    pub fn ring_capacity(&self) -> usize {
+        self.config.ring
     }
 
     /// History of `symbol` at `tf`, consistent with the returned seq.

@@ -18,6 +18,8 @@ pub struct QueueItem {
     pub is_final: bool,
     /// The SSE frames, shared with every other subscriber.
     pub bytes: Bytes,
+    /// When the hub produced the event.
+    pub produced: std::time::Instant,
 }
 
 /// What [`ClientQueue::push`] did.
@@ -95,8 +97,13 @@ impl ClientQueue {
 
     /// Waits for events and returns them as one buffer of at most about
     /// `max_bytes` (a single event is returned without copying), with the
-    /// seq of the last one. `None` once the queue is closed.
-    pub async fn next_batch(&self, max_bytes: usize) -> Option<(Bytes, u64)> {
+    /// seq of the last one; `on_item` sees each event taken. `None` once the
+    /// queue is closed.
+    pub async fn next_batch(
+        &self,
+        max_bytes: usize,
+        mut on_item: impl FnMut(&QueueItem),
+    ) -> Option<(Bytes, u64)> {
         loop {
             let notified = self.notify.notified();
             {
@@ -105,6 +112,7 @@ impl ClientQueue {
                     return None;
                 }
                 if let Some(first) = st.items.pop_front() {
+                    on_item(&first);
                     if st.items.is_empty() {
                         return Some((first.bytes, first.seq));
                     }
@@ -115,6 +123,7 @@ impl ClientQueue {
                         if buf.len() + next.bytes.len() > max_bytes {
                             break;
                         }
+                        on_item(next);
                         buf.extend_from_slice(&next.bytes);
                         seq = next.seq;
                         st.items.pop_front();
@@ -163,6 +172,7 @@ mod tests {
             seq,
             is_final,
             bytes: Bytes::from(format!("{seq};")),
+            produced: std::time::Instant::now(),
         }
     }
 
@@ -175,7 +185,7 @@ mod tests {
         assert_eq!(q.push(item(0, 4, true)), Pushed::Conflated);
         assert_eq!(q.push(item(0, 5, false)), Pushed::Queued);
         assert_eq!(q.conflated(), 2);
-        let (bytes, last) = q.next_batch(1024).await.unwrap();
+        let (bytes, last) = q.next_batch(1024, |_| {}).await.unwrap();
         // seq order is kept: 2 (key 1), then 4 (final), then 5.
         assert_eq!(&bytes[..], b"2;4;5;");
         assert_eq!(last, 5);
@@ -190,7 +200,7 @@ mod tests {
         assert_eq!(q.push(item(0, 4, true)), Pushed::Closed);
         assert!(q.is_closed() && q.is_empty());
         assert_eq!(q.push(item(0, 5, true)), Pushed::Ignored);
-        assert_eq!(q.next_batch(1024).await, None);
+        assert_eq!(q.next_batch(1024, |_| {}).await, None);
     }
 
     #[tokio::test]
@@ -199,9 +209,9 @@ mod tests {
         for seq in 1..=5 {
             q.push(item(seq as u32, seq, true));
         }
-        let (first, last) = q.next_batch(4).await.unwrap();
+        let (first, last) = q.next_batch(4, |_| {}).await.unwrap();
         assert_eq!((&first[..], last), (&b"1;2;"[..], 2));
-        let (rest, last) = q.next_batch(1024).await.unwrap();
+        let (rest, last) = q.next_batch(1024, |_| {}).await.unwrap();
         assert_eq!((&rest[..], last), (&b"3;4;5;"[..], 5));
     }
 
@@ -210,7 +220,7 @@ mod tests {
         let q = std::sync::Arc::new(ClientQueue::new(4));
         let reader = tokio::spawn({
             let q = q.clone();
-            async move { q.next_batch(64).await }
+            async move { q.next_batch(64, |_| {}).await }
         });
         tokio::task::yield_now().await;
         q.push(item(0, 9, true));

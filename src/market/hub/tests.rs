@@ -134,7 +134,7 @@ async fn a_stalled_subscriber_is_conflated_then_closed_without_touching_others()
     for i in 0..10 {
         hub.publish("SPY", candle(T, 1.0 + i as f64 / 100.0), false)
             .unwrap();
-        let (bytes, seq) = healthy.queue.next_batch(1 << 16).await.unwrap();
+        let (bytes, seq) = healthy.queue.next_batch(1 << 16, |_| {}).await.unwrap();
         seen.push(seq);
         assert_eq!(frames(&[bytes]).len(), 1);
     }
@@ -144,7 +144,7 @@ async fn a_stalled_subscriber_is_conflated_then_closed_without_touching_others()
     for i in 0..5 {
         hub.publish("SPY", candle(T + i * MINUTE_MS, 1.0), true)
             .unwrap();
-        let (_, seq) = healthy.queue.next_batch(1 << 16).await.unwrap();
+        let (_, seq) = healthy.queue.next_batch(1 << 16, |_| {}).await.unwrap();
         seen.push(seq);
     }
     assert!(stalled.queue.is_closed());

@@ -119,7 +119,7 @@ mod tests {
         ));
         let mut finals = 0;
         while finals < 2 {
-            let (bytes, _) = sub.queue.next_batch(1 << 20).await.unwrap();
+            let (bytes, _) = sub.queue.next_batch(1 << 20, |_| {}).await.unwrap();
             finals += String::from_utf8_lossy(&bytes)
                 .matches("\"final\":true")
                 .count();

@@ -1,0 +1,302 @@
+//! PIN auth: signed session cookies (and the same value as a Bearer token),
+//! constant-time PIN checks, per-address rate limits.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRef, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::market::time::now_ms;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "spotlight_session";
+/// How long a session lasts.
+pub const SESSION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+type Limiter =
+    RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+
+/// How auth and rate limits are set up.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// The PIN; auth is off without one.
+    pub pin: Option<String>,
+    /// Cookie signing secret (at least 32 bytes); random when absent.
+    pub secret: Option<String>,
+    /// Production cookies: `SameSite=None; Secure`.
+    pub prod: bool,
+    /// `/api/diag` needs a session too.
+    pub private_diag: bool,
+    /// PIN attempts per minute per address.
+    pub pin_per_minute: u32,
+    /// API requests per minute per address.
+    pub requests_per_minute: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            pin: None,
+            secret: None,
+            prod: false,
+            private_diag: false,
+            pin_per_minute: 5,
+            requests_per_minute: 1200,
+        }
+    }
+}
+
+/// Auth state shared by the handlers.
+pub struct Auth {
+    pin: Option<String>,
+    key: Key,
+    prod: bool,
+    /// Whether `/api/diag` needs a session.
+    pub private_diag: bool,
+    /// Whether the key came from `SPOTLIGHT_SECRET` (sessions survive restarts).
+    pub persistent_key: bool,
+    pin_limiter: Limiter,
+    api_limiter: Limiter,
+    api_per_minute: u32,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("enabled", &self.enabled())
+            .finish_non_exhaustive()
+    }
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
+}
+
+impl Auth {
+    /// Builds auth; a secret shorter than 32 bytes is refused.
+    pub fn new(config: &AuthConfig) -> Result<Auth, String> {
+        let (key, persistent_key) = match &config.secret {
+            Some(s) if s.len() < 32 => {
+                return Err("SPOTLIGHT_SECRET must be at least 32 bytes".into())
+            }
+            Some(s) => (Key::derive_from(s.as_bytes()), true),
+            None => (Key::generate(), false),
+        };
+        let pin = config.pin.clone().filter(|p| !p.is_empty());
+        Ok(Auth {
+            pin,
+            key,
+            prod: config.prod,
+            private_diag: config.private_diag,
+            persistent_key,
+            pin_limiter: RateLimiter::keyed(per_minute(config.pin_per_minute))
+                .with_middleware::<StateInformationMiddleware>(),
+            api_limiter: RateLimiter::keyed(per_minute(config.requests_per_minute))
+                .with_middleware::<StateInformationMiddleware>(),
+            api_per_minute: config.requests_per_minute.max(1),
+        })
+    }
+
+    /// Whether a PIN is set.
+    pub fn enabled(&self) -> bool {
+        self.pin.is_some()
+    }
+
+    /// Forgets rate-limit state of addresses not seen lately (bounds memory).
+    pub fn forget_idle(&self) {
+        for l in [&self.pin_limiter, &self.api_limiter] {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+
+    fn session_cookie(&self, value: String, max_age: Duration) -> Cookie<'static> {
+        let mut c = Cookie::build((COOKIE, value))
+            .path("/")
+            .http_only(true)
+            .max_age(cookie_duration(max_age));
+        c = if self.prod {
+            c.same_site(SameSite::None).secure(true)
+        } else {
+            c.same_site(SameSite::Lax)
+        };
+        c.build()
+    }
+
+    /// Whether a signed session value is valid and unexpired.
+    fn valid(&self, headers: &HeaderMap) -> bool {
+        SignedCookieJar::from_headers(headers, self.key.clone())
+            .get(COOKIE)
+            .and_then(|c| c.value().parse::<i64>().ok())
+            .is_some_and(|expires| expires > now_ms())
+    }
+
+    /// Whether the request carries a valid session cookie or Bearer token.
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        if self.valid(headers) {
+            return true;
+        }
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(token) = bearer else { return false };
+        let mut as_cookie = HeaderMap::new();
+        match HeaderValue::from_str(&format!("{COOKIE}={token}")) {
+            Ok(v) => {
+                as_cookie.insert(header::COOKIE, v);
+                self.valid(&as_cookie)
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+fn cookie_duration(d: Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(d.as_secs() as i64)
+}
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Key {
+        state.auth.key.clone()
+    }
+}
+
+/// `POST /api/auth/pin` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PinRequest {
+    /// The PIN.
+    pub pin: String,
+}
+
+/// `POST /api/auth/pin` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the session ends, Unix ms.
+    pub expires_at: i64,
+}
+
+fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
+    req_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+}
+
+fn too_many(wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut r = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests; retry in {secs} s"),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    r
+}
+
+/// `POST /api/auth/pin`: checks the PIN (rate-limited per address) and
+/// answers with a session cookie and the same session as a token.
+pub async fn pin(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: SignedCookieJar,
+    body: Result<Json<PinRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let auth = &state.auth;
+    if let Err(not_until) = auth.pin_limiter.check_key(&peer.ip()) {
+        return too_many(not_until.wait_time_from(DefaultClock::default().now()));
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return ApiError::bad_request(e.body_text()).into_response(),
+    };
+    let Some(expected) = &auth.pin else {
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "auth is off: this server has no PIN",
+        )
+        .into_response();
+    };
+    if !bool::from(body.pin.as_bytes().ct_eq(expected.as_bytes())) {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong PIN")
+            .into_response();
+    }
+    let expires_at = now_ms() + SESSION.as_millis() as i64;
+    let jar = jar.add(auth.session_cookie(expires_at.to_string(), SESSION));
+    let signed = jar
+        .clone()
+        .into_response()
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Cookie::parse(v.to_string()).ok())
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    (
+        jar,
+        Json(PinResponse {
+            token: signed,
+            expires_at,
+        }),
+    )
+        .into_response()
+}
+
+/// `POST /api/auth/logout`: clears the session cookie.
+pub async fn logout(State(state): State<AppState>, jar: SignedCookieJar) -> Response {
+    let jar = jar.remove(state.auth.session_cookie(String::new(), Duration::ZERO));
+    (jar, StatusCode::NO_CONTENT).into_response()
+}
+
+/// Middleware: a session is required when auth is on.
+pub async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !state.auth.enabled() || state.auth.authorized(req.headers()) {
+        return next.run(req).await;
+    }
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "sign in first: POST /api/auth/pin {\"pin\"}, then send the cookie or Authorization: Bearer <token>",
+    )
+    .into_response()
+}
+
+/// Middleware: the per-address API limit, with `X-RateLimit-*` headers.
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let auth = &state.auth;
+    let limit = auth.api_per_minute;
+    let refill = 60.0 / f64::from(limit);
+    let (mut response, remaining) = match auth.api_limiter.check_key(&client_ip(req.extensions())) {
+        Ok(snapshot) => (next.run(req).await, snapshot.remaining_burst_capacity()),
+        Err(not_until) => (
+            too_many(not_until.wait_time_from(DefaultClock::default().now())),
+            0,
+        ),
+    };
+    let reset = (f64::from(limit - remaining.min(limit)) * refill).ceil() as u64;
+    let h = response.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+    response
+}
