@@ -256,6 +256,23 @@ mod tests {
     }
 }
 
+/// `POST /api/auth/pin` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PinRequest {
+    /// The PIN.
+    pub pin: String,
+}
+
+/// `POST /api/auth/pin` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the session ends, Unix ms.
+    pub expires_at: i64,
+}
+
 /// `GET /api/diag`: the triage snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

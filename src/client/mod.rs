@@ -6,7 +6,7 @@ pub mod sse;
 use serde::de::DeserializeOwned;
 
 use crate::market::Timeframe;
-use crate::wire::{ErrorBody, History, IngestResult, Symbols};
+use crate::wire::{Diag, ErrorBody, History, IngestResult, PinRequest, PinResponse, Symbols};
 
 /// What a call to the server can end in.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +142,42 @@ impl Client {
                 .query(&query),
         )
         .await
+    }
+
+    /// `POST /api/auth/pin`: exchanges a PIN for a session token, and uses it
+    /// from then on.
+    pub async fn login(&mut self, pin: &str) -> Result<PinResponse, ClientError> {
+        let req = self
+            .request(reqwest::Method::POST, "/api/auth/pin")
+            .json(&PinRequest {
+                pin: pin.to_string(),
+            });
+        let res: PinResponse = self.send(req).await?;
+        self.token = Some(res.token.clone());
+        Ok(res)
+    }
+
+    /// `GET /api/diag`.
+    pub async fn diag(&self) -> Result<Diag, ClientError> {
+        self.get_json("/api/diag").await
+    }
+
+    /// `GET path` as text (e.g. `/api/metrics`).
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let url = self.url(path);
+        let res = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        check(res)
+            .await?
+            .text()
+            .await
+            .map_err(|source| ClientError::Unreachable { url, source })
     }
 
     /// `GET /api/symbols`.

@@ -2,7 +2,10 @@
 //! and a `run`. [`run`] dispatches a parsed [`Cli`].
 
 pub mod bench;
+pub mod connect;
+pub mod diag;
 pub mod logging;
+pub mod metrics;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -82,6 +85,10 @@ impl ColorChoice {
 pub enum Command {
     /// Run the streaming server.
     Serve(serve::ServeArgs),
+    /// Show the server's triage snapshot.
+    Diag(diag::DiagArgs),
+    /// Show the server's Prometheus metrics as a table.
+    Metrics(metrics::MetricsArgs),
     /// Benchmark a server (SSE fan-out).
     Bench(bench::BenchArgs),
 }
@@ -130,6 +137,8 @@ impl CliError {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args, &cli.global).await,
+        Command::Diag(args) => diag::run(args, &cli.global).await,
+        Command::Metrics(args) => metrics::run(args, &cli.global).await,
         Command::Bench(args) => bench::run(args, &cli.global).await,
     };
     match result {

@@ -15,12 +15,12 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use super::AppState;
 use crate::market::time::now_ms;
+use crate::wire::{PinRequest, PinResponse};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "spotlight_session";
@@ -175,23 +175,6 @@ impl FromRef<AppState> for Key {
     fn from_ref(state: &AppState) -> Key {
         state.auth.key.clone()
     }
-}
-
-/// `POST /api/auth/pin` body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PinRequest {
-    /// The PIN.
-    pub pin: String,
-}
-
-/// `POST /api/auth/pin` answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PinResponse {
-    /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
-    /// When the session ends, Unix ms.
-    pub expires_at: i64,
 }
 
 fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
