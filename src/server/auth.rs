@@ -245,10 +245,16 @@ pub async fn pin(
         .into_response()
 }
 
-/// `POST /api/auth/logout`: clears the session cookie.
-pub async fn logout(State(state): State<AppState>, jar: SignedCookieJar) -> Response {
-    let jar = jar.remove(state.auth.session_cookie(String::new(), Duration::ZERO));
-    (jar, StatusCode::NO_CONTENT).into_response()
+/// `POST /api/auth/logout`: clears the session cookie (always answered
+/// with an expired cookie, whether or not the request carried one).
+pub async fn logout(State(state): State<AppState>) -> Response {
+    let mut removal = state.auth.session_cookie(String::new(), Duration::ZERO);
+    removal.make_removal();
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&removal.to_string()) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
 }
 
 /// Middleware: a session is required when auth is on.

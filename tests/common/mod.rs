@@ -157,3 +157,30 @@ pub fn finals(symbols: &[&str], from: i64, to: i64) -> Vec<Bar> {
         })
         .collect()
 }
+
+/// Polls `check` on a short interval until it holds; fails the test if it
+/// never does within the hang guard. For effects that land asynchronously
+/// on the server (a dropped connection noticed on its next write).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let wait = async {
+        loop {
+            tick.tick().await;
+            if check().await {
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(HANG, wait).await.is_err() {
+        panic!("never happened: {what}");
+    }
+}
+
+/// A server with a custom config and an empty hub.
+pub async fn with_config(config: ServerConfig) -> TestServer {
+    TestServer::start(Hub::new(HubConfig::default()), config).await
+}
