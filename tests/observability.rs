@@ -215,26 +215,6 @@ async fn http_metrics_use_the_route_template() {
     server.stop().await;
 }
 
-fn diag_schema() -> jsonschema::Validator {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/diag.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    jsonschema::validator_for(&schema).unwrap()
-}
-
-/// Validates a diag document against the committed schema.
-pub fn assert_diag_schema(doc: &serde_json::Value) {
-    let validator = diag_schema();
-    let errors: Vec<String> = validator
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "diag does not match schemas/diag.schema.json: {errors:#?}"
-    );
-}
-
 #[tokio::test]
 async fn diag_is_consistent_with_metrics_and_matches_its_schema() {
     let config = ServerConfig {

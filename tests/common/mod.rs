@@ -184,3 +184,41 @@ where
 pub async fn with_config(config: ServerConfig) -> TestServer {
     TestServer::start(Hub::new(HubConfig::default()), config).await
 }
+
+/// Validates a diag document against the committed `schemas/diag.schema.json`.
+pub fn assert_diag_schema(doc: &serde_json::Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/diag.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "diag does not match schemas/diag.schema.json: {errors:#?}"
+    );
+}
+
+/// Runs the `spotlight` binary with `args` (no colour, no inherited
+/// credentials) and returns exit code, stdout and stderr.
+pub async fn spotlight(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("spotlight"));
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("SPOTLIGHT_PIN")
+        .env_remove("SPOTLIGHT_TOKEN")
+        .env_remove("SPOTLIGHT_URL")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = guard(cmd.output()).await.unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
