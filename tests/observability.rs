@@ -273,3 +273,38 @@ async fn diag_is_consistent_with_metrics_and_matches_its_schema() {
     assert_eq!(diag.lagging_clients[0].symbols, 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_json_carries_the_same_figures() {
+    let server = TestServer::empty(HubConfig::default()).await;
+    let client = server.client();
+    client
+        .ingest(ndjson(&finals(&["SPY"], 0, 3)))
+        .await
+        .unwrap();
+    let (_, _stream) = open(&client, Subscribe::default()).await;
+    let json: serde_json::Value = client.get_json("/api/metrics/json").await.unwrap();
+    let text = samples(&server.url).await;
+    let value = |name: &str| json[name]["samples"][0]["value"].as_f64().unwrap();
+    assert_eq!(json["spotlight_sse_connections"]["type"], "gauge");
+    assert_eq!(
+        value("spotlight_sse_connections"),
+        text["spotlight_sse_connections"]
+    );
+    assert_eq!(value("spotlight_ring_head_seq"), 3.0);
+    let ingested = json["spotlight_bars_ingested_total"]["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["labels"]["source"] == "ingest")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(ingested, 3.0);
+    assert_eq!(
+        json["spotlight_broadcast_latency_seconds"]["type"],
+        "histogram"
+    );
+    assert!(json["spotlight_broadcast_latency_seconds"]["samples"][0]["buckets"].is_array());
+    server.stop().await;
+}
