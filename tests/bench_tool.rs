@@ -19,13 +19,14 @@ async fn subscribers_connect_receive_everything_and_are_counted() {
         ramp_concurrency: 8,
         source_addrs: vec!["127.0.0.1".parse().unwrap()],
         duration: Duration::from_millis(1500),
+        publish: None,
         server_pid: Some(std::process::id()),
     })
     .await
     .unwrap();
     assert_eq!((report.connected, report.failed), (20, 0), "{report:?}");
     assert!(report.delivered > 0, "{report:?}");
-    assert_eq!(report.lost_finals, 0, "{report:?}");
+    assert_eq!(report.lost, 0, "{report:?}");
     assert_eq!(report.out_of_order, 0, "{report:?}");
     assert!(report.latency_ms.max >= report.latency_ms.p50);
     assert!(report.server_rss.is_some() && report.server_cpu_per_1k.is_some());
@@ -42,11 +43,54 @@ async fn an_unknown_symbol_is_reported_as_a_failed_subscriber() {
         ramp_concurrency: 2,
         source_addrs: vec![],
         duration: Duration::from_millis(10),
+        publish: None,
         server_pid: None,
     })
     .await
     .unwrap();
     assert_eq!((report.connected, report.failed), (0, 2));
     assert!(report.first_error.unwrap().contains("404"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_publisher_times_every_message_to_every_subscriber() {
+    use spotlight::client::loadgen::{Publish, Publisher};
+    let server = TestServer::empty(spotlight::market::HubConfig::default()).await;
+    let report = run(LoadConfig {
+        addr: server.url.trim_start_matches("http://").parse().unwrap(),
+        path: "/realtime/sse?symbols=BENCH".into(),
+        clients: 5,
+        ramp_concurrency: 5,
+        source_addrs: vec![],
+        duration: Duration::ZERO,
+        publish: Some(Publish {
+            publisher: Publisher::Ingest {
+                url: server.url.clone(),
+                symbol: "BENCH".into(),
+                token: None,
+            },
+            rate: 500.0,
+            messages: 40,
+            payload_bytes: 200,
+        }),
+        server_pid: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.connected, report.failed, report.messages),
+        (5, 0, 40),
+        "{report:?}"
+    );
+    assert_eq!(report.delivered, 200, "{report:?}");
+    assert_eq!(
+        (report.lost, report.duplicated, report.out_of_order),
+        (0, 0, 0),
+        "{report:?}"
+    );
+    assert!(report.latency_ms.p50 > 0.0 && report.latency_ms.max >= report.latency_ms.p99);
+    // 1 warm-up bar + 40 messages went through the hub.
+    assert_eq!(server.hub().ring_bounds().1, 41);
     server.stop().await;
 }

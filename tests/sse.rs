@@ -298,3 +298,71 @@ async fn final_bars_come_once_per_bucket_and_equal_the_rollup_of_their_minutes()
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_on_a_fresh_or_a_reused_connection_is_the_same() {
+    let server = TestServer::empty(HubConfig::default()).await;
+    server
+        .client()
+        .ingest(ndjson(&finals(&["SPY"], 0, 3)))
+        .await
+        .unwrap();
+    let url = format!("{}/realtime/sse?sinceSeq=0", server.url);
+    // Fresh connection: the stream is the connection's first request.
+    let fresh = reqwest::Client::new();
+    // Reused: a keep-alive connection that served another request first.
+    let reused = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    assert_eq!(
+        reused
+            .get(format!("{}/health", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let mut bodies = Vec::new();
+    for (http, lean) in [(fresh, true), (reused, false)] {
+        let res = http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        // Only the lean path (a stream that opens its connection) closes it after.
+        assert_eq!(
+            res.headers()
+                .get("connection")
+                .is_some_and(|v| v == "close"),
+            lean
+        );
+        for (k, v) in [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache, no-transform"),
+            ("x-accel-buffering", "no"),
+        ] {
+            assert_eq!(res.headers()[k], v);
+        }
+        assert!(res.headers().contains_key("x-request-id"));
+        assert!(res.headers().contains_key("x-ratelimit-remaining"));
+        let mut body = res.bytes_stream();
+        let mut text = String::new();
+        while text.matches("event: bar").count() < 3 {
+            let chunk = futures::StreamExt::next(&mut body).await.unwrap().unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+        // serverTime differs; everything else is the same.
+        let stable: Vec<String> = text
+            .lines()
+            .filter(|l| !l.contains("serverTime"))
+            .map(String::from)
+            .collect();
+        bodies.push(stable);
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    let bad = reqwest::get(format!("{}/realtime/sse?sinceSeq=x", server.url))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.headers()["content-type"], "application/json");
+    server.stop().await;
+}

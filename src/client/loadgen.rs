@@ -1,30 +1,68 @@
 //! SSE fan-out load generator behind `spotlight bench sse`: many lean
-//! subscribers on raw TCP, measuring delivery, loss and latency.
+//! subscribers on raw TCP, an optional publisher, and the measurements.
 //!
 //! Each subscriber speaks HTTP/1.0 (the body is close-delimited, no chunk
 //! framing) and parses only what it measures, so thousands fit in one
-//! process. Latency is the receive time minus the event's `ts` (the hub's
-//! emit time): both clocks are this machine's.
+//! process. With a publisher, message `i` is timed from just before its
+//! POST to its receipt (one clock: this process's); without one, latency is
+//! the receipt time minus the event's `ts` (the hub's emit time).
 
-use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::market::time::now_ms;
+use crate::market::timeframe::MINUTE_MS;
+
+/// Bar time of ingested message 0 (2020-01-01T00:00:00Z); message `i` is the
+/// 1m bar `i` minutes later.
+pub const INGEST_T0: i64 = 1_577_836_800_000;
+
+/// How messages are published.
+#[derive(Debug, Clone)]
+pub enum Publisher {
+    /// POST the payload to a publisher URL (as nchan's publisher location).
+    Post {
+        /// The publisher URL.
+        url: String,
+    },
+    /// POST one final 1m bar per message to spotlight's `/api/ingest`.
+    Ingest {
+        /// The server's base URL.
+        url: String,
+        /// Symbol of the bars.
+        symbol: String,
+        /// Bearer token, when the server has a PIN.
+        token: Option<String>,
+    },
+}
+
+/// The publishing side of a run.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    /// Where messages go.
+    pub publisher: Publisher,
+    /// Messages per second.
+    pub rate: f64,
+    /// Messages in all.
+    pub messages: u64,
+    /// Size of a `Post` message body (padded JSON).
+    pub payload_bytes: usize,
+}
 
 /// What to load and how.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    /// Server address.
+    /// Server address of the subscribers.
     pub addr: SocketAddr,
-    /// Path and query of the stream, e.g. `/realtime/sse?timeframe=1m`.
+    /// Path and query of the stream; `{i}` becomes the subscriber's index.
     pub path: String,
     /// Subscribers.
     pub clients: usize,
@@ -32,8 +70,10 @@ pub struct LoadConfig {
     pub ramp_concurrency: usize,
     /// Local addresses to spread connections over (empty: the OS picks).
     pub source_addrs: Vec<IpAddr>,
-    /// Measurement time after every subscriber is connected.
+    /// Measurement time without a publisher.
     pub duration: Duration,
+    /// The publisher, if any.
+    pub publish: Option<Publish>,
     /// Server process to sample RSS and CPU from (Linux `/proc`).
     pub server_pid: Option<u32>,
 }
@@ -44,27 +84,32 @@ pub struct LoadConfig {
 pub struct LoadReport {
     /// Subscribers asked for.
     pub clients: usize,
-    /// Subscribers that got `hello`.
+    /// Subscribers that got the stream open.
     pub connected: usize,
     /// Subscribers that failed to connect or dropped during the window.
     pub failed: usize,
     /// First error seen, if any.
     pub first_error: Option<String>,
+    /// Messages published (0 without a publisher).
+    pub messages: u64,
     /// Measurement window, seconds.
     pub seconds: f64,
-    /// `bar` events received in the window.
+    /// Messages (or `bar` events) received in the window.
     pub delivered: u64,
     /// Deliveries per second.
     pub per_second: f64,
-    /// Final bars of the window some subscriber got and another did not.
-    pub lost_finals: u64,
-    /// Events whose seq was not above the previous one.
+    /// Messages a subscriber never got (without a publisher: final bars of
+    /// the window some subscriber got and another did not).
+    pub lost: u64,
+    /// Messages a subscriber got more than once.
+    pub duplicated: u64,
+    /// Messages that came after a later one.
     pub out_of_order: u64,
     /// Latency percentiles, ms.
     pub latency_ms: Percentiles,
     /// Server RSS growth per connection, bytes (with `server_pid`).
     pub rss_per_connection: Option<f64>,
-    /// Server RSS at the end, bytes.
+    /// Server RSS with every subscriber connected, bytes.
     pub server_rss: Option<u64>,
     /// Server CPU seconds per 1000 deliveries in the window.
     pub server_cpu_per_1k: Option<f64>,
@@ -72,80 +117,118 @@ pub struct LoadReport {
     pub client_cpu_per_1k: f64,
 }
 
-/// Latency percentiles, ms.
+/// Latency percentiles, ms (three significant digits).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
-    pub p50: u64,
+    pub p50: f64,
     /// 90th.
-    pub p90: u64,
+    pub p90: f64,
     /// 99th.
-    pub p99: u64,
+    pub p99: f64,
     /// 99.9th.
-    pub p999: u64,
+    pub p999: f64,
     /// Largest.
-    pub max: u64,
+    pub max: f64,
+}
+
+/// What every subscriber shares.
+struct Shared {
+    hist: Mutex<Histogram<u64>>,
+    /// Send time of message `i`, ns since `start` (0: not sent yet).
+    sent: Vec<AtomicU64>,
+    start: Instant,
+    /// Distinct messages received, all subscribers together.
+    unique: AtomicU64,
 }
 
 #[derive(Default)]
 struct Tally {
     delivered: u64,
+    duplicated: u64,
     out_of_order: u64,
+    seen: Vec<u64>,
     finals: Vec<u64>,
     first_seq: u64,
     last_seq: u64,
+    last_index: Option<u64>,
     error: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct BarProbe {
-    seq: u64,
-    ts: i64,
-    #[serde(rename = "final")]
+struct Probe {
+    #[serde(default)]
+    i: Option<u64>,
+    #[serde(default)]
+    t: Option<i64>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    ts: Option<i64>,
+    #[serde(rename = "final", default)]
     is_final: bool,
 }
 
 /// Runs the load and reports.
 pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
+    let messages = config.publish.as_ref().map_or(0, |p| p.messages);
+    let shared = Arc::new(Shared {
+        hist: Mutex::new(Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?),
+        sent: (0..messages).map(|_| AtomicU64::new(0)).collect(),
+        start: Instant::now(),
+        unique: AtomicU64::new(0),
+    });
+    if let Some(Publish {
+        publisher: Publisher::Ingest { .. },
+        ..
+    }) = &config.publish
+    {
+        // The symbol must exist before anyone subscribes to it.
+        publish_one(
+            &reqwest::Client::new(),
+            config.publish.as_ref().expect("set"),
+            None,
+        )
+        .await?;
+    }
     let rss_before = config.server_pid.and_then(crate::sys::rss);
-    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
-        1, 600_000, 3,
-    )?));
     let (measure_tx, measure_rx) = watch::channel(false);
     let (connected_tx, mut connected_rx) =
-        tokio::sync::mpsc::channel::<Result<u64, String>>(config.clients.max(1));
+        mpsc::channel::<Result<(), String>>(config.clients.max(1));
     let gate = Arc::new(Semaphore::new(config.ramp_concurrency.max(1)));
     let mut tasks = Vec::with_capacity(config.clients);
     for i in 0..config.clients {
         let source = (!config.source_addrs.is_empty())
             .then(|| config.source_addrs[i % config.source_addrs.len()]);
-        let cfg = config.clone();
-        let (hist, measuring, connected, gate) = (
-            histogram.clone(),
+        let path = config.path.replace("{i}", &i.to_string());
+        let (addr, shared, measuring, connected, gate) = (
+            config.addr,
+            shared.clone(),
             measure_rx.clone(),
             connected_tx.clone(),
             gate.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.ok();
-            let stream = match connect(&cfg, source).await {
-                Ok(s) => s,
+            match connect(addr, &path, source).await {
+                Ok(stream) => {
+                    subscriber(stream, shared, measuring, connected, permit, messages).await
+                }
                 Err(e) => {
                     let _ = connected.send(Err(e.clone())).await;
-                    return Tally {
+                    Tally {
                         error: Some(e),
                         ..Tally::default()
-                    };
+                    }
                 }
-            };
-            subscriber(stream, hist, measuring, connected, permit).await
+            }
         }));
     }
     drop(connected_tx);
     let (mut connected, mut failed, mut first_error) = (0usize, 0usize, None);
     while let Some(r) = connected_rx.recv().await {
         match r {
-            Ok(_) => connected += 1,
+            Ok(()) => connected += 1,
             Err(e) => {
                 failed += 1;
                 first_error.get_or_insert(e);
@@ -155,75 +238,96 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
             break;
         }
     }
-    let rss_connected = config.server_pid.and_then(crate::sys::rss);
+    let server_rss = config.server_pid.and_then(crate::sys::rss);
     let cpu_start = config.server_pid.and_then(crate::sys::cpu_seconds);
     let own_start = crate::sys::cpu_seconds(std::process::id());
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     measure_tx.send_replace(true);
-    tokio::time::sleep(config.duration).await;
+    match &config.publish {
+        Some(p) if connected > 0 => {
+            publish_all(p, &shared).await?;
+            // Drain: until every subscriber has every message, or 5 s of quiet.
+            let want = connected as u64 * p.messages;
+            let mut last = (shared.unique.load(Ordering::Relaxed), Instant::now());
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            loop {
+                tick.tick().await;
+                let now = shared.unique.load(Ordering::Relaxed);
+                if now >= want {
+                    break;
+                }
+                if now != last.0 {
+                    last = (now, Instant::now());
+                } else if last.1.elapsed() > Duration::from_secs(5) {
+                    break;
+                }
+            }
+        }
+        Some(_) => {}
+        None => tokio::time::sleep(config.duration).await,
+    }
     measure_tx.send_replace(false);
     let seconds = started.elapsed().as_secs_f64();
     let cpu_end = config.server_pid.and_then(crate::sys::cpu_seconds);
     let own_end = crate::sys::cpu_seconds(std::process::id());
-    let server_rss = config.server_pid.and_then(crate::sys::rss);
 
     let mut tallies = Vec::with_capacity(tasks.len());
     for t in tasks {
         tallies.push(t.await.unwrap_or_default());
     }
+    let live: Vec<&Tally> = tallies
+        .iter()
+        .filter(|t| t.error.is_none() || t.delivered > 0)
+        .collect();
+    let lost = if messages > 0 {
+        live.iter()
+            .map(|t| {
+                messages
+                    - t.seen
+                        .iter()
+                        .map(|w| u64::from(w.count_ones()))
+                        .sum::<u64>()
+            })
+            .sum()
+    } else {
+        lost_finals(&live)
+    };
+    let delivered: u64 = tallies.iter().map(|t| t.delivered).sum();
+    let h = shared.hist.lock().unwrap_or_else(|e| e.into_inner());
+    let ms = |us: u64| us as f64 / 1000.0;
+    let per_1k = |cpu: Option<f64>| {
+        cpu.filter(|_| delivered > 0)
+            .map(|c| c / delivered as f64 * 1000.0)
+    };
     for t in &tallies {
         if let (Some(e), None) = (&t.error, &first_error) {
             first_error = Some(e.clone());
         }
     }
-    let live: Vec<&Tally> = tallies
-        .iter()
-        .filter(|t| t.error.is_none() && t.last_seq > 0)
-        .collect();
-    // The window every live subscriber saw whole: finals after the latest
-    // first seq and up to the earliest last seq.
-    let lo = live.iter().map(|t| t.first_seq).max().unwrap_or(0);
-    let hi = live.iter().map(|t| t.last_seq).min().unwrap_or(0);
-    let truth: HashSet<u64> = live
-        .iter()
-        .flat_map(|t| t.finals.iter().copied())
-        .filter(|s| *s > lo && *s <= hi)
-        .collect();
-    let lost_finals = live
-        .iter()
-        .map(|t| {
-            let got = t.finals.iter().filter(|s| **s > lo && **s <= hi).count();
-            truth.len().saturating_sub(got) as u64
-        })
-        .sum();
-    let delivered: u64 = tallies.iter().map(|t| t.delivered).sum();
-    let h = histogram.lock().unwrap_or_else(|e| e.into_inner());
-    let per_1k = |cpu: Option<f64>| {
-        cpu.filter(|_| delivered > 0)
-            .map(|c| c / delivered as f64 * 1000.0)
-    };
     Ok(LoadReport {
         clients: config.clients,
         connected,
         failed: failed
             + tallies
                 .iter()
-                .filter(|t| t.error.is_some() && t.last_seq > 0)
+                .filter(|t| t.error.is_some() && t.delivered > 0)
                 .count(),
         first_error,
+        messages,
         seconds,
         delivered,
         per_second: delivered as f64 / seconds,
-        lost_finals,
+        lost,
+        duplicated: tallies.iter().map(|t| t.duplicated).sum(),
         out_of_order: tallies.iter().map(|t| t.out_of_order).sum(),
         latency_ms: Percentiles {
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            max: h.max(),
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
         },
-        rss_per_connection: match (rss_before, rss_connected) {
+        rss_per_connection: match (rss_before, server_rss) {
             (Some(a), Some(b)) if connected > 0 => Some((b as f64 - a as f64) / connected as f64),
             _ => None,
         },
@@ -233,8 +337,78 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     })
 }
 
-async fn connect(cfg: &LoadConfig, source: Option<IpAddr>) -> Result<TcpStream, String> {
-    let socket = if cfg.addr.is_ipv4() {
+/// Without a publisher: final bars of the window every live subscriber
+/// should have, counted where one is missing.
+fn lost_finals(live: &[&Tally]) -> u64 {
+    let lo = live.iter().map(|t| t.first_seq).max().unwrap_or(0);
+    let hi = live.iter().map(|t| t.last_seq).min().unwrap_or(0);
+    let truth: std::collections::HashSet<u64> = live
+        .iter()
+        .flat_map(|t| t.finals.iter().copied())
+        .filter(|s| *s > lo && *s <= hi)
+        .collect();
+    live.iter()
+        .map(|t| {
+            truth
+                .len()
+                .saturating_sub(t.finals.iter().filter(|s| **s > lo && **s <= hi).count())
+                as u64
+        })
+        .sum()
+}
+
+async fn publish_all(p: &Publish, shared: &Shared) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / p.rate.max(0.001)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for i in 0..p.messages {
+        tick.tick().await;
+        shared.sent[i as usize].store(
+            shared.start.elapsed().as_nanos() as u64 + 1,
+            Ordering::Relaxed,
+        );
+        publish_one(&http, p, Some(i)).await?;
+    }
+    Ok(())
+}
+
+/// Publishes message `i` (`None`: the ingest warm-up bar, before message 0).
+async fn publish_one(http: &reqwest::Client, p: &Publish, i: Option<u64>) -> anyhow::Result<()> {
+    let res = match &p.publisher {
+        Publisher::Post { url } => {
+            let head = format!("{{\"i\":{},\"pad\":\"", i.unwrap_or(0));
+            let pad = p.payload_bytes.saturating_sub(head.len() + 2);
+            let body = format!("{head}{}\"}}", "x".repeat(pad));
+            http.post(url).body(body).send().await?
+        }
+        Publisher::Ingest { url, symbol, token } => {
+            let t = INGEST_T0 + i.map_or(-1, |i| i as i64) * MINUTE_MS;
+            let bar = serde_json::json!({"symbol": symbol, "tf": "1m", "t": t, "o": 100.0, "h": 101.0, "l": 99.0, "c": 100.5, "v": 100, "final": true});
+            let mut req = http
+                .post(format!("{}/api/ingest", url.trim_end_matches('/')))
+                .body(format!("{bar}\n"));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req.send().await?
+        }
+    };
+    if !res.status().is_success() {
+        let status = res.status();
+        anyhow::bail!(
+            "publisher answered {status}: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+async fn connect(
+    addr: SocketAddr,
+    path: &str,
+    source: Option<IpAddr>,
+) -> Result<TcpStream, String> {
+    let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
@@ -245,12 +419,10 @@ async fn connect(cfg: &LoadConfig, source: Option<IpAddr>) -> Result<TcpStream, 
             .bind(SocketAddr::new(ip, 0))
             .map_err(|e| format!("bind {ip}: {}", describe(&e)))?;
     }
-    let mut stream = socket.connect(cfg.addr).await.map_err(|e| describe(&e))?;
+    let mut stream = socket.connect(addr).await.map_err(|e| describe(&e))?;
     let _ = stream.set_nodelay(true);
-    let request = format!(
-        "GET {} HTTP/1.0\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        cfg.path, cfg.addr
-    );
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
     stream
         .write_all(request.as_bytes())
         .await
@@ -269,16 +441,19 @@ fn describe(e: &std::io::Error) -> String {
 
 async fn subscriber(
     mut stream: TcpStream,
-    hist: Arc<Mutex<Histogram<u64>>>,
+    shared: Arc<Shared>,
     mut measuring: watch::Receiver<bool>,
-    connected: tokio::sync::mpsc::Sender<Result<u64, String>>,
+    connected: mpsc::Sender<Result<(), String>>,
     mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    messages: u64,
 ) -> Tally {
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        seen: vec![0; messages.div_ceil(64) as usize],
+        ..Tally::default()
+    };
     let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 16 * 1024];
+    let mut chunk = vec![0u8; 16 * 1024];
     let mut headers_done = false;
-    let mut greeted = false;
     let mut was_measuring = false;
     loop {
         let n = tokio::select! {
@@ -303,56 +478,40 @@ async fn subscriber(
         };
         buf.extend_from_slice(&chunk[..n]);
         if !headers_done {
-            match find(&buf, b"\r\n\r\n") {
-                Some(i) => {
-                    if !buf.starts_with(b"HTTP/1.1 200") && !buf.starts_with(b"HTTP/1.0 200") {
-                        let line = String::from_utf8_lossy(
-                            &buf[..buf.iter().position(|b| *b == b'\r').unwrap_or(0)],
-                        )
-                        .into_owned();
-                        let _ = connected.send(Err(format!("server answered {line}"))).await;
-                        tally.error = Some(line);
-                        return tally;
-                    }
-                    buf.drain(..i + 4);
-                    headers_done = true;
-                }
-                None => continue,
+            let Some(end) = find(&buf, b"\r\n\r\n") else {
+                continue;
+            };
+            if !(buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200")) {
+                let line =
+                    String::from_utf8_lossy(&buf[..find(&buf, b"\r\n").unwrap_or(0)]).into_owned();
+                let _ = connected.send(Err(format!("server answered {line}"))).await;
+                tally.error = Some(line);
+                return tally;
             }
+            buf.drain(..end + 4);
+            headers_done = true;
+            let _ = connected.send(Ok(())).await;
+            permit.take();
         }
+        let received = shared.start.elapsed().as_nanos() as u64;
         let now = now_ms();
         let mut start = 0;
         while let Some(end) = find(&buf[start..], b"\n\n") {
             let message = &buf[start..start + end];
             start += end + 2;
-            if !greeted && message.windows(12).any(|w| w == b"event: hello") {
-                greeted = true;
-                let _ = connected.send(Ok(0)).await;
-                permit.take();
-                continue;
-            }
-            let Some(data) = bar_data(message) else {
+            let Some(data) = data_of(message) else {
                 continue;
             };
-            let Ok(bar) = serde_json::from_slice::<BarProbe>(data) else {
+            let Ok(probe) = serde_json::from_slice::<Probe>(data) else {
                 continue;
             };
-            if bar.seq <= tally.last_seq {
-                tally.out_of_order += 1;
-            }
-            tally.last_seq = bar.seq;
             if !*measuring.borrow() {
                 continue;
             }
-            if tally.first_seq == 0 {
-                tally.first_seq = bar.seq.saturating_sub(1);
-            }
-            tally.delivered += 1;
-            if bar.is_final {
-                tally.finals.push(bar.seq);
-            }
-            if let Ok(mut h) = hist.lock() {
-                let _ = h.record((now - bar.ts).max(1) as u64);
+            if messages > 0 {
+                record_message(&mut tally, &shared, &probe, received);
+            } else {
+                record_event(&mut tally, &shared, &probe, now);
             }
         }
         buf.drain(..start);
@@ -360,17 +519,68 @@ async fn subscriber(
     tally
 }
 
-fn bar_data(message: &[u8]) -> Option<&[u8]> {
-    let mut is_bar = false;
+/// Publisher mode: message index from `i` (a POSTed payload) or the bar time.
+fn record_message(tally: &mut Tally, shared: &Shared, probe: &Probe, received: u64) {
+    let index = probe.i.or_else(|| {
+        probe
+            .t
+            .and_then(|t| u64::try_from((t - INGEST_T0) / MINUTE_MS).ok())
+    });
+    let Some(i) = index.filter(|i| (*i as usize) < shared.sent.len()) else {
+        return;
+    };
+    tally.delivered += 1;
+    let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+    if tally.seen[word] & bit != 0 {
+        tally.duplicated += 1;
+        return;
+    }
+    tally.seen[word] |= bit;
+    shared.unique.fetch_add(1, Ordering::Relaxed);
+    if tally.last_index.is_some_and(|last| i < last) {
+        tally.out_of_order += 1;
+    }
+    tally.last_index = Some(i);
+    let sent = shared.sent[i as usize].load(Ordering::Relaxed);
+    if sent > 0 {
+        if let Ok(mut h) = shared.hist.lock() {
+            let _ = h.record((received.saturating_sub(sent - 1) / 1000).max(1));
+        }
+    }
+}
+
+/// Passive mode: whatever bars the server streams, timed from their `ts`.
+fn record_event(tally: &mut Tally, shared: &Shared, probe: &Probe, now: i64) {
+    let (Some(seq), Some(ts)) = (probe.seq, probe.ts) else {
+        return;
+    };
+    if seq <= tally.last_seq {
+        tally.out_of_order += 1;
+    }
+    tally.last_seq = seq;
+    if tally.first_seq == 0 {
+        tally.first_seq = seq.saturating_sub(1);
+    }
+    tally.delivered += 1;
+    if probe.is_final {
+        tally.finals.push(seq);
+    }
+    if let Ok(mut h) = shared.hist.lock() {
+        let _ = h.record(((now - ts).max(0) as u64 * 1000).max(1));
+    }
+}
+
+fn data_of(message: &[u8]) -> Option<&[u8]> {
     let mut data = None;
     for line in message.split(|b| *b == b'\n') {
-        if line == b"event: bar" {
-            is_bar = true;
-        } else if let Some(d) = line.strip_prefix(b"data: ") {
+        if let Some(d) = line
+            .strip_prefix(b"data: ")
+            .or_else(|| line.strip_prefix(b"data:"))
+        {
             data = Some(d);
         }
     }
-    data.filter(|_| is_bar)
+    data
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -66,6 +66,11 @@ impl Client {
         self
     }
 
+    /// The session token in use, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// The server's base URL.
     pub fn base(&self) -> &str {
         &self.base

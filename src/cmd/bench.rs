@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::{CliError, Exit, GlobalArgs};
-use crate::client::loadgen::{self, LoadConfig, LoadReport};
+use super::{connect, CliError, Exit, GlobalArgs};
+use crate::client::loadgen::{self, LoadConfig, LoadReport, Publish, Publisher};
 
 /// Options of `spotlight bench`.
 #[derive(Debug, Clone, Args)]
@@ -26,21 +26,40 @@ pub enum BenchTarget {
 /// Options of `spotlight bench sse`.
 #[derive(Debug, Clone, Args)]
 pub struct SseBenchArgs {
-    /// Stream path and query on the `--url` server.
-    #[arg(long, default_value = "/realtime/sse?timeframe=1m")]
-    pub path: String,
+    /// Stream URL; `{i}` becomes the subscriber's index. Default: `--url` + `/realtime/sse?timeframe=1m`
+    /// (with `--ingest`: `?symbols=<--symbol>`).
+    #[arg(long)]
+    pub sub_url: Option<String>,
     /// Concurrent subscribers.
     #[arg(long, default_value_t = 1000)]
     pub clients: usize,
     /// Connections opened at once while ramping up.
     #[arg(long, default_value_t = 256)]
     pub ramp: usize,
-    /// Measurement time once every subscriber is connected.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
-    pub duration: Duration,
     /// Local addresses to spread connections over (e.g. 127.0.0.1,127.0.0.2).
     #[arg(long, value_delimiter = ',')]
     pub source_addrs: Vec<IpAddr>,
+    /// Publish by POSTing messages to this URL (e.g. an nchan publisher location).
+    #[arg(long, conflicts_with = "ingest", help_heading = "Publishing")]
+    pub publish_url: Option<String>,
+    /// Publish by POSTing one final 1m bar per message to `--url`'s `/api/ingest`.
+    #[arg(long, help_heading = "Publishing")]
+    pub ingest: bool,
+    /// Symbol of the ingested bars.
+    #[arg(long, default_value = "BENCH", help_heading = "Publishing")]
+    pub symbol: String,
+    /// Messages per second.
+    #[arg(long, default_value_t = 10.0, help_heading = "Publishing")]
+    pub rate: f64,
+    /// Messages in all.
+    #[arg(long, default_value_t = 100, help_heading = "Publishing")]
+    pub messages: u64,
+    /// Size of a `--publish-url` message, bytes.
+    #[arg(long, default_value_t = 200, help_heading = "Publishing")]
+    pub payload_bytes: usize,
+    /// Without a publisher: how long to measure what the server streams.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub duration: Duration,
     /// The server's pid, to sample its RSS and CPU from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -49,14 +68,41 @@ pub struct SseBenchArgs {
 /// Runs the benchmark and prints the report.
 pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let BenchTarget::Sse(args) = args.target;
-    let addr = server_addr(&global.url)?;
+    let base = global.url.trim_end_matches('/');
+    let default_sub = if args.ingest {
+        format!("{base}/realtime/sse?symbols={}", args.symbol)
+    } else {
+        format!("{base}/realtime/sse?timeframe=1m")
+    };
+    let (addr, path) = split_url(args.sub_url.as_deref().unwrap_or(&default_sub))?;
+    let publisher = match (&args.publish_url, args.ingest) {
+        (Some(url), _) => Some(Publisher::Post { url: url.clone() }),
+        (None, true) => {
+            let token = match (&global.token, &global.pin) {
+                (None, Some(_)) => connect::client(global).await?.token().map(String::from),
+                (t, _) => t.clone(),
+            };
+            Some(Publisher::Ingest {
+                url: base.to_string(),
+                symbol: args.symbol.clone(),
+                token,
+            })
+        }
+        (None, false) => None,
+    };
     let config = LoadConfig {
         addr,
-        path: args.path,
+        path,
         clients: args.clients,
         ramp_concurrency: args.ramp,
         source_addrs: args.source_addrs,
         duration: args.duration,
+        publish: publisher.map(|publisher| Publish {
+            publisher,
+            rate: args.rate,
+            messages: args.messages,
+            payload_bytes: args.payload_bytes,
+        }),
         server_pid: args.server_pid,
     };
     let report = loadgen::run(config).await?;
@@ -67,33 +113,43 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
     Ok(if report.connected == 0 {
         Exit::Unreachable
-    } else if report.failed > 0 || report.lost_finals > 0 {
+    } else if report.failed > 0 || report.lost > 0 || report.duplicated > 0 {
         Exit::Failed
     } else {
         Exit::Ok
     })
 }
 
-fn server_addr(url: &str) -> anyhow::Result<SocketAddr> {
+/// `http://host:port/path?query` → (address, `/path?query`).
+fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String)> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| CliError::usage(format!("--url {url:?}: bench sse speaks plain http://")))?;
-    let host = rest.split('/').next().unwrap_or(rest);
+        .ok_or_else(|| CliError::usage(format!("{url:?}: bench sse speaks plain http://")))?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let with_port = if host.contains(':') {
         host.to_string()
     } else {
         format!("{host}:80")
     };
-    with_port
+    let addr = with_port
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
-        .ok_or_else(|| CliError::usage(format!("--url {url:?}: cannot resolve {host}")))
+        .ok_or_else(|| CliError::usage(format!("{url:?}: cannot resolve {host}")))?;
+    Ok((
+        addr,
+        if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_string()
+        },
+    ))
 }
 
 /// The human-readable report.
 pub fn table(r: &LoadReport) -> String {
     let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
+    let l = &r.latency_ms;
     let mut rows = vec![
         (
             "subscribers",
@@ -102,22 +158,22 @@ pub fn table(r: &LoadReport) -> String {
                 r.connected, r.clients, r.failed
             ),
         ),
-        ("window", format!("{:.1} s", r.seconds)),
+        (
+            "window",
+            format!("{:.1} s, {} messages published", r.seconds, r.messages),
+        ),
         (
             "delivered",
             format!("{} ({:.0}/s)", r.delivered, r.per_second),
         ),
-        ("lost finals", r.lost_finals.to_string()),
+        ("lost", r.lost.to_string()),
+        ("duplicated", r.duplicated.to_string()),
         ("out of order", r.out_of_order.to_string()),
         (
             "latency ms",
             format!(
-                "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
-                r.latency_ms.p50,
-                r.latency_ms.p90,
-                r.latency_ms.p99,
-                r.latency_ms.p999,
-                r.latency_ms.max
+                "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+                l.p50, l.p90, l.p99, l.p999, l.max
             ),
         ),
         (
@@ -141,4 +197,17 @@ pub fn table(r: &LoadReport) -> String {
         rows.push(("first error", e.clone()));
     }
     rows.iter().map(|(k, v)| format!("{k:<16} {v}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_address_and_path() {
+        let (addr, path) = split_url("http://127.0.0.1:8080/sub/{i}?x=1").unwrap();
+        assert_eq!((addr.port(), path.as_str()), (8080, "/sub/{i}?x=1"));
+        assert_eq!(split_url("http://127.0.0.1").unwrap().1, "/");
+        assert!(split_url("https://x").is_err());
+    }
 }

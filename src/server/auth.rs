@@ -259,33 +259,75 @@ pub async fn logout(State(state): State<AppState>) -> Response {
 
 /// Middleware: a session is required when auth is on.
 pub async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !state.auth.enabled() || state.auth.authorized(req.headers()) {
-        return next.run(req).await;
+    match state.auth.denies(req.headers()) {
+        None => next.run(req).await,
+        Some(e) => e.into_response(),
     }
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "sign in first: POST /api/auth/pin {\"pin\"}, then send the cookie or Authorization: Bearer <token>",
-    )
-    .into_response()
+}
+
+/// The API limiter's decision for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct RateDecision {
+    /// Requests left in the budget; 0 when limited.
+    pub remaining: u32,
+    /// When limited: how long until the next request is allowed.
+    pub wait: Option<Duration>,
+}
+
+impl Auth {
+    /// Counts a request from `ip` against the API budget.
+    pub fn check_rate(&self, ip: IpAddr) -> RateDecision {
+        match self.api_limiter.check_key(&ip) {
+            Ok(snapshot) => RateDecision {
+                remaining: snapshot.remaining_burst_capacity(),
+                wait: None,
+            },
+            Err(not_until) => RateDecision {
+                remaining: 0,
+                wait: Some(not_until.wait_time_from(DefaultClock::default().now())),
+            },
+        }
+    }
+
+    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` for a decision.
+    pub fn rate_headers(&self, decision: RateDecision) -> [(&'static str, u64); 3] {
+        let limit = self.api_per_minute;
+        let refill = 60.0 / f64::from(limit);
+        let reset = (f64::from(limit - decision.remaining.min(limit)) * refill).ceil() as u64;
+        [
+            ("x-ratelimit-limit", u64::from(limit)),
+            ("x-ratelimit-remaining", u64::from(decision.remaining)),
+            ("x-ratelimit-reset", reset),
+        ]
+    }
+
+    /// The 401 to answer when a session is needed and the request has none.
+    pub fn denies(&self, headers: &HeaderMap) -> Option<ApiError> {
+        (self.enabled() && !self.authorized(headers)).then(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in first: POST /api/auth/pin {\"pin\"}, then send the cookie or Authorization: Bearer <token>",
+            )
+        })
+    }
+}
+
+/// The 429 answer for a wait.
+pub fn rate_limited(wait: Duration) -> Response {
+    too_many(wait)
 }
 
 /// Middleware: the per-address API limit, with `X-RateLimit-*` headers.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let auth = &state.auth;
-    let limit = auth.api_per_minute;
-    let refill = 60.0 / f64::from(limit);
-    let (mut response, remaining) = match auth.api_limiter.check_key(&client_ip(req.extensions())) {
-        Ok(snapshot) => (next.run(req).await, snapshot.remaining_burst_capacity()),
-        Err(not_until) => (
-            too_many(not_until.wait_time_from(DefaultClock::default().now())),
-            0,
-        ),
+    let decision = state.auth.check_rate(client_ip(req.extensions()));
+    let mut response = match decision.wait {
+        None => next.run(req).await,
+        Some(wait) => too_many(wait),
     };
-    let reset = (f64::from(limit - remaining.min(limit)) * refill).ceil() as u64;
     let h = response.headers_mut();
-    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-    h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+    for (name, value) in state.auth.rate_headers(decision) {
+        h.insert(name, HeaderValue::from(value));
+    }
     response
 }

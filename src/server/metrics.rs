@@ -217,6 +217,16 @@ impl Metrics {
         })
     }
 
+    /// Counts one HTTP request and its time until the response head.
+    pub fn observe_http(&self, route: &str, status: u16, start: Instant) {
+        self.http_duration
+            .with_label_values(&[route])
+            .observe(start.elapsed().as_secs_f64());
+        self.http_requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+    }
+
     /// Total HTTP requests counted so far.
     pub fn http_requests_total(&self) -> u64 {
         self.http_requests

@@ -2,6 +2,7 @@
 //! already-bound listener, so tests bind `127.0.0.1:0`.
 
 pub mod auth;
+mod conn;
 pub mod diag;
 pub mod error;
 mod health;
@@ -14,8 +15,6 @@ mod sse;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::net::SocketAddr;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Request, Uri};
@@ -180,14 +179,6 @@ pub async fn launch(
             }
         }
     });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            token.cancel();
-        })
-        .await
+    let app = router(state.clone());
+    conn::serve(listener, state, app, shutdown).await
 }

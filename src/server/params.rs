@@ -3,27 +3,33 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
 
-/// The query string as a map; a malformed query is a JSON 400.
+/// The query string as a map.
 #[derive(Debug, Default)]
 pub struct Params(pub HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        Ok(Params(map))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Params::from_query(parts.uri.query().unwrap_or("")))
     }
 }
 
 impl Params {
+    /// Parses a raw query string (percent-decoded; later duplicates win).
+    pub fn from_query(query: &str) -> Params {
+        Params(
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
     /// A parameter, if present and not empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())

@@ -26,44 +26,13 @@ use std::sync::Arc;
 /// Largest chunk handed to the socket at once.
 const MAX_CHUNK: usize = 64 * 1024;
 
-/// Handler: parses the subscription, then streams.
+/// Handler (connections hyper serves): opens the session, streams it as the body.
 pub async fn sse(
     State(state): State<AppState>,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let symbols: Vec<String> = params
-        .get("symbols")
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    let tf = params
-        .parse::<Timeframe>("timeframe")?
-        .unwrap_or(Timeframe::M1);
-    let resume = resume_from(&headers, &params)?;
-    let sub = state
-        .hub
-        .subscribe(&symbols, tf, &resume)
-        .map_err(|e| match e {
-            SubscribeError::UnknownSymbol(_) => ApiError::not_found(e.to_string()),
-            SubscribeError::AheadOfHead { .. } => ApiError::bad_request(e.to_string()),
-        })?;
-    let m = &state.metrics;
-    let outcome = match (&resume, sub.start) {
-        (Resume::Live, _) => None,
-        (_, Start::Resumed) => Some("resumed"),
-        (_, Start::Reset(ResetReason::EpochChanged)) => Some("reset_epoch"),
-        (_, _) => Some("reset_gap"),
-    };
-    if let Some(outcome) = outcome {
-        m.sse_resumes.with_label_values(&[outcome]).inc();
-    }
-    let session = Session::new(sub, &state);
+    let session = open(&state, &headers, &params)?;
     let body = Body::from_stream(futures::stream::unfold(session, |mut s| async move {
         s.next_chunk()
             .await
@@ -82,6 +51,48 @@ pub async fn sse(
     );
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+/// The response head fields of every stream, as raw header lines.
+pub const STREAM_HEADERS: &str = "content-type: text/event-stream\r\ncache-control: no-cache, no-transform\r\nx-accel-buffering: no\r\n";
+
+/// Parses a subscription request and subscribes: the session to stream.
+pub fn open(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Session, ApiError> {
+    let symbols: Vec<String> = params
+        .get("symbols")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let tf = params
+        .parse::<Timeframe>("timeframe")?
+        .unwrap_or(Timeframe::M1);
+    let resume = resume_from(headers, params)?;
+    let sub = state
+        .hub
+        .subscribe(&symbols, tf, &resume)
+        .map_err(|e| match e {
+            SubscribeError::UnknownSymbol(_) => ApiError::not_found(e.to_string()),
+            SubscribeError::AheadOfHead { .. } => ApiError::bad_request(e.to_string()),
+        })?;
+    let outcome = match (&resume, sub.start) {
+        (Resume::Live, _) => None,
+        (_, Start::Resumed) => Some("resumed"),
+        (_, Start::Reset(ResetReason::EpochChanged)) => Some("reset_epoch"),
+        (_, _) => Some("reset_gap"),
+    };
+    if let Some(outcome) = outcome {
+        state
+            .metrics
+            .sse_resumes
+            .with_label_values(&[outcome])
+            .inc();
+    }
+    Ok(Session::new(sub, state))
 }
 
 /// `Last-Event-ID` wins over `sinceSeq`: a browser reconnects to the same URL
@@ -120,7 +131,7 @@ fn resume_from(headers: &HeaderMap, params: &Params) -> Result<Resume, ApiError>
 
 /// One client's stream: preamble, backlog, then live events, pings and
 /// the shutdown notice.
-struct Session {
+pub struct Session {
     sub: Subscription,
     preamble: Option<Bytes>,
     backlog: VecDeque<Bytes>,
@@ -187,7 +198,9 @@ impl Session {
         }
     }
 
-    async fn next_chunk(&mut self) -> Option<Bytes> {
+    /// The next bytes to write; `None` when the stream is over (shutdown
+    /// sent, or the client was closed for being too slow).
+    pub async fn next_chunk(&mut self) -> Option<Bytes> {
         if let Some(p) = self.preamble.take() {
             return Some(p);
         }
