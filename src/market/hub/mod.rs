@@ -2,9 +2,11 @@
 //! event serialized once per timeframe into its SSE frame, a ring for resume,
 //! and fan-out into every subscriber's bounded queue.
 
+mod error;
 mod queue;
 mod ring;
 mod series;
+mod subscription;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,12 +15,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use rand::Rng;
 
+pub use error::{BatchError, PublishError, SubscribeError, UnknownSymbol};
 pub use queue::{ClientQueue, Pushed, QueueItem};
 pub use ring::{Ring, RingEntry};
 pub use series::{Emit, Series};
+pub use subscription::Subscription;
 
-use crate::market::bar::{Bar, BarError, Candle};
-use crate::market::time::{format_ms, now_ms};
+use crate::market::bar::{Bar, Candle};
+use crate::market::time::now_ms;
 use crate::market::timeframe::Timeframe;
 use crate::wire::{self, BarEvent, History, ResetReason, SymbolInfo};
 
@@ -66,30 +70,6 @@ pub struct HubStats {
     pub last_event_ms: std::sync::atomic::AtomicI64,
 }
 
-/// Why a bar was not published.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PublishError {
-    /// Older than what the hub already has for the symbol.
-    #[error("{symbol} bar at {} is older than the newest bar at {} (bars must move forward in time)", format_ms(*t), format_ms(*latest))]
-    Stale {
-        /// Symbol.
-        symbol: String,
-        /// The bar's time.
-        t: i64,
-        /// The newest bar time the hub has.
-        latest: i64,
-    },
-    /// Not a 1m bar.
-    #[error("timeframe {0}: only 1m bars can be published (higher timeframes are rolled up)")]
-    NotBase(Timeframe),
-    /// An empty symbol name.
-    #[error("symbol must not be empty")]
-    NoSymbol,
-    /// Prices or time are not valid.
-    #[error(transparent)]
-    Invalid(#[from] BarError),
-}
-
 /// Where a subscriber wants to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resume {
@@ -113,37 +93,6 @@ pub enum Start {
     Resumed,
     /// The position could not be resumed: the client must refetch history.
     Reset(ResetReason),
-}
-
-/// Why a subscription was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SubscribeError {
-    /// A symbol the hub has never seen.
-    #[error("unknown symbol {0:?}")]
-    UnknownSymbol(String),
-    /// A seq newer than anything published in this epoch.
-    #[error("seq {seq} is ahead of the newest event ({head})")]
-    AheadOfHead {
-        /// The seq asked for.
-        seq: u64,
-        /// The newest seq.
-        head: u64,
-    },
-}
-
-/// A symbol the hub does not know.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown symbol {0:?}")]
-pub struct UnknownSymbol(pub String);
-
-/// An ingest batch rejected as a whole: which bar, and why.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("bar {}: {error}", index + 1)]
-pub struct BatchError {
-    /// 0-based index of the first bad bar.
-    pub index: usize,
-    /// What is wrong with it.
-    pub error: PublishError,
 }
 
 /// Subscribers of one symbol, per timeframe: `(subscription id, queue)`.
@@ -505,7 +454,7 @@ impl Hub {
         })
     }
 
-    fn unsubscribe(&self, id: u64, keys: &[u32], tf: Timeframe) {
+    pub(super) fn unsubscribe(&self, id: u64, keys: &[u32], tf: Timeframe) {
         let mut inner = self.lock();
         for k in keys {
             inner.subscribers[*k as usize][tf.index()].retain(|(i, _)| *i != id);
@@ -606,45 +555,6 @@ impl Hub {
             .collect();
         out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         out
-    }
-}
-
-/// A live subscription. Dropping it unsubscribes.
-#[derive(Debug)]
-pub struct Subscription {
-    id: u64,
-    hub: Arc<Hub>,
-    keys: Vec<u32>,
-    tf: Timeframe,
-    /// The subscribed symbols' names.
-    pub symbols: Vec<String>,
-    /// Live events, after `head`.
-    pub queue: Arc<ClientQueue>,
-    /// Missed events (`Start::Resumed`), oldest first, before the live ones.
-    pub backlog: Vec<Bytes>,
-    /// How the subscription started.
-    pub start: Start,
-    /// The head seq when it started.
-    pub head: u64,
-    /// The ring's low seq when it started.
-    pub low: u64,
-}
-
-impl Subscription {
-    /// The subscribed timeframe.
-    pub fn timeframe(&self) -> Timeframe {
-        self.tf
-    }
-
-    /// The hub's epoch.
-    pub fn epoch(&self) -> &str {
-        self.hub.epoch()
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.hub.unsubscribe(self.id, &self.keys, self.tf);
     }
 }
 

@@ -18,44 +18,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
+mod publish;
+
+pub use publish::{Publish, Publisher, INGEST_T0};
+
+use publish::{publish_all, publish_one};
+
 use crate::market::time::now_ms;
 use crate::market::timeframe::MINUTE_MS;
-
-/// Bar time of ingested message 0 (2020-01-01T00:00:00Z); message `i` is the
-/// 1m bar `i` minutes later.
-pub const INGEST_T0: i64 = 1_577_836_800_000;
-
-/// How messages are published.
-#[derive(Debug, Clone)]
-pub enum Publisher {
-    /// POST the payload to a publisher URL (as nchan's publisher location).
-    Post {
-        /// The publisher URL.
-        url: String,
-    },
-    /// POST one final 1m bar per message to spotlight's `/api/ingest`.
-    Ingest {
-        /// The server's base URL.
-        url: String,
-        /// Symbol of the bars.
-        symbol: String,
-        /// Bearer token, when the server has a PIN.
-        token: Option<String>,
-    },
-}
-
-/// The publishing side of a run.
-#[derive(Debug, Clone)]
-pub struct Publish {
-    /// Where messages go.
-    pub publisher: Publisher,
-    /// Messages per second.
-    pub rate: f64,
-    /// Messages in all.
-    pub messages: u64,
-    /// Size of a `Post` message body (padded JSON).
-    pub payload_bytes: usize,
-}
 
 /// What to load and how.
 #[derive(Debug, Clone)]
@@ -357,52 +327,6 @@ fn lost_finals(live: &[&Tally]) -> u64 {
         .sum()
 }
 
-async fn publish_all(p: &Publish, shared: &Shared) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / p.rate.max(0.001)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    for i in 0..p.messages {
-        tick.tick().await;
-        shared.sent[i as usize].store(
-            shared.start.elapsed().as_nanos() as u64 + 1,
-            Ordering::Relaxed,
-        );
-        publish_one(&http, p, Some(i)).await?;
-    }
-    Ok(())
-}
-
-/// Publishes message `i` (`None`: the ingest warm-up bar, before message 0).
-async fn publish_one(http: &reqwest::Client, p: &Publish, i: Option<u64>) -> anyhow::Result<()> {
-    let res = match &p.publisher {
-        Publisher::Post { url } => {
-            let head = format!("{{\"i\":{},\"pad\":\"", i.unwrap_or(0));
-            let pad = p.payload_bytes.saturating_sub(head.len() + 2);
-            let body = format!("{head}{}\"}}", "x".repeat(pad));
-            http.post(url).body(body).send().await?
-        }
-        Publisher::Ingest { url, symbol, token } => {
-            let t = INGEST_T0 + i.map_or(-1, |i| i as i64) * MINUTE_MS;
-            let bar = serde_json::json!({"symbol": symbol, "tf": "1m", "t": t, "o": 100.0, "h": 101.0, "l": 99.0, "c": 100.5, "v": 100, "final": true});
-            let mut req = http
-                .post(format!("{}/api/ingest", url.trim_end_matches('/')))
-                .body(format!("{bar}\n"));
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            req.send().await?
-        }
-    };
-    if !res.status().is_success() {
-        let status = res.status();
-        anyhow::bail!(
-            "publisher answered {status}: {}",
-            res.text().await.unwrap_or_default()
-        );
-    }
-    Ok(())
-}
-
 async fn connect(
     addr: SocketAddr,
     path: &str,
@@ -451,9 +375,28 @@ async fn subscriber(
         seen: vec![0; messages.div_ceil(64) as usize],
         ..Tally::default()
     };
-    let mut buf = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
-    let mut headers_done = false;
+    let mut buf = match tokio::time::timeout(HEAD_TIMEOUT, response_head(&mut stream, &mut chunk))
+        .await
+    {
+        Ok(Ok(rest)) => rest,
+        Ok(Err(e)) => {
+            let _ = connected.send(Err(e.clone())).await;
+            tally.error = Some(e);
+            return tally;
+        }
+        Err(_) => {
+            let e = format!(
+                "no response within {} s: the server is not accepting (at its connection or fd limit?)",
+                HEAD_TIMEOUT.as_secs()
+            );
+            let _ = connected.send(Err(e.clone())).await;
+            tally.error = Some(e);
+            return tally;
+        }
+    };
+    let _ = connected.send(Ok(())).await;
+    permit.take();
     let mut was_measuring = false;
     loop {
         let n = tokio::select! {
@@ -477,22 +420,6 @@ async fn subscriber(
             }
         };
         buf.extend_from_slice(&chunk[..n]);
-        if !headers_done {
-            let Some(end) = find(&buf, b"\r\n\r\n") else {
-                continue;
-            };
-            if !(buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200")) {
-                let line =
-                    String::from_utf8_lossy(&buf[..find(&buf, b"\r\n").unwrap_or(0)]).into_owned();
-                let _ = connected.send(Err(format!("server answered {line}"))).await;
-                tally.error = Some(line);
-                return tally;
-            }
-            buf.drain(..end + 4);
-            headers_done = true;
-            let _ = connected.send(Ok(())).await;
-            permit.take();
-        }
         let received = shared.start.elapsed().as_nanos() as u64;
         let now = now_ms();
         let mut start = 0;
@@ -567,6 +494,29 @@ fn record_event(tally: &mut Tally, shared: &Shared, probe: &Probe, now: i64) {
     }
     if let Ok(mut h) = shared.hist.lock() {
         let _ = h.record(((now - ts).max(0) as u64 * 1000).max(1));
+    }
+}
+
+/// How long a subscriber waits for the response head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Reads the response head; returns the body bytes read past it, or why the
+/// stream did not open.
+async fn response_head(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        let n = stream.read(chunk).await.map_err(|e| describe(&e))?;
+        if n == 0 {
+            return Err("server closed the connection before answering".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            if !(buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200")) {
+                let line = &buf[..find(&buf, b"\r\n").unwrap_or(0)];
+                return Err(format!("server answered {}", String::from_utf8_lossy(line)));
+            }
+            return Ok(buf.split_off(end + 4));
+        }
     }
 }
 

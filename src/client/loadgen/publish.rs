@@ -1,0 +1,93 @@
+//! The publishing side of a load run: one message at a time, at a rate.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::Shared;
+use crate::market::timeframe::MINUTE_MS;
+
+/// Bar time of ingested message 0 (2020-01-01T00:00:00Z); message `i` is the
+/// 1m bar `i` minutes later.
+pub const INGEST_T0: i64 = 1_577_836_800_000;
+
+/// How messages are published.
+#[derive(Debug, Clone)]
+pub enum Publisher {
+    /// POST the payload to a publisher URL (as nchan's publisher location).
+    Post {
+        /// The publisher URL.
+        url: String,
+    },
+    /// POST one final 1m bar per message to spotlight's `/api/ingest`.
+    Ingest {
+        /// The server's base URL.
+        url: String,
+        /// Symbol of the bars.
+        symbol: String,
+        /// Bearer token, when the server has a PIN.
+        token: Option<String>,
+    },
+}
+
+/// The publishing side of a run.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    /// Where messages go.
+    pub publisher: Publisher,
+    /// Messages per second.
+    pub rate: f64,
+    /// Messages in all.
+    pub messages: u64,
+    /// Size of a `Post` message body (padded JSON).
+    pub payload_bytes: usize,
+}
+
+pub(super) async fn publish_all(p: &Publish, shared: &Shared) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / p.rate.max(0.001)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for i in 0..p.messages {
+        tick.tick().await;
+        shared.sent[i as usize].store(
+            shared.start.elapsed().as_nanos() as u64 + 1,
+            Ordering::Relaxed,
+        );
+        publish_one(&http, p, Some(i)).await?;
+    }
+    Ok(())
+}
+
+/// Publishes message `i` (`None`: the ingest warm-up bar, before message 0).
+pub(super) async fn publish_one(
+    http: &reqwest::Client,
+    p: &Publish,
+    i: Option<u64>,
+) -> anyhow::Result<()> {
+    let res = match &p.publisher {
+        Publisher::Post { url } => {
+            let head = format!("{{\"i\":{},\"pad\":\"", i.unwrap_or(0));
+            let pad = p.payload_bytes.saturating_sub(head.len() + 2);
+            let body = format!("{head}{}\"}}", "x".repeat(pad));
+            http.post(url).body(body).send().await?
+        }
+        Publisher::Ingest { url, symbol, token } => {
+            let t = INGEST_T0 + i.map_or(-1, |i| i as i64) * MINUTE_MS;
+            let bar = serde_json::json!({"symbol": symbol, "tf": "1m", "t": t, "o": 100.0, "h": 101.0, "l": 99.0, "c": 100.5, "v": 100, "final": true});
+            let mut req = http
+                .post(format!("{}/api/ingest", url.trim_end_matches('/')))
+                .body(format!("{bar}\n"));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req.send().await?
+        }
+    };
+    if !res.status().is_success() {
+        let status = res.status();
+        anyhow::bail!(
+            "publisher answered {status}: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
