@@ -402,3 +402,69 @@ pub struct DiagAuth {
     /// Whether sessions survive a restart (`SPOTLIGHT_SECRET` set).
     pub persistent_sessions: bool,
 }
+
+/// Replay states: `idle → running ⇄ paused → finished`, or `stopped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayState {
+    /// No replay has run.
+    Idle,
+    /// Playing.
+    Running,
+    /// Held; the clock stands still.
+    Paused,
+    /// Played to the end; the replayed bars stay until `stop`.
+    Finished,
+    /// Stopped; live data is back.
+    Stopped,
+}
+
+/// Replay progress in final bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Bars played.
+    pub done: u64,
+    /// Bars in the window.
+    pub total: u64,
+}
+
+/// `GET /api/replay/status`, and the data of `replay` SSE events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayStatus {
+    /// State.
+    pub state: ReplayState,
+    /// Speed (× real time).
+    pub speed: f64,
+    /// The replay clock, Unix ms (absent before the first replay).
+    pub clock: Option<i64>,
+    /// Final bars played of the window.
+    pub progress: Progress,
+    /// Replayed symbols.
+    pub symbols: Vec<String>,
+    /// Window start, Unix ms.
+    pub from: Option<i64>,
+    /// Window end (exclusive), Unix ms.
+    pub to: Option<i64>,
+}
+
+/// `POST /api/replay/start` body; every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayStart {
+    /// Symbols (default: those with a recording, else every symbol).
+    pub symbols: Option<Vec<String>>,
+    /// Window start: RFC 3339 or Unix ms (default: the recording's start).
+    pub from: Option<serde_json::Value>,
+    /// Window end: RFC 3339 or Unix ms (default: the recording's end).
+    pub to: Option<serde_json::Value>,
+    /// Speed, 0.25 … 1000 (default 1).
+    pub speed: Option<f64>,
+}
+
+/// `POST /api/replay/speed` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySpeed {
+    /// Speed, 0.25 … 1000.
+    pub speed: f64,
+}

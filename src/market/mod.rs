@@ -3,6 +3,7 @@
 
 pub mod bar;
 pub mod hub;
+pub mod replay;
 pub mod rollup;
 pub mod source;
 pub mod time;

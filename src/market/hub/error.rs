@@ -20,6 +20,9 @@ pub enum PublishError {
     /// Not a 1m bar.
     #[error("timeframe {0}: only 1m bars can be published (higher timeframes are rolled up)")]
     NotBase(Timeframe),
+    /// A replayed bar for a symbol that is not being replayed.
+    #[error("{0} is not being replayed")]
+    NotReplaying(String),
     /// An empty symbol name.
     #[error("symbol must not be empty")]
     NoSymbol,

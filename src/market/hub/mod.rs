@@ -4,6 +4,7 @@
 
 mod error;
 mod queue;
+mod replay;
 mod ring;
 mod series;
 mod subscription;
@@ -106,6 +107,11 @@ struct Inner {
     subscribers: Vec<SymbolSubscribers>,
     clients: HashMap<u64, ClientInfo>,
     next_id: u64,
+    /// Live series of symbols being replayed, set aside until the replay ends.
+    stashed: HashMap<u32, Series>,
+    /// The head seq when a replay last started or stopped, and which: a
+    /// resume from before it gets a `reset` instead of mixed events.
+    boundary: Option<(u64, ResetReason)>,
 }
 
 /// What the hub remembers of a subscriber, for diag.
@@ -175,6 +181,8 @@ impl Hub {
                 subscribers: Vec::new(),
                 clients: HashMap::new(),
                 next_id: 1,
+                stashed: HashMap::new(),
+                boundary: None,
             }),
             config,
             stats: HubStats::default(),
@@ -255,11 +263,15 @@ impl Hub {
         }
         candle.check()?;
         let mut inner = self.lock();
-        if let Some(i) = inner.index.get(symbol) {
-            inner.series[*i as usize].check_order(candle.t)?;
-        }
         let i = self.symbol_index(&mut inner, symbol);
         self.stats.published.fetch_add(1, Ordering::Relaxed);
+        if let Some(live) = inner.stashed.get_mut(&i) {
+            // Being replayed: the live history moves on, without events.
+            live.check_order(candle.t)?;
+            live.apply(candle, is_final);
+            return Ok(inner.head);
+        }
+        inner.series[i as usize].check_order(candle.t)?;
         Ok(self.apply(&mut inner, i, candle, is_final))
     }
 
@@ -290,7 +302,8 @@ impl Hub {
                 Some(_) => {}
                 None => {
                     if let Some(i) = inner.index.get(&*bar.symbol) {
-                        inner.series[*i as usize].check_order(bar.t).map_err(fail)?;
+                        let series = inner.stashed.get(i).unwrap_or(&inner.series[*i as usize]);
+                        series.check_order(bar.t).map_err(fail)?;
                     }
                 }
             }
@@ -301,7 +314,14 @@ impl Hub {
             .fetch_add(bars.len() as u64, Ordering::Relaxed);
         for bar in bars {
             let i = self.symbol_index(&mut inner, &bar.symbol);
-            self.apply(&mut inner, i, bar.candle(), bar.is_final);
+            match inner.stashed.get_mut(&i) {
+                Some(live) => {
+                    live.apply(bar.candle(), bar.is_final);
+                }
+                None => {
+                    self.apply(&mut inner, i, bar.candle(), bar.is_final);
+                }
+            }
         }
         Ok(inner.head)
     }
@@ -402,6 +422,10 @@ impl Hub {
             Resume::Live => (Start::Live, Vec::new()),
             Resume::After { epoch: Some(e), .. } if *e != self.epoch => {
                 (Start::Reset(ResetReason::EpochChanged), Vec::new())
+            }
+            Resume::After { seq, .. } if inner.boundary.is_some_and(|(b, _)| *seq < b) => {
+                let reason = inner.boundary.map_or(ResetReason::GapTooOld, |(_, r)| r);
+                (Start::Reset(reason), Vec::new())
             }
             Resume::After { seq, .. } if *seq > head => {
                 return Err(SubscribeError::AheadOfHead { seq: *seq, head })

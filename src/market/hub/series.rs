@@ -179,6 +179,11 @@ impl Series {
         }
     }
 
+    /// The final 1m bars held, oldest first.
+    pub fn finals(&self) -> &[Candle] {
+        &self.finals
+    }
+
     /// The newest 1m bar (forming, else the last final one).
     pub fn last(&self) -> Option<Candle> {
         self.forming.or(self.finals.last().copied())

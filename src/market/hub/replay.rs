@@ -1,0 +1,119 @@
+//! The hub's replay mode: replayed symbols get a fresh series that replayed
+//! bars flow through (same events, seq space and ring as live), while their
+//! live series is set aside and kept current without events.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::{Hub, PublishError, QueueItem, Series};
+use crate::market::bar::Candle;
+use crate::wire::{self, Reset, ResetReason};
+
+impl Hub {
+    /// Switches `symbols` to replay, each starting from `preload` (final 1m
+    /// bars before the replay window, for context). Every subscriber gets
+    /// `reset` (`replay_started`).
+    pub fn begin_replay(&self, symbols: Vec<(String, Vec<Candle>)>) {
+        let mut inner = self.lock();
+        for (symbol, preload) in symbols {
+            let i = self.symbol_index(&mut inner, &symbol);
+            let mut fresh = Series::new(inner.series[i as usize].name.clone(), self.config.retain);
+            fresh.load(preload);
+            let live = std::mem::replace(&mut inner.series[i as usize], fresh);
+            // A replay replacing a finished one keeps the live series it set aside.
+            inner.stashed.entry(i).or_insert(live);
+        }
+        let reason = ResetReason::ReplayStarted;
+        inner.boundary = Some((inner.head, reason));
+        let frame = self.reset_frame(inner.head, inner.ring.low_seq(inner.head), reason);
+        Self::push_to_all(&inner.clients, inner.head, frame);
+    }
+
+    /// Ends replay mode: live series come back, every subscriber gets
+    /// `reset` (`replay_stopped`). Does nothing when no replay is on.
+    pub fn end_replay(&self) {
+        let mut inner = self.lock();
+        if inner.stashed.is_empty() {
+            return;
+        }
+        let stashed: Vec<(u32, Series)> = inner.stashed.drain().collect();
+        for (i, live) in stashed {
+            inner.series[i as usize] = live;
+        }
+        let reason = ResetReason::ReplayStopped;
+        inner.boundary = Some((inner.head, reason));
+        let frame = self.reset_frame(inner.head, inner.ring.low_seq(inner.head), reason);
+        Self::push_to_all(&inner.clients, inner.head, frame);
+    }
+
+    /// The live final 1m bars of `symbol` (set aside ones while it is
+    /// replayed); `None` for an unknown symbol.
+    pub fn live_minutes(&self, symbol: &str) -> Option<Vec<Candle>> {
+        let inner = self.lock();
+        let i = *inner.index.get(symbol)?;
+        let series = inner.stashed.get(&i).unwrap_or(&inner.series[i as usize]);
+        Some(series.finals().to_vec())
+    }
+
+    /// Whether a replay holds any symbol.
+    pub fn replaying(&self) -> bool {
+        !self.lock().stashed.is_empty()
+    }
+
+    /// Publishes a replayed 1m bar of a symbol in replay mode: a `bar` event
+    /// like a live one. Returns its seq.
+    pub fn publish_replay(
+        &self,
+        symbol: &str,
+        candle: Candle,
+        is_final: bool,
+    ) -> Result<u64, PublishError> {
+        candle.check()?;
+        let mut inner = self.lock();
+        let i = *inner
+            .index
+            .get(symbol)
+            .filter(|i| inner.stashed.contains_key(i))
+            .ok_or(PublishError::NotReplaying(symbol.to_string()))?;
+        inner.series[i as usize].check_order(candle.t)?;
+        Ok(self.apply(&mut inner, i, candle, is_final))
+    }
+
+    /// Sends an event outside the seq space (e.g. `replay` state changes)
+    /// to every subscriber; never conflated, not kept in the ring.
+    pub fn broadcast(&self, event: &str, data: &impl Serialize) {
+        let mut buf = Vec::with_capacity(256);
+        wire::write_sse(&mut buf, event, None, data);
+        let inner = self.lock();
+        Self::push_to_all(&inner.clients, inner.head, Bytes::from(buf));
+    }
+
+    fn reset_frame(&self, head: u64, low: u64, reason: ResetReason) -> Bytes {
+        let reset = Reset {
+            reason,
+            epoch: self.epoch.clone(),
+            head_seq: head,
+            low_seq: low,
+        };
+        let mut buf = Vec::with_capacity(160);
+        wire::write_sse(&mut buf, "reset", None, &reset);
+        Bytes::from(buf)
+    }
+
+    fn push_to_all(
+        clients: &std::collections::HashMap<u64, super::ClientInfo>,
+        head: u64,
+        frame: Bytes,
+    ) {
+        let produced = std::time::Instant::now();
+        for c in clients.values() {
+            c.queue.push(QueueItem {
+                key: u32::MAX,
+                seq: head,
+                is_final: true,
+                bytes: frame.clone(),
+                produced,
+            });
+        }
+    }
+}
