@@ -293,6 +293,8 @@ pub struct Diag {
     pub metrics: DiagMetrics,
     /// Access control.
     pub auth: DiagAuth,
+    /// The replay.
+    pub replay: ReplayStatus,
     /// The SSE clients with the most events waiting (at most 5).
     pub lagging_clients: Vec<crate::market::hub::ClientLag>,
 }

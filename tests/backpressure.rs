@@ -42,9 +42,12 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
     let (_, mut healthy) = open(&client, Subscribe::default()).await;
     // Wait until the server has both subscribers (the healthy one is past
     // its hello, so it is registered; the stalled one is the other).
-    while server.hub().stats().subscribers.load(Ordering::SeqCst) < 2 {
-        tokio::task::yield_now().await;
-    }
+    guard(async {
+        while server.hub().stats().subscribers.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
 
     // The healthy client is read all along; it reports the newest seq seen
     // and checks final bars arrive in order.

@@ -75,13 +75,16 @@ async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
         .await
         .unwrap();
     assert!(status.success());
-    let notice = loop {
-        match next(&mut stream).await {
-            ServerEvent::Shutdown(s) => break s,
-            ServerEvent::Bar(_) | ServerEvent::Ping(_) => continue,
-            other => panic!("unexpected {other:?}"),
+    let notice = guard(async {
+        loop {
+            match next(&mut stream).await {
+                ServerEvent::Shutdown(s) => break s,
+                ServerEvent::Bar(_) | ServerEvent::Ping(_) => continue,
+                other => panic!("unexpected {other:?}"),
+            }
         }
-    };
+    })
+    .await;
     assert!((1000..=5000).contains(&notice.retry_ms));
     assert!(
         guard(stream.next()).await.is_none(),

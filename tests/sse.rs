@@ -56,10 +56,13 @@ async fn sse_ids_carry_the_epoch_and_headers_are_right() {
     assert_eq!(h["x-accel-buffering"], "no");
     let mut body = res.bytes_stream();
     let mut text = String::new();
-    while text.matches("event: bar").count() < 2 {
-        let chunk = futures::StreamExt::next(&mut body).await.unwrap().unwrap();
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    guard(async {
+        while text.matches("event: bar").count() < 2 {
+            let chunk = futures::StreamExt::next(&mut body).await.unwrap().unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await;
     assert!(text.starts_with("retry: 2000\n: "), "{text}");
     let epoch = server.hub().epoch();
     assert!(
@@ -253,13 +256,16 @@ async fn final_bars_come_once_per_bucket_and_equal_the_rollup_of_their_minutes()
     };
     let (_, mut stream) = open(&client, sub).await;
     let mut closed = Vec::new();
-    while closed.len() < 3 {
-        let b = next_bar(&mut stream).await;
-        assert_eq!(b.bar.tf, Timeframe::M5);
-        if b.bar.is_final {
-            closed.push(b.bar);
+    guard(async {
+        while closed.len() < 3 {
+            let b = next_bar(&mut stream).await;
+            assert_eq!(b.bar.tf, Timeframe::M5);
+            if b.bar.is_final {
+                closed.push(b.bar);
+            }
         }
-    }
+    })
+    .await;
     let buckets: Vec<i64> = closed.iter().map(|b| b.t).collect();
     assert_eq!(
         buckets
@@ -346,10 +352,13 @@ async fn a_stream_on_a_fresh_or_a_reused_connection_is_the_same() {
         assert!(res.headers().contains_key("x-ratelimit-remaining"));
         let mut body = res.bytes_stream();
         let mut text = String::new();
-        while text.matches("event: bar").count() < 3 {
-            let chunk = futures::StreamExt::next(&mut body).await.unwrap().unwrap();
-            text.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
+        guard(async {
+            while text.matches("event: bar").count() < 3 {
+                let chunk = futures::StreamExt::next(&mut body).await.unwrap().unwrap();
+                text.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        })
+        .await;
         // serverTime differs; everything else is the same.
         let stable: Vec<String> = text
             .lines()

@@ -6,7 +6,10 @@ pub mod sse;
 use serde::de::DeserializeOwned;
 
 use crate::market::Timeframe;
-use crate::wire::{Diag, ErrorBody, History, IngestResult, PinRequest, PinResponse, Symbols};
+use crate::wire::{
+    Diag, ErrorBody, History, IngestResult, PinRequest, PinResponse, ReplaySpeed, ReplayStart,
+    ReplayStatus, Symbols,
+};
 
 /// What a call to the server can end in.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +186,35 @@ impl Client {
             .text()
             .await
             .map_err(|source| ClientError::Unreachable { url, source })
+    }
+
+    /// `POST /api/replay/start`.
+    pub async fn replay_start(&self, req: &ReplayStart) -> Result<ReplayStatus, ClientError> {
+        self.send(
+            self.request(reqwest::Method::POST, "/api/replay/start")
+                .json(req),
+        )
+        .await
+    }
+
+    /// `POST /api/replay/{action}` for `stop`, `pause`, `resume`.
+    pub async fn replay_action(&self, action: &str) -> Result<ReplayStatus, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/replay/{action}")))
+            .await
+    }
+
+    /// `POST /api/replay/speed`.
+    pub async fn replay_speed(&self, speed: f64) -> Result<ReplayStatus, ClientError> {
+        self.send(
+            self.request(reqwest::Method::POST, "/api/replay/speed")
+                .json(&ReplaySpeed { speed }),
+        )
+        .await
+    }
+
+    /// `GET /api/replay/status`.
+    pub async fn replay_status(&self) -> Result<ReplayStatus, ClientError> {
+        self.get_json("/api/replay/status").await
     }
 
     /// `GET /api/symbols`.

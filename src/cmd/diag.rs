@@ -99,6 +99,7 @@ pub fn render(d: &Diag) -> String {
             ),
         ),
         ("auth", auth),
+        ("replay", super::replay::summary(&d.replay)),
         (
             "process",
             format!(

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod diag;
 pub mod logging;
 pub mod metrics;
+pub mod replay;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -89,6 +90,8 @@ pub enum Command {
     Diag(diag::DiagArgs),
     /// Show the server's Prometheus metrics as a table.
     Metrics(metrics::MetricsArgs),
+    /// Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N.
+    Replay(replay::ReplayArgs),
     /// Benchmark a server (SSE fan-out).
     Bench(bench::BenchArgs),
 }
@@ -139,6 +142,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args, &cli.global).await,
         Command::Diag(args) => diag::run(args, &cli.global).await,
         Command::Metrics(args) => metrics::run(args, &cli.global).await,
+        Command::Replay(args) => replay::run(args, &cli.global).await,
         Command::Bench(args) => bench::run(args, &cli.global).await,
     };
     match result {

@@ -13,10 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::logging::{self, LogFormat};
 use super::{CliError, Exit, GlobalArgs};
+use crate::market::replay::Replayer;
 use crate::market::source::feed::{run_sim, start_sim, SimClock};
 use crate::market::source::file::{self, FileOptions, Stamp};
-use crate::market::{Hub, HubConfig};
+use crate::market::{Candle, Hub, HubConfig};
 use crate::server::{self, AppState, AuthConfig, ServerConfig};
+use std::collections::HashMap;
 
 /// Where bars come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +122,9 @@ pub struct ServeArgs {
     /// Symbol for files that name none.
     #[arg(long, env = "SPOTLIGHT_SYMBOL", help_heading = "Files")]
     pub symbol: Option<String>,
+    /// A recording to replay for SYMBOL: a file or folder in any format the file source reads (repeatable).
+    #[arg(long = "replay", value_name = "SYMBOL=PATH", value_parser = parse_replay, help_heading = "Files")]
+    pub replays: Vec<(String, PathBuf)>,
 
     /// Events kept for resume.
     #[arg(long, env = "SPOTLIGHT_RING", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
@@ -133,6 +138,15 @@ pub struct ServeArgs {
     /// Largest ingest body, bytes.
     #[arg(long, env = "SPOTLIGHT_INGEST_LIMIT", default_value_t = 8 * 1024 * 1024, help_heading = "Limits")]
     pub ingest_limit: usize,
+}
+
+fn parse_replay(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((sym, path)) if !sym.is_empty() && !path.is_empty() => {
+            Ok((sym.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("{s:?} is not SYMBOL=PATH")),
+    }
 }
 
 fn parse_tz(s: &str) -> Result<Tz, String> {
@@ -197,7 +211,9 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ingest_limit: args.ingest_limit,
         auth,
     };
-    let state = AppState::new(hub.clone(), config).map_err(CliError::usage)?;
+    let recordings = load_recordings(&args)?;
+    let replayer = Replayer::new(hub.clone(), recordings);
+    let state = AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
     tracing::info!(epoch = hub.epoch(), source, symbols = ?hub.symbol_names(), "listening on http://{local}");
     if !state.auth.enabled() {
         tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");
@@ -256,6 +272,29 @@ fn load_files(hub: &Hub, path: &std::path::Path, args: &ServeArgs) -> anyhow::Re
         hub.load(&symbol, candles);
     }
     Ok(())
+}
+
+/// Reads every `--replay SYMBOL=PATH` (one symbol per recording).
+fn load_recordings(args: &ServeArgs) -> anyhow::Result<HashMap<String, Vec<Candle>>> {
+    let mut out = HashMap::new();
+    for (symbol, path) in &args.replays {
+        let opts = FileOptions {
+            tz: args.tz,
+            stamp: args.stamp,
+            symbol: Some(symbol.clone()),
+        };
+        let report = file::load(path, &opts).map_err(|e| CliError::usage(e.to_string()))?;
+        let mut bars = report.bars.into_values();
+        let (Some(candles), None) = (bars.next(), bars.next()) else {
+            return Err(CliError::usage(format!(
+                "--replay {symbol}={}: the recording holds several symbols; give one file (or folder) per symbol",
+                path.display()
+            )));
+        };
+        tracing::info!(%symbol, bars = candles.len(), file = %path.display(), "recording loaded for replay");
+        out.insert(symbol.clone(), candles);
+    }
+    Ok(out)
 }
 
 /// Resolves on SIGINT or SIGTERM.

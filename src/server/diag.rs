@@ -76,6 +76,7 @@ pub fn snapshot(state: &AppState) -> Diag {
             private_diag: state.auth.private_diag,
             persistent_sessions: state.auth.persistent_key,
         },
+        replay: state.replay.status(),
         lagging_clients: hub.lagging(LAGGING),
     }
 }

@@ -15,6 +15,7 @@ use prometheus::{
 
 use super::error::ApiError;
 use super::AppState;
+use crate::market::replay::Replayer;
 use crate::market::Hub;
 
 /// Every metric the server exposes.
@@ -39,6 +40,9 @@ pub struct Metrics {
     bars_ingested: IntCounterVec,
     ring_low: IntGauge,
     ring_head: IntGauge,
+    replay_state: IntGauge,
+    replay_speed: Gauge,
+    replay_bars: IntCounter,
     /// Serializes the mirroring of hub counters at scrape time.
     mirror: Mutex<()>,
     source: String,
@@ -151,6 +155,19 @@ impl Metrics {
             ),
             ring_low: gauge("spotlight_ring_low_seq", "Oldest seq held for resume"),
             ring_head: gauge("spotlight_ring_head_seq", "Newest seq"),
+            replay_state: gauge(
+                "spotlight_replay_state",
+                "Replay state: 0 idle, 1 running, 2 paused, 3 finished, 4 stopped",
+            ),
+            replay_speed: {
+                let g = must(Gauge::new(
+                    "spotlight_replay_speed",
+                    "Replay speed, x real time",
+                ));
+                reg(Box::new(g.clone()));
+                g
+            },
+            replay_bars: counter("spotlight_replay_bars_total", "Final bars replayed"),
             mirror: Mutex::new(()),
             source: source.to_string(),
             registry,
@@ -190,17 +207,38 @@ impl Metrics {
         self.ring_head.set(head as i64);
     }
 
+    /// Brings the replay's state into the registry.
+    fn mirror_replay(&self, replay: &Replayer) {
+        use crate::wire::ReplayState;
+        let status = replay.status();
+        let state = match status.state {
+            ReplayState::Idle => 0,
+            ReplayState::Running => 1,
+            ReplayState::Paused => 2,
+            ReplayState::Finished => 3,
+            ReplayState::Stopped => 4,
+        };
+        self.replay_state.set(state);
+        self.replay_speed.set(status.speed);
+        let total = replay.bars_total.load(std::sync::atomic::Ordering::Relaxed);
+        let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        if total > self.replay_bars.get() {
+            self.replay_bars.inc_by(total - self.replay_bars.get());
+        }
+    }
+
     /// Every metric family, current.
-    pub fn gather(&self, hub: &Hub) -> Vec<prometheus::proto::MetricFamily> {
+    pub fn gather(&self, hub: &Hub, replay: &Replayer) -> Vec<prometheus::proto::MetricFamily> {
         self.mirror_hub(hub);
+        self.mirror_replay(replay);
         self.registry.gather()
     }
 
     /// The text exposition format 0.0.4.
-    pub fn render(&self, hub: &Hub) -> Result<String, ApiError> {
+    pub fn render(&self, hub: &Hub, replay: &Replayer) -> Result<String, ApiError> {
         let mut out = Vec::new();
         TextEncoder::new()
-            .encode(&self.gather(hub), &mut out)
+            .encode(&self.gather(hub, replay), &mut out)
             .map_err(|e| {
                 ApiError::new(
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -258,7 +296,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// `GET /api/metrics`: the text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let text = state.metrics.render(&state.hub)?;
+    let text = state.metrics.render(&state.hub, &state.replay)?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -274,7 +312,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
 pub async fn metrics_json(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     use prometheus::proto::MetricType;
     let mut out = serde_json::Map::new();
-    for family in state.metrics.gather(&state.hub) {
+    for family in state.metrics.gather(&state.hub, &state.replay) {
         let samples: Vec<serde_json::Value> = family
             .get_metric()
             .iter()

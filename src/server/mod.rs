@@ -10,6 +10,7 @@ mod history;
 mod ingest;
 pub mod metrics;
 mod params;
+mod replay;
 mod sse;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ pub use error::ApiError;
 pub use metrics::Metrics;
 pub use sse::DEFAULT_HEARTBEAT;
 
+use crate::market::replay::Replayer;
 use crate::market::Hub;
 
 /// Settings the handlers read.
@@ -71,14 +73,28 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// PIN auth and rate limits.
     pub auth: Arc<Auth>,
+    /// The server-wide replay.
+    pub replay: Arc<Replayer>,
 }
 
 impl AppState {
-    /// State over a hub; fails when the auth settings are unusable.
+    /// State over a hub, with no recordings to replay (a replay plays the
+    /// hub's own history); fails when the auth settings are unusable.
     pub fn new(hub: Arc<Hub>, config: ServerConfig) -> Result<AppState, String> {
+        let replay = Replayer::new(hub.clone(), Default::default());
+        AppState::with_replay(hub, config, replay)
+    }
+
+    /// State over a hub and a replayer.
+    pub fn with_replay(
+        hub: Arc<Hub>,
+        config: ServerConfig,
+        replay: Arc<Replayer>,
+    ) -> Result<AppState, String> {
         let auth = Arc::new(Auth::new(&config.auth)?);
         let metrics = Metrics::new(&hub, &config.source);
         Ok(AppState {
+            replay,
             hub,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
@@ -108,7 +124,13 @@ pub fn router(state: AppState) -> Router {
             "/api/ingest",
             post(ingest::ingest).layer(DefaultBodyLimit::max(ingest_limit)),
         )
-        .route("/api/metrics/json", get(metrics::metrics_json));
+        .route("/api/metrics/json", get(metrics::metrics_json))
+        .route("/api/replay/start", post(replay::start))
+        .route("/api/replay/stop", post(replay::stop))
+        .route("/api/replay/pause", post(replay::pause))
+        .route("/api/replay/resume", post(replay::resume))
+        .route("/api/replay/speed", post(replay::speed))
+        .route("/api/replay/status", get(replay::status));
     let mut public = Router::new()
         .route("/api/auth/pin", post(auth::pin))
         .route("/api/auth/logout", post(auth::logout));

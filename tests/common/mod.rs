@@ -35,9 +35,13 @@ pub struct TestServer {
 impl TestServer {
     /// Serves `hub` with `config` on an ephemeral port.
     pub async fn start(hub: Arc<Hub>, config: ServerConfig) -> TestServer {
+        TestServer::with_state(AppState::new(hub, config).unwrap()).await
+    }
+
+    /// Serves a prepared state (e.g. with recordings to replay).
+    pub async fn with_state(state: AppState) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(hub, config).unwrap();
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(launch(listener, state.clone(), async {
             let _ = rx.await;
@@ -107,15 +111,24 @@ pub async fn next(stream: &mut EventStream) -> ServerEvent {
         .expect("stream error")
 }
 
-/// The next `bar` event, skipping pings.
+/// The next `bar` event, skipping pings (the whole wait is guarded, so
+/// pings cannot keep a missing bar waiting forever).
 pub async fn next_bar(stream: &mut EventStream) -> spotlight::wire::BarEvent {
-    loop {
-        match next(stream).await {
-            ServerEvent::Bar(b) => return b,
-            ServerEvent::Ping(_) => continue,
-            other => panic!("expected a bar, got {other:?}"),
+    guard(async {
+        loop {
+            match stream
+                .next()
+                .await
+                .expect("stream ended")
+                .expect("stream error")
+            {
+                ServerEvent::Bar(b) => return b,
+                ServerEvent::Ping(_) => continue,
+                other => panic!("expected a bar, got {other:?}"),
+            }
         }
-    }
+    })
+    .await
 }
 
 /// Opens a stream and returns it with its `hello`.
