@@ -424,3 +424,55 @@ async fn wrong_states_and_bad_parameters_are_json_errors_and_the_cli_exits_non_z
     assert_eq!(code, 3, "{err}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symbol_without_a_recording_replays_its_own_history_and_metrics_follow() {
+    let server = TestServer::empty(HubConfig::default()).await;
+    let client = server.client();
+    client
+        .ingest(ndjson(&finals_for("OWN", 0, 20)))
+        .await
+        .unwrap();
+    let own = client
+        .history("OWN", Timeframe::M1, 100, None)
+        .await
+        .unwrap()
+        .bars;
+    let mut stream = subscribe(&client, "OWN", Timeframe::M1).await;
+    let req = ReplayStart {
+        symbols: Some(vec!["OWN".into()]),
+        from: Some((T0 + 10 * MIN).into()),
+        speed: Some(1000.0),
+        ..ReplayStart::default()
+    };
+    let started = client.replay_start(&req).await.unwrap();
+    assert_eq!(started.progress.total, 10);
+    let got = finals(&mut stream, 10).await;
+    let want: Vec<Candle> = own[10..].iter().map(|b| b.candle()).collect();
+    assert_eq!(got, want, "the server's own bars, unchanged");
+    let metrics = reqwest::get(format!("{}/api/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("spotlight_replay_bars_total 10"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("spotlight_replay_speed 1000"), "{metrics}");
+    let state_line = metrics
+        .lines()
+        .find(|l| l.starts_with("spotlight_replay_state "))
+        .unwrap();
+    assert!(
+        state_line.ends_with(" 1") || state_line.ends_with(" 3"),
+        "running or finished: {state_line}"
+    );
+    server.stop().await;
+}
+
+/// Final 1m bars of one symbol, minutes `from..to` after T0.
+fn finals_for(symbol: &str, from: i64, to: i64) -> Vec<spotlight::market::Bar> {
+    common::finals(&[symbol], from, to)
+}
