@@ -8,6 +8,7 @@ pub mod logging;
 pub mod metrics;
 pub mod replay;
 pub mod serve;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -90,6 +91,8 @@ pub enum Command {
     Diag(diag::DiagArgs),
     /// Show the server's Prometheus metrics as a table.
     Metrics(metrics::MetricsArgs),
+    /// Tail a symbol's bars (`--plain`: one line per final bar).
+    Watch(watch::WatchArgs),
     /// Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N.
     Replay(replay::ReplayArgs),
     /// Benchmark a server (SSE fan-out).
@@ -142,6 +145,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args, &cli.global).await,
         Command::Diag(args) => diag::run(args, &cli.global).await,
         Command::Metrics(args) => metrics::run(args, &cli.global).await,
+        Command::Watch(args) => watch::run(args, &cli.global).await,
         Command::Replay(args) => replay::run(args, &cli.global).await,
         Command::Bench(args) => bench::run(args, &cli.global).await,
     };

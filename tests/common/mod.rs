@@ -40,7 +40,17 @@ impl TestServer {
 
     /// Serves a prepared state (e.g. with recordings to replay).
     pub async fn with_state(state: AppState) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        TestServer::with_state_at("127.0.0.1:0", state).await
+    }
+
+    /// Serves `hub` again at the address of a stopped server (same epoch).
+    pub async fn restart_at(url: &str, hub: Arc<Hub>) -> TestServer {
+        let state = AppState::new(hub, ServerConfig::default()).unwrap();
+        TestServer::with_state_at(url.trim_start_matches("http://"), state).await
+    }
+
+    async fn with_state_at(addr: &str, state: AppState) -> TestServer {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(launch(listener, state.clone(), async {

@@ -1,0 +1,168 @@
+//! `spotlight watch SYMBOL`: tail a symbol's bars. Line mode prints one line
+//! (or, with `--json`, one wire bar) per final bar: usable in pipes and CI.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{connect, CliError, Exit, GlobalArgs};
+use crate::client::follow::{follow, Follow, FollowEvent};
+use crate::client::reconnect::Backoff;
+use crate::market::time::format_ms;
+use crate::market::{Bar, Timeframe};
+
+/// Options of `spotlight watch`.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Symbol to watch.
+    pub symbol: String,
+    /// Timeframe.
+    #[arg(long, short, default_value = "1m")]
+    pub timeframe: Timeframe,
+    /// One line per final bar instead of the chart.
+    #[arg(long)]
+    pub plain: bool,
+    /// Bars of history to start from.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
+    pub history: u64,
+}
+
+/// Follows the symbol until the stream gives up or stdout closes.
+pub async fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let client = connect::client(global).await?;
+    let cfg = Follow {
+        symbol: args.symbol.clone(),
+        timeframe: args.timeframe,
+        history: args.history as usize,
+        backoff: Backoff::default(),
+    };
+    let mut events = follow(client, cfg);
+    let mut printer = LinePrinter::new(global.json);
+    while let Some(event) = events.recv().await {
+        match event {
+            FollowEvent::History(h) => {
+                for bar in h.bars.iter().filter(|b| b.is_final) {
+                    if !printer.history(bar)? {
+                        return Ok(Exit::Ok);
+                    }
+                }
+            }
+            FollowEvent::Bar(b) if b.bar.is_final => {
+                if !printer.print(&b.bar)? {
+                    return Ok(Exit::Ok);
+                }
+            }
+            FollowEvent::Reconnecting {
+                attempt,
+                delay,
+                reason,
+            } => {
+                eprintln!(
+                    "spotlight: {reason}; reconnecting in {:.1} s (attempt {attempt})",
+                    delay.as_secs_f64()
+                );
+            }
+            FollowEvent::Reset(r) => {
+                eprintln!("spotlight: reset ({:?}); reloading history", r.reason)
+            }
+            FollowEvent::GaveUp(reason) => {
+                return Err(CliError {
+                    exit: Exit::Unreachable,
+                    message: format!("gave up reconnecting: {reason}"),
+                }
+                .into());
+            }
+            _ => {}
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Prints each final bar once, in bucket order, across reconnects.
+pub struct LinePrinter {
+    json: bool,
+    last_t: Option<i64>,
+    started: bool,
+}
+
+impl LinePrinter {
+    /// A printer of text lines, or NDJSON with `json`.
+    pub fn new(json: bool) -> LinePrinter {
+        LinePrinter {
+            json,
+            last_t: None,
+            started: false,
+        }
+    }
+
+    /// A final bar from history: the first history only sets the starting
+    /// point; later ones (after a reset) fill in what the stream missed.
+    fn history(&mut self, bar: &Bar) -> anyhow::Result<bool> {
+        if self.started {
+            return self.print(bar);
+        }
+        self.last_t = Some(self.last_t.map_or(bar.t, |l| l.max(bar.t)));
+        Ok(true)
+    }
+
+    /// Prints `bar` if it is newer than the last printed one; `false` when
+    /// stdout is closed (a broken pipe is not an error).
+    pub fn print(&mut self, bar: &Bar) -> anyhow::Result<bool> {
+        self.started = true;
+        if self.last_t.is_some_and(|l| bar.t <= l) {
+            return Ok(true);
+        }
+        self.last_t = Some(bar.t);
+        let line = self.format(bar);
+        let mut out = std::io::stdout().lock();
+        match writeln!(out, "{line}").and_then(|_| out.flush()) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `2011-01-03T14:30:00Z SPY 1m o=… h=… l=… c=… v=…`, or the wire bar.
+    pub fn format(&self, b: &Bar) -> String {
+        if self.json {
+            serde_json::to_string(b).unwrap_or_default()
+        } else {
+            format!(
+                "{} {} {} o={} h={} l={} c={} v={}",
+                format_ms(b.t),
+                b.symbol,
+                b.tf,
+                b.o,
+                b.h,
+                b.l,
+                b.c,
+                b.v
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::Candle;
+
+    #[test]
+    fn lines_are_readable_and_json_is_the_wire_bar() {
+        let c = Candle {
+            t: 1_294_065_000_000,
+            o: 127.05,
+            h: 127.31,
+            l: 127.03,
+            c: 127.29,
+            v: 2_478_244,
+        };
+        let bar = Bar::new("SPY".into(), Timeframe::M1, c, true);
+        assert_eq!(
+            LinePrinter::new(false).format(&bar),
+            "2011-01-03T14:30:00Z SPY 1m o=127.05 h=127.31 l=127.03 c=127.29 v=2478244"
+        );
+        let json: Bar = serde_json::from_str(&LinePrinter::new(true).format(&bar)).unwrap();
+        assert_eq!(json, bar);
+    }
+}

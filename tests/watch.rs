@@ -1,0 +1,123 @@
+//! `spotlight watch --plain` end to end: the real binary against a real
+//! server that goes away and comes back mid-way.
+
+mod common;
+
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+
+use common::*;
+use spotlight::market::{Bar, HubConfig};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+fn watch(url: &str, args: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("spotlight"))
+        .args(["--url", url, "watch", "ABC", "--plain"])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("SPOTLIGHT_PIN")
+        .env_remove("SPOTLIGHT_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn read_bars(lines: &mut Lines<BufReader<ChildStdout>>, n: usize) -> Vec<Bar> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let line = guard(lines.next_line())
+            .await
+            .unwrap()
+            .expect("watch ended");
+        out.push(serde_json::from_str(&line).unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_prints_every_final_bar_once_across_a_server_restart() {
+    let server = TestServer::empty(HubConfig::default()).await;
+    let client = server.client();
+    // History: not printed, it is where watching starts.
+    client
+        .ingest(ndjson(&finals(&["ABC"], 0, 3)))
+        .await
+        .unwrap();
+    let mut child = watch(&server.url, &["--json"]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let hub = server.hub().clone();
+    eventually("watch is subscribed", || {
+        let n = hub.stats().subscribers.load(Ordering::SeqCst);
+        async move { n == 1 }
+    })
+    .await;
+    // In-progress updates are not printed; final bars are.
+    client
+        .ingest(ndjson(&[bar("ABC", 3, 100.0, false)]))
+        .await
+        .unwrap();
+    client
+        .ingest(ndjson(&finals(&["ABC"], 3, 6)))
+        .await
+        .unwrap();
+    let mut seen = read_bars(&mut lines, 3).await;
+
+    // The server goes away; bars keep coming into the hub meanwhile.
+    let url = server.url.clone();
+    server.stop().await;
+    hub.publish_batch(&finals(&["ABC"], 6, 9)).unwrap();
+    let server = TestServer::restart_at(&url, hub.clone()).await;
+    server
+        .client()
+        .ingest(ndjson(&finals(&["ABC"], 9, 11)))
+        .await
+        .unwrap();
+    seen.extend(read_bars(&mut lines, 5).await);
+
+    let want = finals(&["ABC"], 3, 11);
+    assert_eq!(
+        seen, want,
+        "every final bar once, in order, none lost across the restart"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn plain_lines_and_a_closed_pipe_end_quietly() {
+    let server = TestServer::empty(HubConfig::default()).await;
+    let client = server.client();
+    client
+        .ingest(ndjson(&finals(&["ABC"], 0, 1)))
+        .await
+        .unwrap();
+    let mut child = watch(&server.url, &[]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let hub = server.hub().clone();
+    eventually("watch is subscribed", || {
+        let n = hub.stats().subscribers.load(Ordering::SeqCst);
+        async move { n == 1 }
+    })
+    .await;
+    client
+        .ingest(ndjson(&finals(&["ABC"], 1, 2)))
+        .await
+        .unwrap();
+    let line = guard(lines.next_line()).await.unwrap().unwrap();
+    assert_eq!(
+        line,
+        "2011-01-03T14:31:00Z ABC 1m o=99.6 h=101.1 l=99.1 c=100.1 v=101"
+    );
+    // The reader goes away: the next write hits a broken pipe, and watch exits 0.
+    drop(lines);
+    client
+        .ingest(ndjson(&finals(&["ABC"], 2, 4)))
+        .await
+        .unwrap();
+    let status = guard(child.wait()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+    server.stop().await;
+}
