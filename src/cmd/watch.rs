@@ -47,10 +47,8 @@ pub async fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     }
                 }
             }
-            FollowEvent::Bar(b) if b.bar.is_final => {
-                if !printer.print(&b.bar)? {
-                    return Ok(Exit::Ok);
-                }
+            FollowEvent::Bar(b) if b.bar.is_final && !printer.print(&b.bar)? => {
+                return Ok(Exit::Ok)
             }
             FollowEvent::Reconnecting {
                 attempt,
