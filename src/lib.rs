@@ -6,4 +6,5 @@ pub mod cmd;
 pub mod market;
 pub mod server;
 pub mod sys;
+pub mod tui;
 pub mod wire;

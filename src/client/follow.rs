@@ -25,8 +25,8 @@ pub enum FollowEvent {
     Live(Hello),
     /// A bar update or close.
     Bar(BarEvent),
-    /// A heartbeat.
-    Ping,
+    /// A heartbeat, with this client's queue figures.
+    Ping(crate::wire::Ping),
     /// The server reset the client (history follows).
     Reset(Reset),
     /// The connection was lost; the next attempt comes after `delay`.
@@ -209,7 +209,7 @@ async fn stream(
                 pos.last_seq = Some(b.seq);
                 FollowEvent::Bar(b)
             }
-            ServerEvent::Ping(_) => FollowEvent::Ping,
+            ServerEvent::Ping(p) => FollowEvent::Ping(p),
             ServerEvent::Reset(r) => {
                 let _ = tx.send(FollowEvent::Reset(r)).await;
                 return Ended::Reset;

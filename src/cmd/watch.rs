@@ -1,7 +1,8 @@
-//! `spotlight watch SYMBOL`: tail a symbol's bars. Line mode prints one line
+//! `spotlight watch SYMBOL`: the live terminal chart on a TTY; otherwise (or
+//! with `--plain`) line mode prints one line
 //! (or, with `--json`, one wire bar) per final bar: usable in pipes and CI.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Args;
 
@@ -10,6 +11,7 @@ use crate::client::follow::{follow, Follow, FollowEvent};
 use crate::client::reconnect::Backoff;
 use crate::market::time::format_ms;
 use crate::market::{Bar, Timeframe};
+use crate::tui::app::WatchConfig;
 
 /// Options of `spotlight watch`.
 #[derive(Debug, Clone, Args)]
@@ -25,11 +27,37 @@ pub struct WatchArgs {
     /// Bars of history to start from.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
     pub history: u64,
+    /// Most chart redraws per second.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: u32,
+    /// Write logs to this file (the screen belongs to the chart).
+    #[arg(long)]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// Follows the symbol until the stream gives up or stdout closes.
 pub async fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let client = connect::client(global).await?;
+    if let Some(path) = &args.log_file {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init();
+    }
+    if !args.plain && !global.json && std::io::stdout().is_terminal() {
+        let cfg = WatchConfig {
+            symbol: args.symbol,
+            timeframe: args.timeframe,
+            history: args.history as usize,
+            fps: args.fps,
+        };
+        crate::tui::app::run(client, cfg).await?;
+        return Ok(Exit::Ok);
+    }
     let cfg = Follow {
         symbol: args.symbol.clone(),
         timeframe: args.timeframe,
