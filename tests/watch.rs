@@ -121,3 +121,54 @@ async fn plain_lines_and_a_closed_pipe_end_quietly() {
     assert!(status.success(), "{status:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn three_missed_heartbeats_count_as_a_lost_connection() {
+    use spotlight::client::follow::{follow, Follow, FollowEvent};
+    use spotlight::client::reconnect::Backoff;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that answers history, then opens a stream that says hello
+    // (heartbeat 100 ms) and falls silent.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = tcp.read(&mut buf).await.unwrap();
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            if head.starts_with("GET /api/history") {
+                let body = r#"{"symbol":"ABC","timeframe":"1m","epoch":"ep","seq":0,"bars":[]}"#;
+                let res = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                tcp.write_all(res.as_bytes()).await.unwrap();
+            } else {
+                let hello = r#"{"epoch":"ep","seq":0,"serverTime":0,"symbols":["ABC"],"timeframe":"1m","resumed":false,"heartbeatMs":100,"source":"test"}"#;
+                let res = format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nevent: hello\ndata: {hello}\n\n");
+                tcp.write_all(res.as_bytes()).await.unwrap();
+                held.push(tcp);
+            }
+        }
+    });
+    let cfg = Follow {
+        symbol: "ABC".into(),
+        timeframe: spotlight::market::Timeframe::M1,
+        history: 10,
+        backoff: Backoff::default(),
+    };
+    let mut events = follow(spotlight::client::Client::new(&url), cfg);
+    let lost = guard(async {
+        loop {
+            match events.recv().await.unwrap() {
+                FollowEvent::Reconnecting {
+                    reason, attempt, ..
+                } => break (reason, attempt),
+                FollowEvent::GaveUp(r) => panic!("gave up: {r}"),
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(lost.1, 1);
+    assert!(lost.0.contains("no heartbeat for 300ms"), "{}", lost.0);
+}
