@@ -16,7 +16,14 @@ fn main() {
     for i in 0..500i64 {
         let step = ((i * 37) % 11) as f64 / 10.0 - 0.5;
         let (o, c) = (price, price + step);
-        s.candles.push(Candle { t: 1_294_065_000_000 + i * 60_000, o, h: o.max(c) + 0.2, l: o.min(c) - 0.2, c, v: 1000 + (i as u64 * 53) % 9000 });
+        s.candles.push(Candle {
+            t: 1_294_065_000_000 + i * 60_000,
+            o,
+            h: o.max(c) + 0.2,
+            l: o.min(c) - 0.2,
+            c,
+            v: 1000 + (i as u64 * 53) % 9000,
+        });
         price = c;
     }
     s.conn = Conn::Live;
