@@ -100,7 +100,7 @@ async fn run(client: Client, cfg: Follow, tx: mpsc::Sender<FollowEvent>) {
                     }
                     stream(&client, &cfg, &mut state, &mut backoff, &tx).await
                 }
-                Err(e) => Ended::Lost(describe(&e), None),
+                Err(e) => Ended::Lost(e.summary(), None),
             }
         } else {
             stream(&client, &cfg, &mut state, &mut backoff, &tx).await
@@ -177,7 +177,7 @@ async fn stream(
             },
         ) => {
             // The position is not acceptable any more: start over from history.
-            let reason = describe(&e);
+            let reason = e.summary();
             let _ = tx
                 .send(FollowEvent::Reconnecting {
                     attempt: 0,
@@ -187,7 +187,7 @@ async fn stream(
                 .await;
             return Ended::Reset;
         }
-        Err(e) => return Ended::Lost(describe(&e), None),
+        Err(e) => return Ended::Lost(e.summary(), None),
     };
     // Until hello gives the interval, allow a generous wait.
     let mut heartbeat = Duration::from_secs(30);
@@ -195,7 +195,7 @@ async fn stream(
         let next = match tokio::time::timeout(heartbeat * 3, events.next()).await {
             Err(_) => return Ended::Lost(format!("no heartbeat for {:?}", heartbeat * 3), None),
             Ok(None) => return Ended::Lost("the server closed the stream".into(), None),
-            Ok(Some(Err(e))) => return Ended::Lost(describe(&e), None),
+            Ok(Some(Err(e))) => return Ended::Lost(e.summary(), None),
             Ok(Some(Ok(ev))) => ev,
         };
         let out = match next {
@@ -225,18 +225,5 @@ async fn stream(
         if tx.send(out).await.is_err() {
             return Ended::Closed;
         }
-    }
-}
-
-fn describe(e: &ClientError) -> String {
-    match e {
-        ClientError::Unreachable { url, source } => {
-            let mut root: &dyn std::error::Error = source;
-            while let Some(next) = root.source() {
-                root = next;
-            }
-            format!("cannot reach {url}: {root}")
-        }
-        other => other.to_string(),
     }
 }

@@ -44,6 +44,23 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// One line for a person: for a transport error, the URL and the
+    /// innermost cause (`Connection refused`), not the whole chain.
+    pub fn summary(&self) -> String {
+        match self {
+            ClientError::Unreachable { url, source } => {
+                let mut root: &dyn std::error::Error = source;
+                while let Some(next) = root.source() {
+                    root = next;
+                }
+                format!("cannot reach {url}: {root}")
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// A client of one server.
 #[derive(Debug, Clone)]
 pub struct Client {

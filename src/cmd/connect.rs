@@ -20,15 +20,6 @@ pub fn failure(e: ClientError) -> anyhow::Error {
         ClientError::Unreachable { .. } => Exit::Unreachable,
         ClientError::Api { .. } | ClientError::Protocol { .. } => Exit::Failed,
     };
-    let message = match &e {
-        ClientError::Unreachable { url, source } => {
-            let mut root: &dyn std::error::Error = source;
-            while let Some(next) = root.source() {
-                root = next;
-            }
-            format!("cannot reach {url}: {root}")
-        }
-        _ => e.to_string(),
-    };
+    let message = e.summary();
     CliError { exit, message }.into()
 }
