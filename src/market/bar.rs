@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::timeframe::{Timeframe, MINUTE_MS};
 
+/// Earliest bar time accepted: 1900-01-01T00:00:00Z.
+pub const MIN_T: i64 = -2_208_988_800_000;
+/// Latest bar time accepted: 9999-12-31T23:59:00Z.
+pub const MAX_T: i64 = 253_402_300_740_000;
+
 /// OHLCV of one bucket, without symbol or timeframe: what the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Candle {
@@ -48,6 +53,9 @@ impl Candle {
                 c: self.c,
             });
         }
+        if !(MIN_T..=MAX_T).contains(&self.t) {
+            return Err(BarError::OutOfRange(self.t));
+        }
         if self.t.rem_euclid(MINUTE_MS) != 0 {
             return Err(BarError::Unaligned(self.t));
         }
@@ -73,6 +81,9 @@ pub enum BarError {
         /// Close.
         c: f64,
     },
+    /// `t` is outside 1900 … 9999.
+    #[error("bar time {0} is outside the years 1900 to 9999 (Unix ms expected)")]
+    OutOfRange(i64),
     /// `t` is not a whole minute.
     #[error("bar time {0} is not on a minute boundary")]
     Unaligned(i64),
@@ -157,6 +168,11 @@ mod tests {
         let mut off = candle(10.0, 11.0, 9.0, 10.5);
         off.t = 1_500;
         assert_eq!(off.check(), Err(BarError::Unaligned(1_500)));
+        let far = i64::MAX / MINUTE_MS * MINUTE_MS;
+        off.t = far;
+        assert_eq!(off.check(), Err(BarError::OutOfRange(far)));
+        off.t = MAX_T;
+        assert!(off.check().is_ok());
     }
 
     #[test]
