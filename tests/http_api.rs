@@ -229,7 +229,11 @@ async fn bad_ingest_bodies_are_rejected_whole() {
         (good.replace("\"1m\"", "\"5m\""), 400, "only 1m"),
         (good.replace("\"t\":", "\"t\":1,\"x\":"), 400, "line 1"),
         (good.replace("\"v\":102", "\"v\":-3"), 400, "line 1"),
-        (good.replace("\"t\":1294065120000", "\"t\":9223372036854720000"), 400, "1900 to 9999"),
+        (
+            good.replace("\"t\":1294065120000", "\"t\":9223372036854720000"),
+            400,
+            "1900 to 9999",
+        ),
         (good.repeat(100), 413, "length limit"),
         ("\u{fffd}".into(), 400, "line 1"),
     ];
