@@ -178,6 +178,25 @@ pub fn write_sse(buf: &mut Vec<u8>, event: &str, id: Option<(&str, u64)>, data: 
     buf.extend_from_slice(b"\n\n");
 }
 
+/// Reads back what [`write_sse`] wrote: `(event, data)` per message.
+#[cfg(test)]
+pub(crate) fn read_sse(bytes: &[u8]) -> Vec<(String, serde_json::Value)> {
+    std::str::from_utf8(bytes)
+        .expect("SSE frames are UTF-8")
+        .split("\n\n")
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            let field = |name: &str| {
+                m.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .expect("field present")
+            };
+            let data = serde_json::from_str(field("data: ")).expect("data is JSON");
+            (field("event: ").to_string(), data)
+        })
+        .collect()
+}
+
 /// An SSE event id `{epoch}:{seq}`, or a bare `{seq}` meaning the current epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventId {

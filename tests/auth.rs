@@ -281,7 +281,25 @@ async fn the_api_is_rate_limited_per_address_with_headers() {
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key(RETRY_AFTER));
     assert_eq!(limited.headers()["x-ratelimit-remaining"], "0");
-    // Stream connection attempts count against the same budget.
+    // Stream connection attempts count against the same budget, on a reused
+    // connection (served by hyper) and on a fresh one (the lean stream path).
+    let fresh = reqwest::get(format!("{}/realtime/sse", server.url))
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 429);
+    assert_eq!(fresh.headers()["x-ratelimit-remaining"], "0");
+    assert!(
+        fresh.headers()[RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        fresh.json::<ErrorBody>().await.unwrap().error.code,
+        "rate_limited"
+    );
     assert_eq!(
         http.get(format!("{}/realtime/sse", server.url))
             .send()

@@ -26,6 +26,19 @@ fn watch(url: &str, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// Starts `watch ABC --plain` (plus `args`) and waits until it is subscribed.
+async fn watching(server: &TestServer, args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = watch(&server.url, args);
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let hub = server.hub().clone();
+    eventually("watch is subscribed", || {
+        let n = hub.stats().subscribers.load(Ordering::SeqCst);
+        async move { n == 1 }
+    })
+    .await;
+    (child, lines)
+}
+
 async fn read_bars(lines: &mut Lines<BufReader<ChildStdout>>, n: usize) -> Vec<Bar> {
     let mut out = Vec::new();
     while out.len() < n {
@@ -47,14 +60,8 @@ async fn watch_prints_every_final_bar_once_across_a_server_restart() {
         .ingest(ndjson(&finals(&["ABC"], 0, 3)))
         .await
         .unwrap();
-    let mut child = watch(&server.url, &["--json"]);
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (_child, mut lines) = watching(&server, &["--json"]).await;
     let hub = server.hub().clone();
-    eventually("watch is subscribed", || {
-        let n = hub.stats().subscribers.load(Ordering::SeqCst);
-        async move { n == 1 }
-    })
-    .await;
     // In-progress updates are not printed; final bars are.
     client
         .ingest(ndjson(&[bar("ABC", 3, 100.0, false)]))
@@ -94,14 +101,7 @@ async fn plain_lines_and_a_closed_pipe_end_quietly() {
         .ingest(ndjson(&finals(&["ABC"], 0, 1)))
         .await
         .unwrap();
-    let mut child = watch(&server.url, &[]);
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let hub = server.hub().clone();
-    eventually("watch is subscribed", || {
-        let n = hub.stats().subscribers.load(Ordering::SeqCst);
-        async move { n == 1 }
-    })
-    .await;
+    let (mut child, mut lines) = watching(&server, &[]).await;
     client
         .ingest(ndjson(&finals(&["ABC"], 1, 2)))
         .await

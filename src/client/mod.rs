@@ -93,11 +93,6 @@ impl Client {
         self.token.as_deref()
     }
 
-    /// The server's base URL.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// The full URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
@@ -111,33 +106,28 @@ impl Client {
         }
     }
 
-    /// Sends a request and decodes a JSON answer, or the JSON error.
-    pub async fn send<T: DeserializeOwned>(
+    /// Sends a request; the body of a success, or the JSON error.
+    async fn fetch(
         &self,
         req: reqwest::RequestBuilder,
-    ) -> Result<T, ClientError> {
+    ) -> Result<(String, bytes::Bytes), ClientError> {
         let req = req.build().map_err(|e| ClientError::Protocol {
             url: self.base.clone(),
             message: e.to_string(),
         })?;
         let url = req.url().to_string();
-        let res = self
-            .http
-            .execute(req)
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        let res = check(res).await?;
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+        let res = self.http.execute(req).await.map_err(unreachable(&url))?;
+        let body = check(res).await?.bytes().await.map_err(unreachable(&url))?;
+        Ok((url, body))
+    }
+
+    /// Sends a request and decodes a JSON answer, or the JSON error.
+    pub async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let (url, body) = self.fetch(req).await?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::Protocol {
             url,
             message: e.to_string(),
         })
@@ -191,20 +181,11 @@ impl Client {
 
     /// `GET path` as text (e.g. `/api/metrics`).
     pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
-        let url = self.url(path);
-        let res = self
-            .request(reqwest::Method::GET, path)
-            .send()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        check(res)
-            .await?
-            .text()
-            .await
-            .map_err(|source| ClientError::Unreachable { url, source })
+        let (url, body) = self.fetch(self.request(reqwest::Method::GET, path)).await?;
+        String::from_utf8(body.to_vec()).map_err(|e| ClientError::Protocol {
+            url,
+            message: e.to_string(),
+        })
     }
 
     /// `POST /api/replay/start`.
@@ -248,6 +229,14 @@ impl Client {
             .header("content-type", "application/x-ndjson")
             .body(ndjson);
         self.send(req).await
+    }
+}
+
+/// Maps a transport error on `url` to [`ClientError::Unreachable`].
+pub fn unreachable(url: &str) -> impl FnOnce(reqwest::Error) -> ClientError + '_ {
+    move |source| ClientError::Unreachable {
+        url: url.to_string(),
+        source,
     }
 }
 

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 
-use super::{check, Client, ClientError};
+use super::{check, unreachable, Client, ClientError};
 use crate::market::Timeframe;
 use crate::wire::{BarEvent, Hello, Ping, Reset, Shutdown};
 
@@ -72,13 +72,7 @@ impl Client {
         if let Some(id) = &sub.last_event_id {
             req = req.header("last-event-id", id);
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
+        let res = req.send().await.map_err(unreachable(&url))?;
         let res = check(res).await?;
         let events = res
             .bytes_stream()

@@ -183,16 +183,22 @@ fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
         .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
 }
 
-fn too_many(wait: Duration) -> Response {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut r = ApiError::new(
+/// The 429 for a wait: the error and the `Retry-After` seconds (at least 1).
+pub fn too_many_requests(wait: Duration) -> (ApiError, u64) {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let error = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         format!("too many requests; retry in {secs} s"),
-    )
-    .into_response();
+    );
+    (error, secs)
+}
+
+fn too_many(wait: Duration) -> Response {
+    let (error, secs) = too_many_requests(wait);
+    let mut r = error.into_response();
     r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }
 
@@ -311,11 +317,6 @@ impl Auth {
             )
         })
     }
-}
-
-/// The 429 answer for a wait.
-pub fn rate_limited(wait: Duration) -> Response {
-    too_many(wait)
 }
 
 /// Middleware: the per-address API limit, with `X-RateLimit-*` headers.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 use axum::Router;
 use bytes::{Buf, Bytes};
 use hyper::body::Incoming;
@@ -178,13 +178,9 @@ async fn lean_sse(mut tcp: TcpStream, peer: SocketAddr, state: AppState, request
     extra.push(("x-request-id", request_id));
     let opened = match decision.wait {
         Some(wait) => {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            extra.push(("retry-after", secs.max(1).to_string()));
-            Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many requests; retry in {secs} s"),
-            ))
+            let (error, secs) = super::auth::too_many_requests(wait);
+            extra.push(("retry-after", secs.to_string()));
+            Err(error)
         }
         None => match state.auth.denies(&request.headers) {
             Some(e) => Err(e),

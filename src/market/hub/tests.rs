@@ -25,17 +25,8 @@ fn hub(ring: usize, client_queue: usize) -> Arc<Hub> {
 fn frames(bytes: &[Bytes]) -> Vec<serde_json::Value> {
     bytes
         .iter()
-        .flat_map(|b| {
-            std::str::from_utf8(b)
-                .unwrap()
-                .split("\n\n")
-                .filter(|m| !m.is_empty())
-                .map(|m| {
-                    let data = m.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
-                    serde_json::from_str(data).unwrap()
-                })
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|b| crate::wire::read_sse(b))
+        .map(|(_, data)| data)
         .collect()
 }
 

@@ -44,19 +44,7 @@ async fn drain(sub: &Subscription) -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
     while !sub.queue.is_empty() {
         let (bytes, _) = sub.queue.next_batch(1 << 20, |_| {}).await.unwrap();
-        for msg in std::str::from_utf8(&bytes)
-            .unwrap()
-            .split("\n\n")
-            .filter(|m| !m.is_empty())
-        {
-            let event = msg
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap()
-                .to_string();
-            let data = msg.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
-            out.push((event, serde_json::from_str(data).unwrap()));
-        }
+        out.extend(crate::wire::read_sse(&bytes));
     }
     out
 }
@@ -91,20 +79,7 @@ async fn a_replay_plays_the_recording_unchanged_with_updates_and_gaps() {
         let mut events = Vec::new();
         loop {
             let (bytes, _) = sub.queue.next_batch(1 << 20, |_| {}).await.unwrap();
-            for msg in std::str::from_utf8(&bytes)
-                .unwrap()
-                .split("\n\n")
-                .filter(|m| !m.is_empty())
-            {
-                let event = msg
-                    .lines()
-                    .find_map(|l| l.strip_prefix("event: "))
-                    .unwrap()
-                    .to_string();
-                let data: serde_json::Value = serde_json::from_str(
-                    msg.lines().find_map(|l| l.strip_prefix("data: ")).unwrap(),
-                )
-                .unwrap();
+            for (event, data) in crate::wire::read_sse(&bytes) {
                 let done = event == "replay" && data["state"] == "finished";
                 events.push((event, data));
                 if done {
