@@ -149,7 +149,12 @@ fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String)> {
 /// The human-readable report.
 pub fn table(r: &LoadReport) -> String {
     let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
-    let l = &r.latency_ms;
+    let pct = |l: &loadgen::Percentiles| {
+        format!(
+            "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+            l.p50, l.p90, l.p99, l.p999, l.max
+        )
+    };
     let mut rows = vec![
         (
             "subscribers",
@@ -169,13 +174,8 @@ pub fn table(r: &LoadReport) -> String {
         ("lost", r.lost.to_string()),
         ("duplicated", r.duplicated.to_string()),
         ("out of order", r.out_of_order.to_string()),
-        (
-            "latency ms",
-            format!(
-                "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
-                l.p50, l.p90, l.p99, l.p999, l.max
-            ),
-        ),
+        ("latency ms", pct(&r.latency_ms)),
+        ("  to read, ms", pct(&r.read_latency_ms)),
         (
             "server RSS/conn",
             opt(r.rss_per_connection.map(|b| b / 1024.0), " KiB"),
@@ -193,6 +193,12 @@ pub fn table(r: &LoadReport) -> String {
             format!("{:.1} ms", r.client_cpu_per_1k * 1000.0),
         ),
     ];
+    if r.unstamped > 0 {
+        rows.push((
+            "unstamped",
+            format!("{} deliveries timed at read (no kernel timestamp)", r.unstamped),
+        ));
+    }
     if let Some(e) = &r.first_error {
         rows.push(("first error", e.clone()));
     }

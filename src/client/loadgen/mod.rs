@@ -3,9 +3,12 @@
 //!
 //! Each subscriber speaks HTTP/1.0 (the body is close-delimited, no chunk
 //! framing) and parses only what it measures, so thousands fit in one
-//! process. With a publisher, message `i` is timed from just before its
-//! POST to its receipt (one clock: this process's); without one, latency is
-//! the receipt time minus the event's `ts` (the hub's emit time).
+//! process. With a publisher, message `i` is timed from the moment it was
+//! due (its slot in the schedule, so a publisher the server holds up is not
+//! excused: no coordinated omission) to its arrival at the subscriber's
+//! socket (the kernel's receive timestamp), and separately to its read by
+//! this process. Without one, latency is measured from the event's `ts` (the
+//! hub's emit time).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,18 +17,19 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 mod publish;
+mod socket;
 
 pub use publish::{Publish, Publisher, INGEST_T0};
 
 use publish::{publish_all, publish_one};
 
-use crate::market::time::now_ms;
 use crate::market::timeframe::MINUTE_MS;
+use socket::{connect, describe, recv, wall_ns, Received};
 
 /// What to load and how.
 #[derive(Debug, Clone)]
@@ -75,8 +79,14 @@ pub struct LoadReport {
     pub duplicated: u64,
     /// Messages that came after a later one.
     pub out_of_order: u64,
-    /// Latency percentiles, ms.
+    /// Latency to arrival at the subscriber's socket, percentiles in ms
+    /// (deliveries the kernel did not stamp are timed at their read).
     pub latency_ms: Percentiles,
+    /// Latency to this process reading the message, percentiles in ms: what
+    /// `latency_ms` shows plus the load generator's own delay.
+    pub read_latency_ms: Percentiles,
+    /// Deliveries without a kernel receive timestamp.
+    pub unstamped: u64,
     /// Server RSS growth per connection, bytes (with `server_pid`).
     pub rss_per_connection: Option<f64>,
     /// Server RSS with every subscriber connected, bytes.
@@ -104,12 +114,40 @@ pub struct Percentiles {
 
 /// What every subscriber shares.
 struct Shared {
-    hist: Mutex<Histogram<u64>>,
-    /// Send time of message `i`, ns since `start` (0: not sent yet).
+    /// Latency to arrival, µs.
+    arrival: Mutex<Histogram<u64>>,
+    /// Latency to read, µs.
+    read: Mutex<Histogram<u64>>,
+    /// When message `i` was due, wall ns (0: not yet).
     sent: Vec<AtomicU64>,
+    /// Wall ns and monotonic time of the same moment, to place due times.
+    start_wall: u64,
     start: Instant,
     /// Distinct messages received, all subscribers together.
     unique: AtomicU64,
+    /// Deliveries timed at their read, for want of a kernel timestamp.
+    unstamped: AtomicU64,
+}
+
+impl Shared {
+    /// Wall ns of a monotonic instant.
+    fn wall_of(&self, at: Instant) -> u64 {
+        self.start_wall + at.saturating_duration_since(self.start).as_nanos() as u64
+    }
+
+    /// Records one delivery's latencies (µs, at least 1).
+    fn record(&self, from: u64, arrived: Option<u64>, read: u64) {
+        let us = |at: u64| (at.saturating_sub(from) / 1000).max(1);
+        if arrived.is_none() {
+            self.unstamped.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut h) = self.arrival.lock() {
+            let _ = h.record(us(arrived.unwrap_or(read)));
+        }
+        if let Ok(mut h) = self.read.lock() {
+            let _ = h.record(us(read));
+        }
+    }
 }
 
 #[derive(Default)]
@@ -142,11 +180,15 @@ struct Probe {
 /// Runs the load and reports.
 pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let messages = config.publish.as_ref().map_or(0, |p| p.messages);
+    let histogram = || Histogram::<u64>::new_with_bounds(1, 600_000_000, 3);
     let shared = Arc::new(Shared {
-        hist: Mutex::new(Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?),
+        arrival: Mutex::new(histogram()?),
+        read: Mutex::new(histogram()?),
         sent: (0..messages).map(|_| AtomicU64::new(0)).collect(),
+        start_wall: wall_ns(),
         start: Instant::now(),
         unique: AtomicU64::new(0),
+        unstamped: AtomicU64::new(0),
     });
     if let Some(Publish {
         publisher: Publisher::Ingest { .. },
@@ -263,8 +305,17 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         lost_finals(&live)
     };
     let delivered: u64 = tallies.iter().map(|t| t.delivered).sum();
-    let h = shared.hist.lock().unwrap_or_else(|e| e.into_inner());
-    let ms = |us: u64| us as f64 / 1000.0;
+    let percentiles = |h: &Mutex<Histogram<u64>>| {
+        let h = h.lock().unwrap_or_else(|e| e.into_inner());
+        let ms = |us: u64| us as f64 / 1000.0;
+        Percentiles {
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    };
     let per_1k = |cpu: Option<f64>| {
         cpu.filter(|_| delivered > 0)
             .map(|c| c / delivered as f64 * 1000.0)
@@ -290,13 +341,9 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         lost,
         duplicated: tallies.iter().map(|t| t.duplicated).sum(),
         out_of_order: tallies.iter().map(|t| t.out_of_order).sum(),
-        latency_ms: Percentiles {
-            p50: ms(h.value_at_quantile(0.5)),
-            p90: ms(h.value_at_quantile(0.9)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-        },
+        latency_ms: percentiles(&shared.arrival),
+        read_latency_ms: percentiles(&shared.read),
+        unstamped: shared.unstamped.load(Ordering::Relaxed),
         rss_per_connection: match (rss_before, server_rss) {
             (Some(a), Some(b)) if connected > 0 => Some((b as f64 - a as f64) / connected as f64),
             _ => None,
@@ -325,42 +372,6 @@ fn lost_finals(live: &[&Tally]) -> u64 {
                 as u64
         })
         .sum()
-}
-
-async fn connect(
-    addr: SocketAddr,
-    path: &str,
-    source: Option<IpAddr>,
-) -> Result<TcpStream, String> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(|e| describe(&e))?;
-    if let Some(ip) = source {
-        socket
-            .bind(SocketAddr::new(ip, 0))
-            .map_err(|e| format!("bind {ip}: {}", describe(&e)))?;
-    }
-    let mut stream = socket.connect(addr).await.map_err(|e| describe(&e))?;
-    let _ = stream.set_nodelay(true);
-    let request =
-        format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| describe(&e))?;
-    Ok(stream)
-}
-
-/// Names the limits a big run runs into.
-fn describe(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(24) => "too many open files: the per-process fd limit (ulimit -n) is reached".into(),
-        Some(99) => "cannot assign requested address: ephemeral ports exhausted (spread with --source-addrs)".into(),
-        _ => e.to_string(),
-    }
 }
 
 async fn subscriber(
@@ -399,13 +410,13 @@ async fn subscriber(
     permit.take();
     let mut was_measuring = false;
     loop {
-        let n = tokio::select! {
-            r = stream.read(&mut chunk) => match r {
-                Ok(0) => {
+        let (n, arrived) = tokio::select! {
+            r = recv(&stream, &mut chunk) => match r {
+                Ok(Received { len: 0, .. }) => {
                     tally.error.get_or_insert_with(|| "server closed the stream".into());
                     break;
                 }
-                Ok(n) => n,
+                Ok(Received { len, arrived }) => (len, arrived),
                 Err(e) => {
                     tally.error = Some(describe(&e));
                     break;
@@ -420,8 +431,7 @@ async fn subscriber(
             }
         };
         buf.extend_from_slice(&chunk[..n]);
-        let received = shared.start.elapsed().as_nanos() as u64;
-        let now = now_ms();
+        let read = wall_ns();
         let mut start = 0;
         while let Some(end) = find(&buf[start..], b"\n\n") {
             let message = &buf[start..start + end];
@@ -436,9 +446,9 @@ async fn subscriber(
                 continue;
             }
             if messages > 0 {
-                record_message(&mut tally, &shared, &probe, received);
+                record_message(&mut tally, &shared, &probe, arrived, read);
             } else {
-                record_event(&mut tally, &shared, &probe, now);
+                record_event(&mut tally, &shared, &probe, arrived, read);
             }
         }
         buf.drain(..start);
@@ -447,7 +457,13 @@ async fn subscriber(
 }
 
 /// Publisher mode: message index from `i` (a POSTed payload) or the bar time.
-fn record_message(tally: &mut Tally, shared: &Shared, probe: &Probe, received: u64) {
+fn record_message(
+    tally: &mut Tally,
+    shared: &Shared,
+    probe: &Probe,
+    arrived: Option<u64>,
+    read: u64,
+) {
     let index = probe.i.or_else(|| {
         probe
             .t
@@ -468,16 +484,20 @@ fn record_message(tally: &mut Tally, shared: &Shared, probe: &Probe, received: u
         tally.out_of_order += 1;
     }
     tally.last_index = Some(i);
-    let sent = shared.sent[i as usize].load(Ordering::Relaxed);
-    if sent > 0 {
-        if let Ok(mut h) = shared.hist.lock() {
-            let _ = h.record((received.saturating_sub(sent - 1) / 1000).max(1));
-        }
+    let due = shared.sent[i as usize].load(Ordering::Relaxed);
+    if due > 0 {
+        shared.record(due, arrived, read);
     }
 }
 
 /// Passive mode: whatever bars the server streams, timed from their `ts`.
-fn record_event(tally: &mut Tally, shared: &Shared, probe: &Probe, now: i64) {
+fn record_event(
+    tally: &mut Tally,
+    shared: &Shared,
+    probe: &Probe,
+    arrived: Option<u64>,
+    read: u64,
+) {
     let (Some(seq), Some(ts)) = (probe.seq, probe.ts) else {
         return;
     };
@@ -492,9 +512,7 @@ fn record_event(tally: &mut Tally, shared: &Shared, probe: &Probe, now: i64) {
     if probe.is_final {
         tally.finals.push(seq);
     }
-    if let Ok(mut h) = shared.hist.lock() {
-        let _ = h.record(((now - ts).max(0) as u64 * 1000).max(1));
-    }
+    shared.record(u64::try_from(ts).unwrap_or(0) * 1_000_000, arrived, read);
 }
 
 /// How long a subscriber waits for the response head.

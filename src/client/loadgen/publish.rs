@@ -47,11 +47,10 @@ pub(super) async fn publish_all(p: &Publish, shared: &Shared) -> anyhow::Result<
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / p.rate.max(0.001)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     for i in 0..p.messages {
-        tick.tick().await;
-        shared.sent[i as usize].store(
-            shared.start.elapsed().as_nanos() as u64 + 1,
-            Ordering::Relaxed,
-        );
+        // Message `i` is due at its slot, however late the previous POST
+        // returned: a publisher that blocks during its own fan-out shows it.
+        let due = tick.tick().await.into_std();
+        shared.sent[i as usize].store(shared.wall_of(due), Ordering::Relaxed);
         publish_one(&http, p, Some(i)).await?;
     }
     Ok(())
