@@ -51,9 +51,13 @@ pub struct SseBenchArgs {
     /// Messages per second.
     #[arg(long, default_value_t = 10.0, help_heading = "Publishing")]
     pub rate: f64,
-    /// Messages in all.
+    /// Messages measured.
     #[arg(long, default_value_t = 100, help_heading = "Publishing")]
     pub messages: u64,
+    /// Messages published before the measured ones and not timed (their
+    /// loss still counts).
+    #[arg(long, default_value_t = 20, help_heading = "Publishing")]
+    pub warmup: u64,
     /// Size of a `--publish-url` message, bytes.
     #[arg(long, default_value_t = 200, help_heading = "Publishing")]
     pub payload_bytes: usize,
@@ -101,6 +105,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             publisher,
             rate: args.rate,
             messages: args.messages,
+            warmup: args.warmup,
             payload_bytes: args.payload_bytes,
         }),
         server_pid: args.server_pid,
@@ -165,7 +170,10 @@ pub fn table(r: &LoadReport) -> String {
         ),
         (
             "window",
-            format!("{:.1} s, {} messages published", r.seconds, r.messages),
+            format!(
+                "{:.1} s, {} messages published after {} to warm up",
+                r.seconds, r.messages, r.warmup
+            ),
         ),
         (
             "delivered",
@@ -196,7 +204,10 @@ pub fn table(r: &LoadReport) -> String {
     if r.unstamped > 0 {
         rows.push((
             "unstamped",
-            format!("{} deliveries timed at read (no kernel timestamp)", r.unstamped),
+            format!(
+                "{} deliveries timed at read (no kernel timestamp)",
+                r.unstamped
+            ),
         ));
     }
     if let Some(e) = &r.first_error {

@@ -9,7 +9,9 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::{pin, Pin};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -28,7 +30,8 @@ use tokio_util::task::TaskTracker;
 use super::error::ApiError;
 use super::params::Params;
 use super::sse::{self, STREAM_HEADERS};
-use super::AppState;
+use super::{AppState, Metrics};
+use crate::market::hub::{DirectWrite, QueueItem};
 use crate::wire::{ErrorBody, ErrorDetail};
 
 /// The route the lean path serves.
@@ -207,15 +210,56 @@ async fn lean_sse(mut tcp: TcpStream, peer: SocketAddr, state: AppState, request
     }
     head.push_str("\r\n");
     state.metrics.observe_http(SSE_PATH, 200, start);
-    if tcp.write_all(head.as_bytes()).await.is_err() {
+    let tcp = Arc::new(tcp);
+    session.attach(Box::new(SocketWriter {
+        tcp: tcp.clone(),
+        metrics: state.metrics.clone(),
+    }));
+    if write_all(&tcp, head.as_bytes()).await.is_err() {
         return;
     }
     while let Some(chunk) = session.next_chunk().await {
-        if tcp.write_all(&chunk).await.is_err() {
+        if write_all(&tcp, &chunk).await.is_err() {
             return;
         }
     }
-    let _ = tcp.shutdown().await;
+    drop(session);
+    let _ = nix::sys::socket::shutdown(tcp.as_raw_fd(), nix::sys::socket::Shutdown::Write);
+}
+
+/// Writes all of `buf` to a socket shared with the hub's direct writes
+/// (which only happen while the stream's own writer is parked).
+async fn write_all(tcp: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        tcp.writable().await?;
+        match tcp.try_write(buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A lean stream's socket as the hub's direct writer.
+struct SocketWriter {
+    tcp: Arc<TcpStream>,
+    metrics: Arc<Metrics>,
+}
+
+impl DirectWrite for SocketWriter {
+    fn try_write(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match bufs {
+            // One event (the usual case): a plain send, no iovec to import.
+            [one] => self.tcp.try_write(one),
+            _ => self.tcp.try_write_vectored(bufs),
+        }
+    }
+
+    fn written(&self, item: &QueueItem) {
+        self.metrics.delivered(item);
+    }
 }
 
 async fn write_error(

@@ -15,6 +15,7 @@ use prometheus::{
 
 use super::error::ApiError;
 use super::AppState;
+use crate::market::hub::{QueueItem, BROADCAST_KEY};
 use crate::market::replay::Replayer;
 use crate::market::Hub;
 
@@ -35,6 +36,8 @@ pub struct Metrics {
     pub sse_connection_duration: Histogram,
     /// Event produced by the hub → handed to the client's socket.
     pub broadcast_latency: Histogram,
+    /// `sse_events_sent{event="bar"}`, resolved once (counted per delivery).
+    sse_bars_sent: IntCounter,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     bars_ingested: IntCounterVec,
@@ -111,14 +114,16 @@ impl Metrics {
         reg(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ));
+        let sse_events_sent = counter_vec(
+            "spotlight_sse_events_sent_total",
+            "SSE events written, by event",
+            &["event"],
+        );
         let metrics = Metrics {
             sse_connections: gauge("spotlight_sse_connections", "Open SSE streams"),
             sse_connections_total: counter("spotlight_sse_connections_total", "SSE streams opened"),
-            sse_events_sent: counter_vec(
-                "spotlight_sse_events_sent_total",
-                "SSE events written, by event",
-                &["event"],
-            ),
+            sse_bars_sent: sse_events_sent.with_label_values(&["bar"]),
+            sse_events_sent,
             sse_conflated: counter(
                 "spotlight_sse_conflated_total",
                 "In-progress updates conflated in slow clients' queues",
@@ -253,6 +258,16 @@ impl Metrics {
                 e.to_string(),
             )
         })
+    }
+
+    /// One live event handed to a subscriber's socket: its latency from the
+    /// hub, and a `bar` sent unless it was a broadcast (replay, reset).
+    pub fn delivered(&self, item: &QueueItem) {
+        self.broadcast_latency
+            .observe(item.produced.elapsed().as_secs_f64());
+        if item.key != BROADCAST_KEY {
+            self.sse_bars_sent.inc();
+        }
     }
 
     /// Counts one HTTP request and its time until the response head.

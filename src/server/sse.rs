@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
-use crate::market::hub::{Resume, Start, SubscribeError, Subscription};
+use crate::market::hub::{DirectWrite, Resume, Start, SubscribeError, Subscription};
 use crate::market::time::now_ms;
 use crate::market::Timeframe;
 use crate::server::Metrics;
@@ -217,20 +217,28 @@ impl Session {
         if self.done {
             return None;
         }
+        let metrics = &*self.metrics;
         tokio::select! {
             biased;
             _ = self.shutdown.cancelled() => {
                 self.done = true;
-                self.metrics.sse_events_sent.with_label_values(&["shutdown"]).inc();
-                Some(shutdown_frame())
+                metrics.sse_events_sent.with_label_values(&["shutdown"]).inc();
+                // After what is pending: part of an event may be out already.
+                let pending = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item));
+                Some(match pending {
+                    Some((bytes, _)) => [bytes, shutdown_frame()].concat().into(),
+                    None => shutdown_frame(),
+                })
             }
-            batch = self.sub.queue.next_batch(MAX_CHUNK, |item| {
-                self.metrics.broadcast_latency.observe(item.produced.elapsed().as_secs_f64());
-            }) => {
+            batch = self.sub.queue.next_batch(MAX_CHUNK, |item| metrics.delivered(item)) => {
                 let (bytes, _) = batch?;
                 Some(bytes)
             }
             _ = self.heartbeat.tick() => {
+                // Pending events go first; a stream with data needs no ping.
+                if let Some((bytes, _)) = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item)) {
+                    return Some(bytes);
+                }
                 let ping = Ping {
                     server_time: now_ms(),
                     queued: self.sub.queue.len(),
@@ -242,6 +250,12 @@ impl Session {
                 Some(Bytes::from(buf))
             }
         }
+    }
+
+    /// Lets the hub write live events straight to this stream's socket
+    /// while the stream waits for them.
+    pub fn attach(&self, direct: Box<dyn DirectWrite>) {
+        self.sub.queue.attach(direct);
     }
 
     fn coalesce_backlog(&mut self, first: Bytes) -> Bytes {

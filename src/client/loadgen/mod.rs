@@ -64,8 +64,10 @@ pub struct LoadReport {
     pub failed: usize,
     /// First error seen, if any.
     pub first_error: Option<String>,
-    /// Messages published (0 without a publisher).
+    /// Messages published and measured (0 without a publisher).
     pub messages: u64,
+    /// Messages published before them, not timed.
+    pub warmup: u64,
     /// Measurement window, seconds.
     pub seconds: f64,
     /// Messages (or `bar` events) received in the window.
@@ -120,6 +122,8 @@ struct Shared {
     read: Mutex<Histogram<u64>>,
     /// When message `i` was due, wall ns (0: not yet).
     sent: Vec<AtomicU64>,
+    /// Messages before the measured ones (delivered, checked, not timed).
+    warmup: u64,
     /// Wall ns and monotonic time of the same moment, to place due times.
     start_wall: u64,
     start: Instant,
@@ -180,11 +184,15 @@ struct Probe {
 /// Runs the load and reports.
 pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let messages = config.publish.as_ref().map_or(0, |p| p.messages);
+    let warmup = config.publish.as_ref().map_or(0, |p| p.warmup);
+    // Every published message, warm-up ones first, has an index and a slot.
+    let total = warmup + messages;
     let histogram = || Histogram::<u64>::new_with_bounds(1, 600_000_000, 3);
     let shared = Arc::new(Shared {
         arrival: Mutex::new(histogram()?),
         read: Mutex::new(histogram()?),
-        sent: (0..messages).map(|_| AtomicU64::new(0)).collect(),
+        sent: (0..total).map(|_| AtomicU64::new(0)).collect(),
+        warmup,
         start_wall: wall_ns(),
         start: Instant::now(),
         unique: AtomicU64::new(0),
@@ -223,9 +231,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.ok();
             match connect(addr, &path, source).await {
-                Ok(stream) => {
-                    subscriber(stream, shared, measuring, connected, permit, messages).await
-                }
+                Ok(stream) => subscriber(stream, shared, measuring, connected, permit, total).await,
                 Err(e) => {
                     let _ = connected.send(Err(e.clone())).await;
                     Tally {
@@ -251,29 +257,22 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         }
     }
     let server_rss = config.server_pid.and_then(crate::sys::rss);
+    measure_tx.send_replace(true);
+    if let Some(p) = config
+        .publish
+        .as_ref()
+        .filter(|p| p.warmup > 0 && connected > 0)
+    {
+        publish_all(p, &shared, 0..p.warmup).await?;
+        drain(&shared, connected as u64 * p.warmup).await;
+    }
     let cpu_start = config.server_pid.and_then(crate::sys::cpu_seconds);
     let own_start = crate::sys::cpu_seconds(std::process::id());
     let started = Instant::now();
-    measure_tx.send_replace(true);
     match &config.publish {
         Some(p) if connected > 0 => {
-            publish_all(p, &shared).await?;
-            // Drain: until every subscriber has every message, or 5 s of quiet.
-            let want = connected as u64 * p.messages;
-            let mut last = (shared.unique.load(Ordering::Relaxed), Instant::now());
-            let mut tick = tokio::time::interval(Duration::from_millis(10));
-            loop {
-                tick.tick().await;
-                let now = shared.unique.load(Ordering::Relaxed);
-                if now >= want {
-                    break;
-                }
-                if now != last.0 {
-                    last = (now, Instant::now());
-                } else if last.1.elapsed() > Duration::from_secs(5) {
-                    break;
-                }
-            }
+            publish_all(p, &shared, p.warmup..p.warmup + p.messages).await?;
+            drain(&shared, connected as u64 * (p.warmup + p.messages)).await;
         }
         Some(_) => {}
         None => tokio::time::sleep(config.duration).await,
@@ -291,10 +290,10 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         .iter()
         .filter(|t| t.error.is_none() || t.delivered > 0)
         .collect();
-    let lost = if messages > 0 {
+    let lost = if total > 0 {
         live.iter()
             .map(|t| {
-                messages
+                total
                     - t.seen
                         .iter()
                         .map(|w| u64::from(w.count_ones()))
@@ -335,6 +334,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
                 .count(),
         first_error,
         messages,
+        warmup,
         seconds,
         delivered,
         per_second: delivered as f64 / seconds,
@@ -352,6 +352,25 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         server_cpu_per_1k: per_1k(cpu_start.zip(cpu_end).map(|(a, b)| b - a)),
         client_cpu_per_1k: per_1k(own_start.zip(own_end).map(|(a, b)| b - a)).unwrap_or(0.0),
     })
+}
+
+/// Waits until `want` deliveries are in, all subscribers together, or 5 s
+/// pass without one.
+async fn drain(shared: &Shared, want: u64) {
+    let mut last = (shared.unique.load(Ordering::Relaxed), Instant::now());
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    loop {
+        tick.tick().await;
+        let now = shared.unique.load(Ordering::Relaxed);
+        if now >= want {
+            return;
+        }
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if last.1.elapsed() > Duration::from_secs(5) {
+            return;
+        }
+    }
 }
 
 /// Without a publisher: final bars of the window every live subscriber
@@ -472,7 +491,10 @@ fn record_message(
     let Some(i) = index.filter(|i| (*i as usize) < shared.sent.len()) else {
         return;
     };
-    tally.delivered += 1;
+    let measured = i >= shared.warmup;
+    if measured {
+        tally.delivered += 1;
+    }
     let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
     if tally.seen[word] & bit != 0 {
         tally.duplicated += 1;
@@ -485,7 +507,7 @@ fn record_message(
     }
     tally.last_index = Some(i);
     let due = shared.sent[i as usize].load(Ordering::Relaxed);
-    if due > 0 {
+    if due > 0 && measured {
         shared.record(due, arrived, read);
     }
 }

@@ -36,17 +36,25 @@ pub struct Publish {
     pub publisher: Publisher,
     /// Messages per second.
     pub rate: f64,
-    /// Messages in all.
+    /// Messages measured.
     pub messages: u64,
+    /// Messages published first and not timed (connections and caches
+    /// warm up; their loss still counts).
+    pub warmup: u64,
     /// Size of a `Post` message body (padded JSON).
     pub payload_bytes: usize,
 }
 
-pub(super) async fn publish_all(p: &Publish, shared: &Shared) -> anyhow::Result<()> {
+/// Publishes messages `range` at the rate.
+pub(super) async fn publish_all(
+    p: &Publish,
+    shared: &Shared,
+    range: std::ops::Range<u64>,
+) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / p.rate.max(0.001)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    for i in 0..p.messages {
+    for i in range {
         // Message `i` is due at its slot, however late the previous POST
         // returned: a publisher that blocks during its own fan-out shows it.
         let due = tick.tick().await.into_std();

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 pub use error::{BatchError, PublishError, SubscribeError, UnknownSymbol};
-pub use queue::{ClientQueue, Pushed, QueueItem};
+pub use queue::{ClientQueue, DirectWrite, Pushed, QueueItem, BROADCAST_KEY};
 pub use ring::{Ring, RingEntry};
 pub use series::{Emit, Series};
 pub use subscription::Subscription;
@@ -158,6 +158,14 @@ impl std::fmt::Debug for Hub {
     }
 }
 
+/// Writes queued events straight to the sockets of parked subscribers
+/// (outside the hub's lock: this is where the syscalls are).
+fn flush(due: Vec<Arc<ClientQueue>>) {
+    for queue in due {
+        queue.flush();
+    }
+}
+
 /// A short random epoch id (8 lowercase letters and digits).
 pub fn new_epoch() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -272,7 +280,11 @@ impl Hub {
             return Ok(inner.head);
         }
         inner.series[i as usize].check_order(candle.t)?;
-        Ok(self.apply(&mut inner, i, candle, is_final))
+        let mut due = Vec::new();
+        let seq = self.apply(&mut inner, i, candle, is_final, &mut due);
+        drop(inner);
+        flush(due);
+        Ok(seq)
     }
 
     /// Publishes a batch of 1m bars atomically: all of them, in order, or —
@@ -312,6 +324,7 @@ impl Hub {
         self.stats
             .ingested
             .fetch_add(bars.len() as u64, Ordering::Relaxed);
+        let mut due = Vec::new();
         for bar in bars {
             let i = self.symbol_index(&mut inner, &bar.symbol);
             match inner.stashed.get_mut(&i) {
@@ -319,15 +332,27 @@ impl Hub {
                     live.apply(bar.candle(), bar.is_final);
                 }
                 None => {
-                    self.apply(&mut inner, i, bar.candle(), bar.is_final);
+                    self.apply(&mut inner, i, bar.candle(), bar.is_final, &mut due);
                 }
             }
         }
-        Ok(inner.head)
+        let head = inner.head;
+        drop(inner);
+        flush(due);
+        Ok(head)
     }
 
-    /// Applies a checked bar: new seq, frames, ring, fan-out.
-    fn apply(&self, inner: &mut Inner, symbol: u32, candle: Candle, is_final: bool) -> u64 {
+    /// Applies a checked bar: new seq, frames, ring, fan-out into the
+    /// queues; those whose writer is parked are added to `due`, for the
+    /// caller to [`flush`] once the hub is unlocked.
+    fn apply(
+        &self,
+        inner: &mut Inner,
+        symbol: u32,
+        candle: Candle,
+        is_final: bool,
+        due: &mut Vec<Arc<ClientQueue>>,
+    ) -> u64 {
         let emits = inner.series[symbol as usize].apply(candle, is_final);
         inner.head += 1;
         let seq = inner.head;
@@ -369,6 +394,7 @@ impl Hub {
                     produced,
                 };
                 match queue.push(item) {
+                    Pushed::Due => due.push(queue.clone()),
                     Pushed::Conflated => {
                         self.stats.conflated.fetch_add(1, Ordering::Relaxed);
                     }

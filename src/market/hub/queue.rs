@@ -1,11 +1,34 @@
 //! A subscriber's bounded queue: conflates in-progress updates under
 //! pressure, never drops a final bar, and closes when it stays full.
+//!
+//! A queue may have a direct writer (the subscriber's socket). While the
+//! subscriber's own writer is parked with nothing pending, the publishing
+//! side writes new events straight into the socket ([`ClientQueue::flush`]):
+//! one non-blocking send, no task woken. Whatever does not fit stays queued
+//! and the subscriber's writer takes over, so the order of the bytes is the
+//! queue's order whoever writes them.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::io::{self, IoSlice};
+use std::sync::{Mutex, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
+
+/// Key of events sent to every subscriber outside the seq space.
+pub const BROADCAST_KEY: u32 = u32::MAX;
+
+/// Events written per direct send at most.
+const DIRECT_SLICES: usize = 16;
+
+/// Where a queue can write without waiting: a subscriber's socket.
+pub trait DirectWrite: Send + Sync {
+    /// Writes what fits now (a non-blocking vectored send); `WouldBlock`
+    /// when nothing does.
+    fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Told of each event written in full through [`DirectWrite::try_write`].
+    fn written(&self, item: &QueueItem);
+}
 
 /// One event waiting for a subscriber.
 #[derive(Debug, Clone)]
@@ -34,6 +57,9 @@ pub enum Pushed {
     Closed,
     /// The queue was already closed; nothing was queued.
     Ignored,
+    /// Queued for a parked writer: the publisher is to call
+    /// [`ClientQueue::flush`] once it has let go of its own locks.
+    Due,
 }
 
 #[derive(Debug, Default)]
@@ -41,14 +67,28 @@ struct State {
     items: VecDeque<QueueItem>,
     closed: bool,
     conflated: u64,
+    /// The subscriber's writer waits with nothing pending: direct writes
+    /// are allowed.
+    parked: bool,
+    /// A publisher was told to flush and has not yet.
+    flush_due: bool,
 }
 
 /// A bounded, conflating queue between the hub and one subscriber.
-#[derive(Debug)]
 pub struct ClientQueue {
     state: Mutex<State>,
     notify: Notify,
     capacity: usize,
+    direct: OnceLock<Box<dyn DirectWrite>>,
+}
+
+impl std::fmt::Debug for ClientQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientQueue")
+            .field("capacity", &self.capacity)
+            .field("direct", &self.direct.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientQueue {
@@ -58,7 +98,13 @@ impl ClientQueue {
             state: Mutex::new(State::default()),
             notify: Notify::new(),
             capacity: capacity.max(1),
+            direct: OnceLock::new(),
         }
+    }
+
+    /// Gives the queue a direct writer (once; later calls are ignored).
+    pub fn attach(&self, direct: Box<dyn DirectWrite>) {
+        let _ = self.direct.set(direct);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -90,15 +136,77 @@ impl ClientQueue {
             return Pushed::Closed;
         }
         st.items.push_back(item);
+        if st.parked {
+            // Parked: nobody to wake; the first push since parking makes a
+            // flush due, later ones ride along with it.
+            if st.flush_due {
+                return outcome;
+            }
+            st.flush_due = true;
+            return Pushed::Due;
+        }
         drop(st);
         self.notify.notify_one();
         outcome
     }
 
+    /// Writes what is queued straight to the direct writer while the
+    /// subscriber's writer is parked; hands the rest (a full socket, a
+    /// partly written event, an error) to that writer.
+    pub fn flush(&self) {
+        let mut st = self.lock();
+        st.flush_due = false;
+        let Some(direct) = self.direct.get() else {
+            return;
+        };
+        loop {
+            if !st.parked || st.closed || st.items.is_empty() {
+                return;
+            }
+            let (written, offered) = {
+                let mut slices = [IoSlice::new(&[]); DIRECT_SLICES];
+                let mut count = 0;
+                for (slot, item) in slices.iter_mut().zip(&st.items) {
+                    *slot = IoSlice::new(&item.bytes);
+                    count += 1;
+                }
+                let offered: usize = slices[..count].iter().map(|s| s.len()).sum();
+                (direct.try_write(&slices[..count]), offered)
+            };
+            let Ok(written) = written else {
+                break;
+            };
+            let mut n = written;
+            while let Some(first) = st.items.front_mut() {
+                if n < first.bytes.len() {
+                    if n > 0 {
+                        // Part of an event is out: the rest goes next,
+                        // whatever else arrives (never conflated away).
+                        first.bytes = first.bytes.slice(n..);
+                        first.is_final = true;
+                    }
+                    break;
+                }
+                n -= first.bytes.len();
+                if let Some(done) = st.items.pop_front() {
+                    direct.written(&done);
+                }
+            }
+            if written < offered {
+                break;
+            }
+        }
+        // The socket is full or failed: the subscriber's writer takes over.
+        st.parked = false;
+        drop(st);
+        self.notify.notify_one();
+    }
+
     /// Waits for events and returns them as one buffer of at most about
     /// `max_bytes` (a single event is returned without copying), with the
     /// seq of the last one; `on_item` sees each event taken. `None` once the
-    /// queue is closed.
+    /// queue is closed. While it waits with nothing pending, the writer is
+    /// parked: new events may be written directly.
     pub async fn next_batch(
         &self,
         max_bytes: usize,
@@ -111,28 +219,26 @@ impl ClientQueue {
                 if st.closed {
                     return None;
                 }
-                if let Some(first) = st.items.pop_front() {
-                    on_item(&first);
-                    if st.items.is_empty() {
-                        return Some((first.bytes, first.seq));
-                    }
-                    let mut buf = BytesMut::with_capacity(max_bytes.min(64 * 1024));
-                    let mut seq = first.seq;
-                    buf.extend_from_slice(&first.bytes);
-                    while let Some(next) = st.items.front() {
-                        if buf.len() + next.bytes.len() > max_bytes {
-                            break;
-                        }
-                        on_item(next);
-                        buf.extend_from_slice(&next.bytes);
-                        seq = next.seq;
-                        st.items.pop_front();
-                    }
-                    return Some((buf.freeze(), seq));
+                if let Some(batch) = take(&mut st, max_bytes, &mut on_item) {
+                    return Some(batch);
                 }
+                st.parked = self.direct.get().is_some();
             }
             notified.await;
         }
+    }
+
+    /// Unparks the writer before it writes something of its own (a ping):
+    /// returns what is pending, to be written first (part of an event may
+    /// be out already), as [`ClientQueue::next_batch`] would.
+    pub fn claim(
+        &self,
+        max_bytes: usize,
+        mut on_item: impl FnMut(&QueueItem),
+    ) -> Option<(Bytes, u64)> {
+        let mut st = self.lock();
+        st.parked = false;
+        take(&mut st, max_bytes, &mut on_item)
     }
 
     /// Closes the queue (the subscriber's stream ends).
@@ -160,6 +266,33 @@ impl ClientQueue {
     pub fn conflated(&self) -> u64 {
         self.lock().conflated
     }
+}
+
+/// Takes pending events as one buffer (see [`ClientQueue::next_batch`]).
+fn take(
+    st: &mut State,
+    max_bytes: usize,
+    on_item: &mut impl FnMut(&QueueItem),
+) -> Option<(Bytes, u64)> {
+    st.parked = false;
+    let first = st.items.pop_front()?;
+    on_item(&first);
+    if st.items.is_empty() {
+        return Some((first.bytes, first.seq));
+    }
+    let mut buf = BytesMut::with_capacity(max_bytes.min(64 * 1024));
+    let mut seq = first.seq;
+    buf.extend_from_slice(&first.bytes);
+    while let Some(next) = st.items.front() {
+        if buf.len() + next.bytes.len() > max_bytes {
+            break;
+        }
+        on_item(next);
+        buf.extend_from_slice(&next.bytes);
+        seq = next.seq;
+        st.items.pop_front();
+    }
+    Some((buf.freeze(), seq))
 }
 
 #[cfg(test)]
@@ -225,5 +358,121 @@ mod tests {
         tokio::task::yield_now().await;
         q.push(item(0, 9, true));
         assert_eq!(reader.await.unwrap().map(|(_, s)| s), Some(9));
+    }
+
+    /// A socket stand-in taking at most `room` bytes.
+    #[derive(Default)]
+    struct Sink {
+        out: Mutex<Vec<u8>>,
+        room: Mutex<usize>,
+        written: Mutex<Vec<u64>>,
+    }
+
+    impl DirectWrite for std::sync::Arc<Sink> {
+        fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let mut room = self.room.lock().unwrap();
+            if *room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(*room - n);
+                self.out.lock().unwrap().extend_from_slice(&b[..take]);
+                n += take;
+            }
+            *room -= n;
+            Ok(n)
+        }
+
+        fn written(&self, item: &QueueItem) {
+            self.written.lock().unwrap().push(item.seq);
+        }
+    }
+
+    fn direct(room: usize) -> (ClientQueue, std::sync::Arc<Sink>) {
+        let sink = std::sync::Arc::new(Sink::default());
+        *sink.room.lock().unwrap() = room;
+        let q = ClientQueue::new(8);
+        q.attach(Box::new(sink.clone()));
+        (q, sink)
+    }
+
+    #[tokio::test]
+    async fn a_parked_writer_gets_events_written_for_it() {
+        let (q, sink) = direct(1024);
+        let reader = q.next_batch(1024, |_| {});
+        tokio::pin!(reader);
+        assert!(futures::poll!(&mut reader).is_pending());
+        assert_eq!(q.push(item(0, 1, true)), Pushed::Due);
+        // Until the flush, later events ride along without another one.
+        assert_eq!(q.push(item(1, 2, false)), Pushed::Queued);
+        q.flush();
+        assert_eq!(&sink.out.lock().unwrap()[..], b"1;2;");
+        assert_eq!(*sink.written.lock().unwrap(), [1, 2]);
+        assert!(q.is_empty());
+        assert!(
+            futures::poll!(&mut reader).is_pending(),
+            "nothing left to wake for"
+        );
+        assert_eq!(q.push(item(0, 3, true)), Pushed::Due);
+    }
+
+    #[tokio::test]
+    async fn a_short_write_hands_the_rest_to_the_writer_in_order() {
+        let (q, sink) = direct(2);
+        let reader = q.next_batch(1024, |_| {});
+        tokio::pin!(reader);
+        assert!(futures::poll!(&mut reader).is_pending());
+        assert_eq!(q.push(item(0, 10, false)), Pushed::Due);
+        assert_eq!(q.push(item(1, 11, true)), Pushed::Queued);
+        q.flush();
+        assert_eq!(&sink.out.lock().unwrap()[..], b"10");
+        // An in-progress update of key 0 does not replace an event partly out,
+        // and the writer is no longer parked: it is woken, not flushed for.
+        assert_eq!(q.push(item(0, 12, false)), Pushed::Queued);
+        let (rest, last) = reader.await.unwrap();
+        assert_eq!((&rest[..], last), (&b";11;12;"[..], 12));
+    }
+
+    #[tokio::test]
+    async fn a_full_socket_wakes_the_writer_with_everything() {
+        let (q, sink) = direct(0);
+        let reader = q.next_batch(1024, |_| {});
+        tokio::pin!(reader);
+        assert!(futures::poll!(&mut reader).is_pending());
+        assert_eq!(q.push(item(0, 5, true)), Pushed::Due);
+        q.flush();
+        assert!(sink.out.lock().unwrap().is_empty());
+        assert_eq!(
+            reader.await.map(|(b, _)| b),
+            Some(Bytes::from_static(b"5;"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_claim_unparks_and_returns_what_is_pending() {
+        let (q, _sink) = direct(1024);
+        let reader = q.next_batch(1024, |_| {});
+        tokio::pin!(reader);
+        assert!(futures::poll!(&mut reader).is_pending());
+        assert_eq!(q.push(item(0, 7, true)), Pushed::Due);
+        let (pending, _) = q.claim(1024, |_| {}).unwrap();
+        assert_eq!(&pending[..], b"7;");
+        assert_eq!(q.push(item(0, 8, true)), Pushed::Queued);
+        assert_eq!(q.claim(1024, |_| {}).map(|(_, s)| s), Some(8));
+        assert_eq!(q.claim(1024, |_| {}), None);
+    }
+
+    #[tokio::test]
+    async fn a_closed_queue_writes_nothing_more() {
+        let (q, sink) = direct(1024);
+        let reader = q.next_batch(1024, |_| {});
+        tokio::pin!(reader);
+        assert!(futures::poll!(&mut reader).is_pending());
+        assert_eq!(q.push(item(0, 1, true)), Pushed::Due);
+        q.close();
+        q.flush();
+        assert!(sink.out.lock().unwrap().is_empty());
+        assert_eq!(reader.await, None);
     }
 }

@@ -2,10 +2,12 @@
 //! bars flow through (same events, seq space and ring as live), while their
 //! live series is set aside and kept current without events.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{Hub, PublishError, QueueItem, Series};
+use super::{ClientQueue, Hub, PublishError, QueueItem, Series, BROADCAST_KEY};
 use crate::market::bar::Candle;
 use crate::wire::{self, Reset, ResetReason};
 
@@ -26,7 +28,9 @@ impl Hub {
         let reason = ResetReason::ReplayStarted;
         inner.boundary = Some((inner.head, reason));
         let frame = self.reset_frame(inner.head, inner.ring.low_seq(inner.head), reason);
-        Self::push_to_all(&inner.clients, inner.head, frame);
+        let due = Self::push_to_all(&inner.clients, inner.head, frame);
+        drop(inner);
+        super::flush(due);
     }
 
     /// Ends replay mode: live series come back, every subscriber gets
@@ -43,7 +47,9 @@ impl Hub {
         let reason = ResetReason::ReplayStopped;
         inner.boundary = Some((inner.head, reason));
         let frame = self.reset_frame(inner.head, inner.ring.low_seq(inner.head), reason);
-        Self::push_to_all(&inner.clients, inner.head, frame);
+        let due = Self::push_to_all(&inner.clients, inner.head, frame);
+        drop(inner);
+        super::flush(due);
     }
 
     /// The live final 1m bars of `symbol` (set aside ones while it is
@@ -76,7 +82,11 @@ impl Hub {
             .filter(|i| inner.stashed.contains_key(i))
             .ok_or(PublishError::NotReplaying(symbol.to_string()))?;
         inner.series[i as usize].check_order(candle.t)?;
-        Ok(self.apply(&mut inner, i, candle, is_final))
+        let mut due = Vec::new();
+        let seq = self.apply(&mut inner, i, candle, is_final, &mut due);
+        drop(inner);
+        super::flush(due);
+        Ok(seq)
     }
 
     /// Sends an event outside the seq space (e.g. `replay` state changes)
@@ -85,7 +95,9 @@ impl Hub {
         let mut buf = Vec::with_capacity(256);
         wire::write_sse(&mut buf, event, None, data);
         let inner = self.lock();
-        Self::push_to_all(&inner.clients, inner.head, Bytes::from(buf));
+        let due = Self::push_to_all(&inner.clients, inner.head, Bytes::from(buf));
+        drop(inner);
+        super::flush(due);
     }
 
     fn reset_frame(&self, head: u64, low: u64, reason: ResetReason) -> Bytes {
@@ -100,20 +112,26 @@ impl Hub {
         Bytes::from(buf)
     }
 
+    /// Queues `frame` for every subscriber; returns the queues to flush.
     fn push_to_all(
         clients: &std::collections::HashMap<u64, super::ClientInfo>,
         head: u64,
         frame: Bytes,
-    ) {
+    ) -> Vec<Arc<ClientQueue>> {
         let produced = std::time::Instant::now();
+        let mut due = Vec::new();
         for c in clients.values() {
-            c.queue.push(QueueItem {
-                key: u32::MAX,
+            let pushed = c.queue.push(QueueItem {
+                key: BROADCAST_KEY,
                 seq: head,
                 is_final: true,
                 bytes: frame.clone(),
                 produced,
             });
+            if pushed == super::Pushed::Due {
+                due.push(c.queue.clone());
+            }
         }
+        due
     }
 }

@@ -42,6 +42,8 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        // No direct write may reach the socket once the stream is over.
+        self.queue.close();
         self.hub.unsubscribe(self.id, &self.keys, self.tf);
     }
 }
