@@ -181,10 +181,14 @@ impl Session {
             wire::write_sse(&mut buf, "reset", None, &reset);
         }
         let backlog = std::mem::take(&mut sub.backlog).into();
-        let mut heartbeat = interval_at(
-            Instant::now() + state.config.heartbeat,
-            state.config.heartbeat,
-        );
+        // The first ping comes at a random point of the second half of the
+        // period: streams opened together (a reconnect wave, a load test)
+        // do not all ping at once, ever after.
+        let first = state
+            .config
+            .heartbeat
+            .mul_f64(rand::rng().random_range(0.5..=1.0));
+        let mut heartbeat = interval_at(Instant::now() + first, state.config.heartbeat);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Session {
             sub,

@@ -158,11 +158,27 @@ impl std::fmt::Debug for Hub {
     }
 }
 
-/// Writes queued events straight to the sockets of parked subscribers
-/// (outside the hub's lock: this is where the syscalls are).
+/// Queues flushed between yields to other tasks.
+const FLUSH_CHUNK: usize = 256;
+
+/// Writes queued events straight to the sockets of parked subscribers,
+/// outside the hub's lock. In a runtime the writes are a task of their own:
+/// the publisher does not wait for them, and events published while they
+/// run ride along in the same sends (under load a send carries several).
 fn flush(due: Vec<Arc<ClientQueue>>) {
-    for queue in due {
-        queue.flush();
+    if due.is_empty() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(async move {
+                for chunk in due.chunks(FLUSH_CHUNK) {
+                    chunk.iter().for_each(|q| q.flush());
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        Err(_) => due.iter().for_each(|q| q.flush()),
     }
 }
 
