@@ -26,7 +26,7 @@ mod socket;
 
 pub use publish::{Publish, Publisher, INGEST_T0};
 
-use publish::{publish_all, publish_one};
+use publish::{publish_on_own_thread, publish_one};
 
 use crate::market::timeframe::MINUTE_MS;
 use socket::{connect, describe, recv, wall_ns, Received};
@@ -263,7 +263,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         .as_ref()
         .filter(|p| p.warmup > 0 && connected > 0)
     {
-        publish_all(p, &shared, 0..p.warmup).await?;
+        publish_on_own_thread(p, &shared, 0..p.warmup).await?;
         drain(&shared, connected as u64 * p.warmup).await;
     }
     let cpu_start = config.server_pid.and_then(crate::sys::cpu_seconds);
@@ -271,7 +271,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let started = Instant::now();
     match &config.publish {
         Some(p) if connected > 0 => {
-            publish_all(p, &shared, p.warmup..p.warmup + p.messages).await?;
+            publish_on_own_thread(p, &shared, p.warmup..p.warmup + p.messages).await?;
             drain(&shared, connected as u64 * (p.warmup + p.messages)).await;
         }
         Some(_) => {}

@@ -1,6 +1,7 @@
 //! The publishing side of a load run: one message at a time, at a rate.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Shared;
@@ -45,8 +46,25 @@ pub struct Publish {
     pub payload_bytes: usize,
 }
 
+/// Publishes messages `range` at the rate from a thread of its own, so
+/// that thousands of busy subscribers in this process cannot hold it back.
+pub(super) async fn publish_on_own_thread(
+    p: &Publish,
+    shared: &Arc<Shared>,
+    range: std::ops::Range<u64>,
+) -> anyhow::Result<()> {
+    let (p, shared) = (p.clone(), shared.clone());
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(publish_all(&p, &shared, range))
+    })
+    .await?
+}
+
 /// Publishes messages `range` at the rate.
-pub(super) async fn publish_all(
+async fn publish_all(
     p: &Publish,
     shared: &Shared,
     range: std::ops::Range<u64>,

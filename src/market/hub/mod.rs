@@ -165,20 +165,23 @@ const FLUSH_CHUNK: usize = 256;
 /// outside the hub's lock. In a runtime the writes are a task of their own:
 /// the publisher does not wait for them, and events published while they
 /// run ride along in the same sends (under load a send carries several).
-fn flush(due: Vec<Arc<ClientQueue>>) {
-    if due.is_empty() {
+fn flush(mut due: Vec<Arc<ClientQueue>>) {
+    let now = due.len().min(FLUSH_CHUNK);
+    due.iter().take(now).for_each(|q| q.flush());
+    if due.len() == now {
         return;
     }
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
+            due.drain(..now);
             runtime.spawn(async move {
                 for chunk in due.chunks(FLUSH_CHUNK) {
-                    chunk.iter().for_each(|q| q.flush());
                     tokio::task::yield_now().await;
+                    chunk.iter().for_each(|q| q.flush());
                 }
             });
         }
-        Err(_) => due.iter().for_each(|q| q.flush()),
+        Err(_) => due[now..].iter().for_each(|q| q.flush()),
     }
 }
 
