@@ -149,6 +149,8 @@ async fn sse_metrics_move_with_connections_and_resumes() {
     assert!(m["spotlight_broadcast_latency_seconds_count"] >= 1.0);
     assert!(m["spotlight_sse_connection_duration_seconds_count"] >= 1.0);
     assert!(m["spotlight_sse_events_sent_total{event=\"hello\"}"] >= 1.0);
+    // The live bar the stream got, however it was written.
+    assert!(m["spotlight_sse_events_sent_total{event=\"bar\"}"] >= 1.0);
 
     let epoch = server.hub().epoch().to_string();
     let cases = [
