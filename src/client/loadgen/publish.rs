@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Shared;
 use crate::market::timeframe::MINUTE_MS;
@@ -48,6 +48,10 @@ pub struct Publish {
 
 /// Publishes messages `range` at the rate from a thread of its own, so
 /// that thousands of busy subscribers in this process cannot hold it back.
+/// Message `i` is due at its slot, however late the previous POST returned
+/// (a publisher that blocks during its own fan-out shows it). The thread
+/// sleeps to each slot with the OS timer (tens of µs late, where a runtime
+/// timer tick can be a whole ms late).
 pub(super) async fn publish_on_own_thread(
     p: &Publish,
     shared: &Arc<Shared>,
@@ -55,31 +59,21 @@ pub(super) async fn publish_on_own_thread(
 ) -> anyhow::Result<()> {
     let (p, shared) = (p.clone(), shared.clone());
     tokio::task::spawn_blocking(move || {
-        tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()?
-            .block_on(publish_all(&p, &shared, range))
+            .build()?;
+        let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+        let period = Duration::from_secs_f64(1.0 / p.rate.max(0.001));
+        let start = Instant::now();
+        for (slot, i) in range.enumerate() {
+            let due = start + period * slot as u32;
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            shared.sent[i as usize].store(shared.wall_of(due), Ordering::Relaxed);
+            runtime.block_on(publish_one(&http, &p, Some(i)))?;
+        }
+        Ok(())
     })
     .await?
-}
-
-/// Publishes messages `range` at the rate.
-async fn publish_all(
-    p: &Publish,
-    shared: &Shared,
-    range: std::ops::Range<u64>,
-) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / p.rate.max(0.001)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    for i in range {
-        // Message `i` is due at its slot, however late the previous POST
-        // returned: a publisher that blocks during its own fan-out shows it.
-        let due = tick.tick().await.into_std();
-        shared.sent[i as usize].store(shared.wall_of(due), Ordering::Relaxed);
-        publish_one(&http, p, Some(i)).await?;
-    }
-    Ok(())
 }
 
 /// Publishes message `i` (`None`: the ingest warm-up bar, before message 0).
