@@ -389,6 +389,16 @@ mod tests {
         }
     }
 
+    type Reader<'a> =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Option<(Bytes, u64)>> + 'a>>;
+
+    /// The stream's writer, waiting on `q` with nothing pending: parked.
+    async fn park(q: &ClientQueue) -> Reader<'_> {
+        let mut reader: Reader<'_> = Box::pin(q.next_batch(1024, |_| {}));
+        assert!(futures::poll!(&mut reader).is_pending());
+        reader
+    }
+
     fn direct(room: usize) -> (ClientQueue, std::sync::Arc<Sink>) {
         let sink = std::sync::Arc::new(Sink::default());
         *sink.room.lock().unwrap() = room;
@@ -400,9 +410,7 @@ mod tests {
     #[tokio::test]
     async fn a_parked_writer_gets_events_written_for_it() {
         let (q, sink) = direct(1024);
-        let reader = q.next_batch(1024, |_| {});
-        tokio::pin!(reader);
-        assert!(futures::poll!(&mut reader).is_pending());
+        let mut reader = park(&q).await;
         assert_eq!(q.push(item(0, 1, true)), Pushed::Due);
         // Until the flush, later events ride along without another one.
         assert_eq!(q.push(item(1, 2, false)), Pushed::Queued);
@@ -420,9 +428,7 @@ mod tests {
     #[tokio::test]
     async fn a_short_write_hands_the_rest_to_the_writer_in_order() {
         let (q, sink) = direct(2);
-        let reader = q.next_batch(1024, |_| {});
-        tokio::pin!(reader);
-        assert!(futures::poll!(&mut reader).is_pending());
+        let reader = park(&q).await;
         assert_eq!(q.push(item(0, 10, false)), Pushed::Due);
         assert_eq!(q.push(item(1, 11, true)), Pushed::Queued);
         q.flush();
@@ -437,9 +443,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_socket_wakes_the_writer_with_everything() {
         let (q, sink) = direct(0);
-        let reader = q.next_batch(1024, |_| {});
-        tokio::pin!(reader);
-        assert!(futures::poll!(&mut reader).is_pending());
+        let reader = park(&q).await;
         assert_eq!(q.push(item(0, 5, true)), Pushed::Due);
         q.flush();
         assert!(sink.out.lock().unwrap().is_empty());
@@ -452,9 +456,7 @@ mod tests {
     #[tokio::test]
     async fn a_claim_unparks_and_returns_what_is_pending() {
         let (q, _sink) = direct(1024);
-        let reader = q.next_batch(1024, |_| {});
-        tokio::pin!(reader);
-        assert!(futures::poll!(&mut reader).is_pending());
+        let _reader = park(&q).await;
         assert_eq!(q.push(item(0, 7, true)), Pushed::Due);
         let (pending, _) = q.claim(1024, |_| {}).unwrap();
         assert_eq!(&pending[..], b"7;");
@@ -466,9 +468,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_queue_writes_nothing_more() {
         let (q, sink) = direct(1024);
-        let reader = q.next_batch(1024, |_| {});
-        tokio::pin!(reader);
-        assert!(futures::poll!(&mut reader).is_pending());
+        let reader = park(&q).await;
         assert_eq!(q.push(item(0, 1, true)), Pushed::Due);
         q.close();
         q.flush();
