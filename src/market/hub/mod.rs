@@ -3,6 +3,7 @@
 //! and fan-out into every subscriber's bounded queue.
 
 mod error;
+mod fanout;
 mod queue;
 mod replay;
 mod ring;
@@ -13,7 +14,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
+use fanout::flush;
+
 use rand::Rng;
 
 pub use error::{BatchError, PublishError, SubscribeError, UnknownSymbol};
@@ -25,7 +27,7 @@ pub use subscription::Subscription;
 use crate::market::bar::{Bar, Candle};
 use crate::market::time::now_ms;
 use crate::market::timeframe::Timeframe;
-use crate::wire::{self, BarEvent, History, ResetReason, SymbolInfo};
+use crate::wire::{History, ResetReason, SymbolInfo};
 
 /// Sizes the hub is built with.
 #[derive(Debug, Clone)]
@@ -155,33 +157,6 @@ impl std::fmt::Debug for Hub {
         f.debug_struct("Hub")
             .field("epoch", &self.epoch)
             .finish_non_exhaustive()
-    }
-}
-
-/// Queues flushed between yields to other tasks.
-const FLUSH_CHUNK: usize = 256;
-
-/// Writes queued events straight to the sockets of parked subscribers,
-/// outside the hub's lock. In a runtime the writes are a task of their own:
-/// the publisher does not wait for them, and events published while they
-/// run ride along in the same sends (under load a send carries several).
-fn flush(mut due: Vec<Arc<ClientQueue>>) {
-    let now = due.len().min(FLUSH_CHUNK);
-    due.iter().take(now).for_each(|q| q.flush());
-    if due.len() == now {
-        return;
-    }
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            due.drain(..now);
-            runtime.spawn(async move {
-                for chunk in due.chunks(FLUSH_CHUNK) {
-                    tokio::task::yield_now().await;
-                    chunk.iter().for_each(|q| q.flush());
-                }
-            });
-        }
-        Err(_) => due[now..].iter().for_each(|q| q.flush()),
     }
 }
 
@@ -359,80 +334,6 @@ impl Hub {
         drop(inner);
         flush(due);
         Ok(head)
-    }
-
-    /// Applies a checked bar: new seq, frames, ring, fan-out into the
-    /// queues; those whose writer is parked are added to `due`, for the
-    /// caller to [`flush`] once the hub is unlocked.
-    fn apply(
-        &self,
-        inner: &mut Inner,
-        symbol: u32,
-        candle: Candle,
-        is_final: bool,
-        due: &mut Vec<Arc<ClientQueue>>,
-    ) -> u64 {
-        let emits = inner.series[symbol as usize].apply(candle, is_final);
-        inner.head += 1;
-        let seq = inner.head;
-        let ts = now_ms();
-        let produced = std::time::Instant::now();
-        let name = inner.series[symbol as usize].name.clone();
-        let mut finals = 0u8;
-        let frames: [Bytes; 6] = std::array::from_fn(|i| {
-            let tf = Timeframe::ALL[i];
-            let emit = emits[i];
-            if emit.is_final || emit.closed.is_some() {
-                finals |= 1 << i;
-            }
-            let mut buf = Vec::with_capacity(if emit.closed.is_some() { 512 } else { 256 });
-            let id = (self.epoch.as_str(), seq);
-            if let Some(closed) = emit.closed {
-                let event = BarEvent {
-                    bar: Bar::new(name.clone(), tf, closed, true),
-                    seq,
-                    ts,
-                };
-                wire::write_sse(&mut buf, "bar", Some(id), &event);
-            }
-            let event = BarEvent {
-                bar: Bar::new(name.clone(), tf, emit.bar, emit.is_final),
-                seq,
-                ts,
-            };
-            wire::write_sse(&mut buf, "bar", Some(id), &event);
-            Bytes::from(buf)
-        });
-        for (i, subs) in inner.subscribers[symbol as usize].iter().enumerate() {
-            for (_, queue) in subs {
-                let item = QueueItem {
-                    key: symbol,
-                    seq,
-                    is_final: finals & (1 << i) != 0,
-                    bytes: frames[i].clone(),
-                    produced,
-                };
-                match queue.push(item) {
-                    Pushed::Due => due.push(queue.clone()),
-                    Pushed::Conflated => {
-                        self.stats.conflated.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Pushed::Closed => {
-                        self.stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Pushed::Queued | Pushed::Ignored => {}
-                }
-            }
-        }
-        inner.ring.push(RingEntry {
-            seq,
-            symbol,
-            frames,
-            finals,
-        });
-        self.stats.events.fetch_add(1, Ordering::Relaxed);
-        self.stats.last_event_ms.store(ts, Ordering::Relaxed);
-        seq
     }
 
     /// Subscribes to `symbols` (every known symbol when empty) at `tf`,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::market::timeframe::MINUTE_MS;
+use bytes::Bytes;
 
 const T: i64 = 1_294_065_000_000; // 2011-01-03T14:30:00Z
 
