@@ -121,7 +121,7 @@ struct Shared {
     /// Latency to read, µs.
     read: Mutex<Histogram<u64>>,
     /// When message `i` was due, wall ns (0: not yet).
-    sent: Vec<AtomicU64>,
+    due: Vec<AtomicU64>,
     /// Messages before the measured ones (delivered, checked, not timed).
     warmup: u64,
     /// Wall ns and monotonic time of the same moment, to place due times.
@@ -191,7 +191,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let shared = Arc::new(Shared {
         arrival: Mutex::new(histogram()?),
         read: Mutex::new(histogram()?),
-        sent: (0..total).map(|_| AtomicU64::new(0)).collect(),
+        due: (0..total).map(|_| AtomicU64::new(0)).collect(),
         warmup,
         start_wall: wall_ns(),
         start: Instant::now(),
@@ -488,7 +488,7 @@ fn record_message(
             .t
             .and_then(|t| u64::try_from((t - INGEST_T0) / MINUTE_MS).ok())
     });
-    let Some(i) = index.filter(|i| (*i as usize) < shared.sent.len()) else {
+    let Some(i) = index.filter(|i| (*i as usize) < shared.due.len()) else {
         return;
     };
     let measured = i >= shared.warmup;
@@ -506,7 +506,7 @@ fn record_message(
         tally.out_of_order += 1;
     }
     tally.last_index = Some(i);
-    let due = shared.sent[i as usize].load(Ordering::Relaxed);
+    let due = shared.due[i as usize].load(Ordering::Relaxed);
     if due > 0 && measured {
         shared.record(due, arrived, read);
     }

@@ -68,7 +68,7 @@ pub(super) async fn publish_on_own_thread(
         for (slot, i) in range.enumerate() {
             let due = start + period * slot as u32;
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            shared.sent[i as usize].store(shared.wall_of(due), Ordering::Relaxed);
+            shared.due[i as usize].store(shared.wall_of(due), Ordering::Relaxed);
             runtime.block_on(publish_one(&http, &p, Some(i)))?;
         }
         Ok(())

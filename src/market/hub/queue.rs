@@ -67,11 +67,9 @@ struct State {
     items: VecDeque<QueueItem>,
     closed: bool,
     conflated: u64,
-    /// The subscriber's writer waits with nothing pending: direct writes
-    /// are allowed.
+    /// The subscriber's writer waits: direct writes are allowed. Events
+    /// queued while it is parked wait for a publisher's flush.
     parked: bool,
-    /// A publisher was told to flush and has not yet.
-    flush_due: bool,
 }
 
 /// A bounded, conflating queue between the hub and one subscriber.
@@ -119,6 +117,8 @@ impl ClientQueue {
             return Pushed::Ignored;
         }
         let mut outcome = Pushed::Queued;
+        // Parked with events pending: a flush is on its way already.
+        let flush_pending = st.parked && !st.items.is_empty();
         // At most one in-progress update per key is ever pending, and it is
         // the newest item of that key: stop at the first item of the key.
         if let Some(pos) = st.items.iter().rposition(|i| i.key == item.key) {
@@ -137,13 +137,9 @@ impl ClientQueue {
         }
         st.items.push_back(item);
         if st.parked {
-            // Parked: nobody to wake; the first push since parking makes a
+            // Nobody to wake: the first push since the queue emptied makes a
             // flush due, later ones ride along with it.
-            if st.flush_due {
-                return outcome;
-            }
-            st.flush_due = true;
-            return Pushed::Due;
+            return if flush_pending { outcome } else { Pushed::Due };
         }
         drop(st);
         self.notify.notify_one();
@@ -155,7 +151,6 @@ impl ClientQueue {
     /// partly written event, an error) to that writer.
     pub fn flush(&self) {
         let mut st = self.lock();
-        st.flush_due = false;
         let Some(direct) = self.direct.get() else {
             return;
         };
@@ -414,9 +409,10 @@ mod tests {
         assert_eq!(q.push(item(0, 1, true)), Pushed::Due);
         // Until the flush, later events ride along without another one.
         assert_eq!(q.push(item(1, 2, false)), Pushed::Queued);
+        assert_eq!(q.push(item(1, 3, false)), Pushed::Conflated);
         q.flush();
-        assert_eq!(&sink.out.lock().unwrap()[..], b"1;2;");
-        assert_eq!(*sink.written.lock().unwrap(), [1, 2]);
+        assert_eq!(&sink.out.lock().unwrap()[..], b"1;3;");
+        assert_eq!(*sink.written.lock().unwrap(), [1, 3]);
         assert!(q.is_empty());
         assert!(
             futures::poll!(&mut reader).is_pending(),
