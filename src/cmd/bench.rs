@@ -184,6 +184,12 @@ pub fn table(r: &LoadReport) -> String {
         ("out of order", r.out_of_order.to_string()),
         ("latency ms", pct(&r.latency_ms)),
         ("  to read, ms", pct(&r.read_latency_ms)),
+    ];
+    if r.messages > 0 {
+        rows.push(("first arrival ms", pct(&r.first_arrival_ms)));
+        rows.push(("fan-out span ms", pct(&r.spread_ms)));
+    }
+    rows.extend([
         (
             "server RSS/conn",
             opt(r.rss_per_connection.map(|b| b / 1024.0), " KiB"),
@@ -200,7 +206,7 @@ pub fn table(r: &LoadReport) -> String {
             "client CPU/1k",
             format!("{:.1} ms", r.client_cpu_per_1k * 1000.0),
         ),
-    ];
+    ]);
     if r.unstamped > 0 {
         rows.push((
             "unstamped",

@@ -89,6 +89,12 @@ pub struct LoadReport {
     pub read_latency_ms: Percentiles,
     /// Deliveries without a kernel receive timestamp.
     pub unstamped: u64,
+    /// Per message (with a publisher): due to its first arrival, ms — the
+    /// publish path, before any fan-out.
+    pub first_arrival_ms: Percentiles,
+    /// Per message (with a publisher): its first arrival to its last, ms —
+    /// how long the fan-out to every subscriber took.
+    pub spread_ms: Percentiles,
     /// Server RSS growth per connection, bytes (with `server_pid`).
     pub rss_per_connection: Option<f64>,
     /// Server RSS with every subscriber connected, bytes.
@@ -114,6 +120,25 @@ pub struct Percentiles {
     pub max: f64,
 }
 
+impl Percentiles {
+    /// The percentiles of a histogram of µs.
+    fn of(h: &Histogram<u64>) -> Self {
+        let ms = |us: u64| us as f64 / 1000.0;
+        Percentiles {
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+/// A histogram of µs up to ten minutes.
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::new_with_bounds(1, 600_000_000, 3)?)
+}
+
 /// What every subscriber shares.
 struct Shared {
     /// Latency to arrival, µs.
@@ -122,6 +147,9 @@ struct Shared {
     read: Mutex<Histogram<u64>>,
     /// When message `i` was due, wall ns (0: not yet).
     due: Vec<AtomicU64>,
+    /// Message `i`'s first and last arrival, wall ns (`u64::MAX`, 0: none yet).
+    first: Vec<AtomicU64>,
+    last: Vec<AtomicU64>,
     /// Messages before the measured ones (delivered, checked, not timed).
     warmup: u64,
     /// Wall ns and monotonic time of the same moment, to place due times.
@@ -137,6 +165,25 @@ impl Shared {
     /// Wall ns of a monotonic instant.
     fn wall_of(&self, at: Instant) -> u64 {
         self.start_wall + at.saturating_duration_since(self.start).as_nanos() as u64
+    }
+
+    /// Over the measured messages that arrived: due to first arrival, and
+    /// first arrival to last.
+    fn per_message(&self) -> anyhow::Result<(Percentiles, Percentiles)> {
+        let (mut first, mut spread) = (histogram()?, histogram()?);
+        let us = |ns: u64| (ns / 1000).max(1);
+        for i in self.warmup as usize..self.due.len() {
+            let due = self.due[i].load(Ordering::Relaxed);
+            let (a, b) = (
+                self.first[i].load(Ordering::Relaxed),
+                self.last[i].load(Ordering::Relaxed),
+            );
+            if due > 0 && a != u64::MAX {
+                let _ = first.record(us(a.saturating_sub(due)));
+                let _ = spread.record(us(b - a));
+            }
+        }
+        Ok((Percentiles::of(&first), Percentiles::of(&spread)))
     }
 
     /// Records one delivery's latencies (µs, at least 1).
@@ -187,11 +234,12 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let warmup = config.publish.as_ref().map_or(0, |p| p.warmup);
     // Every published message, warm-up ones first, has an index and a slot.
     let total = warmup + messages;
-    let histogram = || Histogram::<u64>::new_with_bounds(1, 600_000_000, 3);
     let shared = Arc::new(Shared {
         arrival: Mutex::new(histogram()?),
         read: Mutex::new(histogram()?),
         due: (0..total).map(|_| AtomicU64::new(0)).collect(),
+        first: (0..total).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        last: (0..total).map(|_| AtomicU64::new(0)).collect(),
         warmup,
         start_wall: wall_ns(),
         start: Instant::now(),
@@ -304,17 +352,9 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         lost_finals(&live)
     };
     let delivered: u64 = tallies.iter().map(|t| t.delivered).sum();
-    let percentiles = |h: &Mutex<Histogram<u64>>| {
-        let h = h.lock().unwrap_or_else(|e| e.into_inner());
-        let ms = |us: u64| us as f64 / 1000.0;
-        Percentiles {
-            p50: ms(h.value_at_quantile(0.5)),
-            p90: ms(h.value_at_quantile(0.9)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-        }
-    };
+    let percentiles =
+        |h: &Mutex<Histogram<u64>>| Percentiles::of(&h.lock().unwrap_or_else(|e| e.into_inner()));
+    let (first_arrival_ms, spread_ms) = shared.per_message()?;
     let per_1k = |cpu: Option<f64>| {
         cpu.filter(|_| delivered > 0)
             .map(|c| c / delivered as f64 * 1000.0)
@@ -344,6 +384,8 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         latency_ms: percentiles(&shared.arrival),
         read_latency_ms: percentiles(&shared.read),
         unstamped: shared.unstamped.load(Ordering::Relaxed),
+        first_arrival_ms,
+        spread_ms,
         rss_per_connection: match (rss_before, server_rss) {
             (Some(a), Some(b)) if connected > 0 => Some((b as f64 - a as f64) / connected as f64),
             _ => None,
@@ -509,6 +551,9 @@ fn record_message(
     let due = shared.due[i as usize].load(Ordering::Relaxed);
     if due > 0 && measured {
         shared.record(due, arrived, read);
+        let at = arrived.unwrap_or(read);
+        shared.first[i as usize].fetch_min(at, Ordering::Relaxed);
+        shared.last[i as usize].fetch_max(at, Ordering::Relaxed);
     }
 }
 
