@@ -74,6 +74,8 @@ async fn the_ingest_publisher_times_every_message_to_every_subscriber() {
             messages: 40,
             warmup: 10,
             payload_bytes: 200,
+            // Slots on the wall clock's grid, as for two servers side by side.
+            grid_offset: Some(Duration::from_millis(1)),
         }),
         server_pid: None,
     })

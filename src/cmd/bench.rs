@@ -58,6 +58,12 @@ pub struct SseBenchArgs {
     /// loss still counts).
     #[arg(long, default_value_t = 20, help_heading = "Publishing")]
     pub warmup: u64,
+    /// Put message slots on the wall clock's grid (whole periods since the
+    /// Unix epoch) shifted by this much. Two runs started together against
+    /// two servers on one machine then take turns: `0ms` for one and `50ms`
+    /// for the other at 10/s.
+    #[arg(long, value_parser = humantime::parse_duration, help_heading = "Publishing")]
+    pub grid_offset: Option<Duration>,
     /// Size of a `--publish-url` message, bytes.
     #[arg(long, default_value_t = 200, help_heading = "Publishing")]
     pub payload_bytes: usize,
@@ -107,6 +113,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             messages: args.messages,
             warmup: args.warmup,
             payload_bytes: args.payload_bytes,
+            grid_offset: args.grid_offset,
         }),
         server_pid: args.server_pid,
     };

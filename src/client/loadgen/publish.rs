@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::socket::wall_ns;
 use super::Shared;
 use crate::market::timeframe::MINUTE_MS;
 
@@ -44,6 +45,23 @@ pub struct Publish {
     pub warmup: u64,
     /// Size of a `Post` message body (padded JSON).
     pub payload_bytes: usize,
+    /// Put the slots on the wall clock's grid of whole periods since the
+    /// Unix epoch, shifted by this much: runs against two servers started
+    /// together then take turns instead of colliding.
+    pub grid_offset: Option<Duration>,
+}
+
+/// Wall ns of the first slot at or after `now`: on the grid of `period`
+/// since the Unix epoch shifted by `offset`.
+pub(super) fn first_grid_slot(now: u64, period: Duration, offset: Duration) -> u64 {
+    let period = (period.as_nanos() as u64).max(1);
+    let offset = offset.as_nanos() as u64 % period;
+    let base = now - now % period + offset;
+    if base >= now {
+        base
+    } else {
+        base + period
+    }
 }
 
 /// Publishes messages `range` at the rate from a thread of its own, so
@@ -64,7 +82,14 @@ pub(super) async fn publish_on_own_thread(
             .build()?;
         let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
         let period = Duration::from_secs_f64(1.0 / p.rate.max(0.001));
-        let start = Instant::now();
+        let start = match p.grid_offset {
+            Some(offset) => {
+                let now = wall_ns();
+                let first = first_grid_slot(now, period, offset);
+                Instant::now() + Duration::from_nanos(first - now)
+            }
+            None => Instant::now(),
+        };
         for (slot, i) in range.enumerate() {
             let due = start + period * slot as u32;
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -109,4 +134,22 @@ pub(super) async fn publish_one(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_slots_are_whole_periods_since_the_epoch_plus_the_offset() {
+        let ms = Duration::from_millis;
+        let at = |ms: u64| ms * 1_000_000;
+        // 10/s: slots at …000, …100, … ms; shifted by 50 ms: …050, …150.
+        assert_eq!(first_grid_slot(at(1_234), ms(100), ms(0)), at(1_300));
+        assert_eq!(first_grid_slot(at(1_234), ms(100), ms(50)), at(1_250));
+        assert_eq!(first_grid_slot(at(1_260), ms(100), ms(50)), at(1_350));
+        // A slot exactly now is taken; an offset past the period wraps.
+        assert_eq!(first_grid_slot(at(1_300), ms(100), ms(0)), at(1_300));
+        assert_eq!(first_grid_slot(at(1_234), ms(100), ms(150)), at(1_250));
+    }
 }
