@@ -17,19 +17,18 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 mod publish;
 mod socket;
+mod subscriber;
 
 pub use publish::{Publish, Publisher, INGEST_T0};
 
 use publish::{publish_on_own_thread, publish_one};
 
-use crate::market::timeframe::MINUTE_MS;
-use socket::{connect, describe, recv, wall_ns, Received};
+use socket::{connect, wall_ns};
+use subscriber::{lost_finals, subscriber, Tally};
 
 /// What to load and how.
 #[derive(Debug, Clone)]
@@ -201,33 +200,6 @@ impl Shared {
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    delivered: u64,
-    duplicated: u64,
-    out_of_order: u64,
-    seen: Vec<u64>,
-    finals: Vec<u64>,
-    first_seq: u64,
-    last_seq: u64,
-    last_index: Option<u64>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Probe {
-    #[serde(default)]
-    i: Option<u64>,
-    #[serde(default)]
-    t: Option<i64>,
-    #[serde(default)]
-    seq: Option<u64>,
-    #[serde(default)]
-    ts: Option<i64>,
-    #[serde(rename = "final", default)]
-    is_final: bool,
-}
-
 /// Runs the load and reports.
 pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let messages = config.publish.as_ref().map_or(0, |p| p.messages);
@@ -282,10 +254,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
                 Ok(stream) => subscriber(stream, shared, measuring, connected, permit, total).await,
                 Err(e) => {
                     let _ = connected.send(Err(e.clone())).await;
-                    Tally {
-                        error: Some(e),
-                        ..Tally::default()
-                    }
+                    Tally::failed(e)
                 }
             }
         }));
@@ -413,211 +382,4 @@ async fn drain(shared: &Shared, want: u64) {
             return;
         }
     }
-}
-
-/// Without a publisher: final bars of the window every live subscriber
-/// should have, counted where one is missing.
-fn lost_finals(live: &[&Tally]) -> u64 {
-    let lo = live.iter().map(|t| t.first_seq).max().unwrap_or(0);
-    let hi = live.iter().map(|t| t.last_seq).min().unwrap_or(0);
-    let truth: std::collections::HashSet<u64> = live
-        .iter()
-        .flat_map(|t| t.finals.iter().copied())
-        .filter(|s| *s > lo && *s <= hi)
-        .collect();
-    live.iter()
-        .map(|t| {
-            truth
-                .len()
-                .saturating_sub(t.finals.iter().filter(|s| **s > lo && **s <= hi).count())
-                as u64
-        })
-        .sum()
-}
-
-async fn subscriber(
-    mut stream: TcpStream,
-    shared: Arc<Shared>,
-    mut measuring: watch::Receiver<bool>,
-    connected: mpsc::Sender<Result<(), String>>,
-    mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    messages: u64,
-) -> Tally {
-    let mut tally = Tally {
-        seen: vec![0; messages.div_ceil(64) as usize],
-        ..Tally::default()
-    };
-    let mut chunk = vec![0u8; 16 * 1024];
-    let mut buf = match tokio::time::timeout(HEAD_TIMEOUT, response_head(&mut stream, &mut chunk))
-        .await
-    {
-        Ok(Ok(rest)) => rest,
-        Ok(Err(e)) => {
-            let _ = connected.send(Err(e.clone())).await;
-            tally.error = Some(e);
-            return tally;
-        }
-        Err(_) => {
-            let e = format!(
-                "no response within {} s: the server is not accepting (at its connection or fd limit?)",
-                HEAD_TIMEOUT.as_secs()
-            );
-            let _ = connected.send(Err(e.clone())).await;
-            tally.error = Some(e);
-            return tally;
-        }
-    };
-    let _ = connected.send(Ok(())).await;
-    permit.take();
-    let mut was_measuring = false;
-    loop {
-        let (n, arrived) = tokio::select! {
-            r = recv(&stream, &mut chunk) => match r {
-                Ok(Received { len: 0, .. }) => {
-                    tally.error.get_or_insert_with(|| "server closed the stream".into());
-                    break;
-                }
-                Ok(Received { len, arrived }) => (len, arrived),
-                Err(e) => {
-                    tally.error = Some(describe(&e));
-                    break;
-                }
-            },
-            changed = measuring.changed() => {
-                if changed.is_err() || (was_measuring && !*measuring.borrow()) {
-                    break;
-                }
-                was_measuring = *measuring.borrow();
-                continue;
-            }
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        let read = wall_ns();
-        let mut start = 0;
-        while let Some(end) = find(&buf[start..], b"\n\n") {
-            let message = &buf[start..start + end];
-            start += end + 2;
-            let Some(data) = data_of(message) else {
-                continue;
-            };
-            let Ok(probe) = serde_json::from_slice::<Probe>(data) else {
-                continue;
-            };
-            if !*measuring.borrow() {
-                continue;
-            }
-            if messages > 0 {
-                record_message(&mut tally, &shared, &probe, arrived, read);
-            } else {
-                record_event(&mut tally, &shared, &probe, arrived, read);
-            }
-        }
-        buf.drain(..start);
-    }
-    tally
-}
-
-/// Publisher mode: message index from `i` (a POSTed payload) or the bar time.
-fn record_message(
-    tally: &mut Tally,
-    shared: &Shared,
-    probe: &Probe,
-    arrived: Option<u64>,
-    read: u64,
-) {
-    let index = probe.i.or_else(|| {
-        probe
-            .t
-            .and_then(|t| u64::try_from((t - INGEST_T0) / MINUTE_MS).ok())
-    });
-    let Some(i) = index.filter(|i| (*i as usize) < shared.due.len()) else {
-        return;
-    };
-    let measured = i >= shared.warmup;
-    if measured {
-        tally.delivered += 1;
-    }
-    let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
-    if tally.seen[word] & bit != 0 {
-        tally.duplicated += 1;
-        return;
-    }
-    tally.seen[word] |= bit;
-    shared.unique.fetch_add(1, Ordering::Relaxed);
-    if tally.last_index.is_some_and(|last| i < last) {
-        tally.out_of_order += 1;
-    }
-    tally.last_index = Some(i);
-    let due = shared.due[i as usize].load(Ordering::Relaxed);
-    if due > 0 && measured {
-        shared.record(due, arrived, read);
-        let at = arrived.unwrap_or(read);
-        shared.first[i as usize].fetch_min(at, Ordering::Relaxed);
-        shared.last[i as usize].fetch_max(at, Ordering::Relaxed);
-    }
-}
-
-/// Passive mode: whatever bars the server streams, timed from their `ts`.
-fn record_event(
-    tally: &mut Tally,
-    shared: &Shared,
-    probe: &Probe,
-    arrived: Option<u64>,
-    read: u64,
-) {
-    let (Some(seq), Some(ts)) = (probe.seq, probe.ts) else {
-        return;
-    };
-    if seq <= tally.last_seq {
-        tally.out_of_order += 1;
-    }
-    tally.last_seq = seq;
-    if tally.first_seq == 0 {
-        tally.first_seq = seq.saturating_sub(1);
-    }
-    tally.delivered += 1;
-    if probe.is_final {
-        tally.finals.push(seq);
-    }
-    shared.record(u64::try_from(ts).unwrap_or(0) * 1_000_000, arrived, read);
-}
-
-/// How long a subscriber waits for the response head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Reads the response head; returns the body bytes read past it, or why the
-/// stream did not open.
-async fn response_head(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
-    let mut buf = Vec::with_capacity(1024);
-    loop {
-        let n = stream.read(chunk).await.map_err(|e| describe(&e))?;
-        if n == 0 {
-            return Err("server closed the connection before answering".into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = find(&buf, b"\r\n\r\n") {
-            if !(buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200")) {
-                let line = &buf[..find(&buf, b"\r\n").unwrap_or(0)];
-                return Err(format!("server answered {}", String::from_utf8_lossy(line)));
-            }
-            return Ok(buf.split_off(end + 4));
-        }
-    }
-}
-
-fn data_of(message: &[u8]) -> Option<&[u8]> {
-    let mut data = None;
-    for line in message.split(|b| *b == b'\n') {
-        if let Some(d) = line
-            .strip_prefix(b"data: ")
-            .or_else(|| line.strip_prefix(b"data:"))
-        {
-            data = Some(d);
-        }
-    }
-    data
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
