@@ -102,7 +102,7 @@ async fn the_ingest_publisher_times_every_message_to_every_subscriber() {
     );
     // Per message: its first arrival is one of the deliveries, and so is the
     // span from it to the last one at most.
-    let (first, span) = (&report.first_arrival_ms, &report.spread_ms);
+    let (first, span) = (&report.first_arrival_ms, &report.span_ms);
     assert!(first.p50 > 0.0 && first.max <= arrival.max, "{report:?}");
     assert!(span.max <= arrival.max, "{report:?}");
     // The symbol's first bar, 10 warm-up messages and 40 measured ones.

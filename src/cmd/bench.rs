@@ -194,7 +194,7 @@ pub fn table(r: &LoadReport) -> String {
     ];
     if r.messages > 0 {
         rows.push(("first arrival ms", pct(&r.first_arrival_ms)));
-        rows.push(("fan-out span ms", pct(&r.spread_ms)));
+        rows.push(("fan-out span ms", pct(&r.span_ms)));
     }
     rows.extend([
         (

@@ -93,7 +93,7 @@ pub struct LoadReport {
     pub first_arrival_ms: Percentiles,
     /// Per message (with a publisher): its first arrival to its last, ms —
     /// how long the fan-out to every subscriber took.
-    pub spread_ms: Percentiles,
+    pub span_ms: Percentiles,
     /// Server RSS growth per connection, bytes (with `server_pid`).
     pub rss_per_connection: Option<f64>,
     /// Server RSS with every subscriber connected, bytes.
@@ -169,7 +169,7 @@ impl Shared {
     /// Over the measured messages that arrived: due to first arrival, and
     /// first arrival to last.
     fn per_message(&self) -> anyhow::Result<(Percentiles, Percentiles)> {
-        let (mut first, mut spread) = (histogram()?, histogram()?);
+        let (mut first, mut span) = (histogram()?, histogram()?);
         let us = |ns: u64| (ns / 1000).max(1);
         for i in self.warmup as usize..self.due.len() {
             let due = self.due[i].load(Ordering::Relaxed);
@@ -179,10 +179,23 @@ impl Shared {
             );
             if due > 0 && a != u64::MAX {
                 let _ = first.record(us(a.saturating_sub(due)));
-                let _ = spread.record(us(b - a));
+                let _ = span.record(us(b - a));
             }
         }
-        Ok((Percentiles::of(&first), Percentiles::of(&spread)))
+        Ok((Percentiles::of(&first), Percentiles::of(&span)))
+    }
+
+    /// Records a delivery of published message `i`: its latencies from its
+    /// slot, and the message's first and last arrival.
+    fn record_message(&self, i: usize, arrived: Option<u64>, read: u64) {
+        let due = self.due[i].load(Ordering::Relaxed);
+        if due == 0 {
+            return;
+        }
+        self.record(due, arrived, read);
+        let at = arrived.unwrap_or(read);
+        self.first[i].fetch_min(at, Ordering::Relaxed);
+        self.last[i].fetch_max(at, Ordering::Relaxed);
     }
 
     /// Records one delivery's latencies (µs, at least 1).
@@ -323,7 +336,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let delivered: u64 = tallies.iter().map(|t| t.delivered).sum();
     let percentiles =
         |h: &Mutex<Histogram<u64>>| Percentiles::of(&h.lock().unwrap_or_else(|e| e.into_inner()));
-    let (first_arrival_ms, spread_ms) = shared.per_message()?;
+    let (first_arrival_ms, span_ms) = shared.per_message()?;
     let per_1k = |cpu: Option<f64>| {
         cpu.filter(|_| delivered > 0)
             .map(|c| c / delivered as f64 * 1000.0)
@@ -354,7 +367,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         read_latency_ms: percentiles(&shared.read),
         unstamped: shared.unstamped.load(Ordering::Relaxed),
         first_arrival_ms,
-        spread_ms,
+        span_ms,
         rss_per_connection: match (rss_before, server_rss) {
             (Some(a), Some(b)) if connected > 0 => Some((b as f64 - a as f64) / connected as f64),
             _ => None,

@@ -191,12 +191,8 @@ fn record_message(
         tally.out_of_order += 1;
     }
     tally.last_index = Some(i);
-    let due = shared.due[i as usize].load(Ordering::Relaxed);
-    if due > 0 && measured {
-        shared.record(due, arrived, read);
-        let at = arrived.unwrap_or(read);
-        shared.first[i as usize].fetch_min(at, Ordering::Relaxed);
-        shared.last[i as usize].fetch_max(at, Ordering::Relaxed);
+    if measured {
+        shared.record_message(i as usize, arrived, read);
     }
 }
 
