@@ -10,6 +10,22 @@ pub fn status_bytes(pid: u32, field: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The soft limit on open files (`RLIMIT_NOFILE`), when there is one.
+pub fn open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+        match getrlimit(Resource::RLIMIT_NOFILE) {
+            Ok((soft, _)) if soft != RLIM_INFINITY => Some(soft),
+            _ => None,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Resident set size, bytes.
 pub fn rss(pid: u32) -> Option<u64> {
     status_bytes(pid, "VmRSS")

@@ -65,6 +65,7 @@ async fn with_a_pin_data_and_admin_routes_need_a_session_public_ones_do_not() {
     }
     let res = http
         .post(format!("{}/api/ingest", server.url))
+        .header("content-type", "application/x-ndjson")
         .body(ndjson(&finals(&["SPY"], 0, 1)))
         .send()
         .await
@@ -182,10 +183,11 @@ async fn the_right_pin_gives_a_session_cookie_and_a_bearer_token() {
 async fn prod_cookies_are_samesite_none_and_secure() {
     let server = with_config(config(AuthConfig {
         prod: true,
+        pin: Some("654321".into()),
         ..with_pin()
     }))
     .await;
-    let res = pin(&server.url, "4321").await;
+    let res = pin(&server.url, "654321").await;
     let cookie = res.headers()[SET_COOKIE].to_str().unwrap();
     assert!(
         cookie.contains("SameSite=None") && cookie.contains("Secure"),

@@ -22,8 +22,14 @@ async fn error_of(url: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Stri
 }
 
 async fn post(url: &str, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    let content_type = if path == "/api/ingest" {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    };
     reqwest::Client::new()
         .post(format!("{url}{path}"))
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await

@@ -86,7 +86,7 @@ impl ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the streaming server.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Show the server's triage snapshot.
     Diag(diag::DiagArgs),
     /// Show the server's Prometheus metrics as a table.
@@ -142,7 +142,7 @@ impl CliError {
 /// Runs a parsed command line; errors are printed as one line on stderr.
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args, &cli.global).await,
+        Command::Serve(args) => serve::run(*args, &cli.global).await,
         Command::Diag(args) => diag::run(args, &cli.global).await,
         Command::Metrics(args) => metrics::run(args, &cli.global).await,
         Command::Watch(args) => watch::run(args, &cli.global).await,

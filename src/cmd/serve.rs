@@ -17,7 +17,9 @@ use crate::market::replay::Replayer;
 use crate::market::source::feed::{run_sim, start_sim, SimClock};
 use crate::market::source::file::{self, FileOptions, Stamp};
 use crate::market::{Candle, Hub, HubConfig};
-use crate::server::{self, AppState, AuthConfig, ServerConfig};
+use crate::server::admission::default_max_connections;
+use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig};
+use ipnet::IpNet;
 use std::collections::HashMap;
 
 /// Where bars come from.
@@ -67,11 +69,11 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "SPOTLIGHT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
-    /// Time allowed for connections to finish after SIGINT/SIGTERM.
-    #[arg(long, env = "SPOTLIGHT_DRAIN", value_parser = humantime::parse_duration, default_value = "5s")]
+    /// Time allowed for connections to finish after SIGINT/SIGTERM (at least 100ms).
+    #[arg(long, env = "SPOTLIGHT_DRAIN", value_parser = parse_drain, default_value = "5s")]
     pub drain: Duration,
-    /// Interval of SSE `ping` events.
-    #[arg(long, env = "SPOTLIGHT_HEARTBEAT", value_parser = humantime::parse_duration, default_value = "10s")]
+    /// Interval of SSE `ping` events (at least 100ms).
+    #[arg(long, env = "SPOTLIGHT_HEARTBEAT", value_parser = parse_heartbeat, default_value = "10s")]
     pub heartbeat: Duration,
     /// Deployment: `prod` makes session cookies `SameSite=None; Secure`.
     #[arg(long, env = "SPOTLIGHT_ENV", value_enum, default_value_t = Env::Dev)]
@@ -82,6 +84,9 @@ pub struct ServeArgs {
     /// PIN attempts allowed per minute per client address.
     #[arg(long, env = "SPOTLIGHT_PIN_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
     pub pin_attempts: u32,
+    /// Failed PIN attempts allowed per minute over all addresses.
+    #[arg(long, env = "SPOTLIGHT_PIN_ATTEMPTS_GLOBAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    pub pin_attempts_global: u32,
     /// API requests allowed per minute per client address (health, readiness and metrics are exempt).
     #[arg(long, env = "SPOTLIGHT_RATE_LIMIT", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
     pub rate_limit: u32,
@@ -122,16 +127,61 @@ pub struct ServeArgs {
     /// Symbol for files that name none.
     #[arg(long, env = "SPOTLIGHT_SYMBOL", help_heading = "Files")]
     pub symbol: Option<String>,
-    /// A recording to replay for SYMBOL: a file or folder in any format the file source reads (repeatable).
-    #[arg(long = "replay", value_name = "SYMBOL=PATH", value_parser = parse_replay, help_heading = "Files")]
+    /// A recording to replay for SYMBOL: a file or folder in any format the file source reads (repeatable; env: comma-separated).
+    #[arg(long = "replay", env = "SPOTLIGHT_REPLAY", value_delimiter = ',', value_name = "SYMBOL=PATH", value_parser = parse_replay, help_heading = "Files")]
     pub replays: Vec<(String, PathBuf)>,
 
     /// Events kept for resume.
     #[arg(long, env = "SPOTLIGHT_RING", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub ring: u64,
+    /// Bytes of events the ring keeps at most (beside --ring events).
+    #[arg(long, env = "SPOTLIGHT_RING_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(64 * 1024..), help_heading = "Limits")]
+    pub ring_bytes: u64,
     /// Events one SSE client may have waiting before it is disconnected.
     #[arg(long, env = "SPOTLIGHT_CLIENT_QUEUE", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub client_queue: u64,
+    /// Bytes one SSE client may have waiting before it is disconnected.
+    #[arg(long, env = "SPOTLIGHT_CLIENT_QUEUE_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(4096..), help_heading = "Limits")]
+    pub client_queue_bytes: u64,
+    /// Open connections at most [default: the open-file limit minus 64].
+    #[arg(long, env = "SPOTLIGHT_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    pub max_connections: Option<u64>,
+    /// Streams one client address may hold.
+    #[arg(long, env = "SPOTLIGHT_MAX_STREAMS_PER_ADDR", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    pub max_streams_per_addr: u64,
+    /// SSE streams at most (0: no limit but --max-connections).
+    #[arg(
+        long,
+        env = "SPOTLIGHT_SSE_MAX_CLIENTS",
+        default_value_t = 0,
+        help_heading = "Limits"
+    )]
+    pub sse_max_clients: u64,
+    /// Symbols the server holds at most (and a stream may name).
+    #[arg(long, env = "SPOTLIGHT_MAX_SYMBOLS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    pub max_symbols: u64,
+    /// Time a request head may take to arrive (at least 1s).
+    #[arg(long, env = "SPOTLIGHT_HEADER_TIMEOUT", value_parser = parse_timeout, default_value = "10s", help_heading = "Limits")]
+    pub header_timeout: Duration,
+    /// A stream whose writes make no progress this long is closed (at least 1s).
+    #[arg(long, env = "SPOTLIGHT_STALL_TIMEOUT", value_parser = parse_timeout, default_value = "30s", help_heading = "Limits")]
+    pub stall_timeout: Duration,
+
+    /// Another name a loopback listener answers to (repeatable; DNS-rebinding defence).
+    #[arg(
+        long = "allowed-host",
+        env = "SPOTLIGHT_ALLOWED_HOST",
+        value_delimiter = ',',
+        value_name = "HOST",
+        help_heading = "Browsers"
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// An origin allowed cross-site, with credentials (repeatable), e.g. https://dash.example.com.
+    #[arg(long = "cors-origin", env = "SPOTLIGHT_CORS_ORIGIN", value_delimiter = ',', value_name = "URL", value_parser = parse_origin, help_heading = "Browsers")]
+    pub cors_origins: Vec<String>,
+    /// A proxy (CIDR or address) whose Forwarded / X-Forwarded-For is believed (repeatable).
+    #[arg(long = "trusted-proxy", env = "SPOTLIGHT_TRUSTED_PROXY", value_delimiter = ',', value_name = "CIDR", value_parser = parse_cidr, help_heading = "Browsers")]
+    pub trusted_proxies: Vec<IpNet>,
     /// Final 1m bars kept per symbol for history.
     #[arg(long, env = "SPOTLIGHT_RETAIN", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub retain: u64,
@@ -146,6 +196,47 @@ fn parse_replay(s: &str) -> Result<(String, PathBuf), String> {
             Ok((sym.to_string(), PathBuf::from(path)))
         }
         _ => Err(format!("{s:?} is not SYMBOL=PATH")),
+    }
+}
+
+fn duration_at_least(s: &str, min: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e}"))?;
+    if d < min {
+        return Err(format!(
+            "{s:?} is too short (at least {})",
+            humantime::format_duration(min)
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_heartbeat(s: &str) -> Result<Duration, String> {
+    duration_at_least(s, crate::server::MIN_HEARTBEAT)
+}
+
+fn parse_drain(s: &str) -> Result<Duration, String> {
+    duration_at_least(s, Duration::from_millis(100))
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    duration_at_least(s, Duration::from_secs(1))
+}
+
+fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)"))
+}
+
+fn parse_origin(s: &str) -> Result<String, String> {
+    let o = s.trim().trim_end_matches('/');
+    match o.split_once("://") {
+        Some(("http" | "https", host)) if !host.is_empty() && !host.contains('/') => {
+            Ok(o.to_string())
+        }
+        _ => Err(format!(
+            "{s:?} is not an origin (scheme://host[:port], e.g. https://dash.example.com)"
+        )),
     }
 }
 
@@ -194,27 +285,51 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
-    let secret = std::env::var("SPOTLIGHT_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty());
+    let secret = match std::env::var("SPOTLIGHT_SECRET") {
+        Ok(s) => Some(s).filter(|s| !s.is_empty()),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(CliError::usage(
+                "SPOTLIGHT_SECRET is not valid UTF-8: use text of at least 32 bytes",
+            ))
+        }
+    };
     let auth = AuthConfig {
         pin,
         secret,
         prod: args.env == Env::Prod,
         private_diag: args.private_diag,
         pin_per_minute: args.pin_attempts,
+        pin_failures_global: args.pin_attempts_global,
         requests_per_minute: args.rate_limit,
+    };
+    let max_connections = args
+        .max_connections
+        .map_or_else(default_max_connections, |n| n as usize);
+    let limits = Limits {
+        max_connections,
+        max_streams_per_addr: args.max_streams_per_addr as usize,
+        sse_max_clients: args.sse_max_clients as usize,
+        header_timeout: args.header_timeout,
+        stall_timeout: args.stall_timeout,
+        max_symbols: args.max_symbols as usize,
     };
     let config = ServerConfig {
         heartbeat: args.heartbeat,
         source: source.into(),
         ingest_limit: args.ingest_limit,
         auth,
+        limits,
+        browser: BrowserPolicy {
+            allowed_hosts: args.allowed_hosts.clone(),
+            cors_origins: args.cors_origins.clone(),
+            trusted_proxies: args.trusted_proxies.clone(),
+        },
     };
     let recordings = load_recordings(&args)?;
     let replayer = Replayer::new(hub.clone(), recordings);
     let state = AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
-    tracing::info!(epoch = hub.epoch(), source, symbols = ?hub.symbol_names(), "listening on http://{local}");
+    tracing::info!(epoch = hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
     if !state.auth.enabled() {
         tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");
     } else if !state.auth.persistent_key {

@@ -1,13 +1,15 @@
 //! PIN auth: signed session cookies (and the same value as a Bearer token),
-//! constant-time PIN checks, per-address rate limits.
+//! constant-time PIN checks, attempts limited per address (IPv6 per /64)
+//! and globally, revocable sessions, and the API's per-address rate limit.
 
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRef, Request, State};
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
@@ -15,8 +17,10 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use rand::Rng;
 use subtle::ConstantTimeEq;
 
+use super::admission::{limit_key, ClientAddr};
 use super::error::ApiError;
 use super::AppState;
 use crate::market::time::now_ms;
@@ -26,6 +30,12 @@ use crate::wire::{PinRequest, PinResponse};
 pub const COOKIE: &str = "spotlight_session";
 /// How long a session lasts.
 pub const SESSION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Shortest PIN (`--env dev`).
+pub const MIN_PIN: usize = 4;
+/// Shortest PIN with `--env prod`.
+pub const MIN_PIN_PROD: usize = 6;
+/// Revoked sessions remembered at most (the soonest to expire go first).
+const MAX_REVOKED: usize = 100_000;
 
 type Limiter =
     RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
@@ -37,12 +47,14 @@ pub struct AuthConfig {
     pub pin: Option<String>,
     /// Cookie signing secret (at least 32 bytes); random when absent.
     pub secret: Option<String>,
-    /// Production cookies: `SameSite=None; Secure`.
+    /// Production: `SameSite=None; Secure` cookies, PINs of 6 or more.
     pub prod: bool,
     /// `/api/diag` needs a session too.
     pub private_diag: bool,
-    /// PIN attempts per minute per address.
+    /// PIN attempts per minute per address (IPv6: per /64).
     pub pin_per_minute: u32,
+    /// Failed PIN attempts per minute over all addresses.
+    pub pin_failures_global: u32,
     /// API requests per minute per address.
     pub requests_per_minute: u32,
 }
@@ -55,6 +67,7 @@ impl Default for AuthConfig {
             prod: false,
             private_diag: false,
             pin_per_minute: 5,
+            pin_failures_global: 60,
             requests_per_minute: 1200,
         }
     }
@@ -72,6 +85,9 @@ pub struct Auth {
     pin_limiter: Limiter,
     api_limiter: Limiter,
     api_per_minute: u32,
+    failures: Mutex<VecDeque<Instant>>,
+    failures_per_minute: usize,
+    revoked: Mutex<HashMap<String, i64>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -86,20 +102,49 @@ fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
 }
 
+/// A signed session value: `{expires_ms}.{id}`.
+struct SessionValue<'a> {
+    expires: i64,
+    id: &'a str,
+}
+
+fn parse_session(value: &str) -> Option<SessionValue<'_>> {
+    let (expires, id) = value.split_once('.')?;
+    Some(SessionValue {
+        expires: expires.parse().ok()?,
+        id,
+    })
+}
+
 impl Auth {
-    /// Builds auth; a secret shorter than 32 bytes is refused.
+    /// Builds auth; a secret shorter than 32 bytes or a PIN shorter than
+    /// [`MIN_PIN`] ([`MIN_PIN_PROD`] in prod) is refused.
     pub fn new(config: &AuthConfig) -> Result<Auth, String> {
-        let (key, persistent_key) = match &config.secret {
+        let pin = config.pin.clone().filter(|p| !p.is_empty());
+        if let Some(p) = &pin {
+            let min = if config.prod { MIN_PIN_PROD } else { MIN_PIN };
+            if p.chars().count() < min {
+                return Err(format!(
+                    "the PIN must be at least {min} characters{}",
+                    if config.prod { " with --env prod" } else { "" }
+                ));
+            }
+        }
+        let (master, persistent_key) = match &config.secret {
             Some(s) if s.len() < 32 => {
                 return Err("SPOTLIGHT_SECRET must be at least 32 bytes".into())
             }
-            Some(s) => (Key::derive_from(s.as_bytes()), true),
-            None => (Key::generate(), false),
+            Some(s) => (s.as_bytes().to_vec(), true),
+            None => (rand::rng().random::<[u8; 32]>().to_vec(), false),
         };
-        let pin = config.pin.clone().filter(|p| !p.is_empty());
+        // The signing key is bound to the secret and the PIN: a new PIN
+        // ends every session signed under the old one.
+        let mut material = master;
+        material.push(0);
+        material.extend_from_slice(pin.as_deref().unwrap_or("").as_bytes());
         Ok(Auth {
             pin,
-            key,
+            key: Key::derive_from(&material),
             prod: config.prod,
             private_diag: config.private_diag,
             persistent_key,
@@ -108,6 +153,9 @@ impl Auth {
             api_limiter: RateLimiter::keyed(per_minute(config.requests_per_minute))
                 .with_middleware::<StateInformationMiddleware>(),
             api_per_minute: config.requests_per_minute.max(1),
+            failures: Mutex::new(VecDeque::new()),
+            failures_per_minute: config.pin_failures_global.max(1) as usize,
+            revoked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -116,12 +164,15 @@ impl Auth {
         self.pin.is_some()
     }
 
-    /// Forgets rate-limit state of addresses not seen lately (bounds memory).
+    /// Forgets rate-limit state of addresses not seen lately and expired
+    /// revocations (bounds memory).
     pub fn forget_idle(&self) {
         for l in [&self.pin_limiter, &self.api_limiter] {
             l.retain_recent();
             l.shrink_to_fit();
         }
+        let now = now_ms();
+        lock(&self.revoked).retain(|_, expires| *expires > now);
     }
 
     fn session_cookie(&self, value: String, max_age: Duration) -> Cookie<'static> {
@@ -137,50 +188,108 @@ impl Auth {
         c.build()
     }
 
-    /// Whether a signed session value is valid and unexpired.
-    fn valid(&self, headers: &HeaderMap) -> bool {
-        SignedCookieJar::from_headers(headers, self.key.clone())
-            .get(COOKIE)
-            .and_then(|c| c.value().parse::<i64>().ok())
-            .is_some_and(|expires| expires > now_ms())
-    }
-
-    /// Whether the request carries a valid session cookie or Bearer token.
-    pub fn authorized(&self, headers: &HeaderMap) -> bool {
-        if self.valid(headers) {
-            return true;
+    /// The verified session value of a request's cookie or Bearer token.
+    fn session_value(&self, headers: &HeaderMap) -> Option<String> {
+        let jar = SignedCookieJar::from_headers(headers, self.key.clone());
+        if let Some(c) = jar.get(COOKIE) {
+            return Some(c.value().to_string());
         }
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let Some(token) = bearer else { return false };
+        let token = bearer(headers)?;
         let mut as_cookie = HeaderMap::new();
-        match HeaderValue::from_str(&format!("{COOKIE}={token}")) {
-            Ok(v) => {
-                as_cookie.insert(header::COOKIE, v);
-                self.valid(&as_cookie)
+        as_cookie.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{COOKIE}={token}")).ok()?,
+        );
+        SignedCookieJar::from_headers(&as_cookie, self.key.clone())
+            .get(COOKIE)
+            .map(|c| c.value().to_string())
+    }
+
+    /// Whether the request carries a valid, unexpired, unrevoked session.
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = self.session_value(headers) else {
+            return false;
+        };
+        let Some(session) = parse_session(&value) else {
+            return false;
+        };
+        session.expires > now_ms() && !lock(&self.revoked).contains_key(session.id)
+    }
+
+    /// Revokes the session a request carries (until its own expiry).
+    fn revoke(&self, headers: &HeaderMap) {
+        let Some(value) = self.session_value(headers) else {
+            return;
+        };
+        let Some(session) = parse_session(&value) else {
+            return;
+        };
+        let mut revoked = lock(&self.revoked);
+        if revoked.len() >= MAX_REVOKED {
+            let now = now_ms();
+            revoked.retain(|_, e| *e > now);
+            if revoked.len() >= MAX_REVOKED {
+                let soonest = revoked
+                    .iter()
+                    .min_by_key(|(_, e)| **e)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = soonest {
+                    revoked.remove(&k);
+                }
             }
-            Err(_) => false,
+        }
+        revoked.insert(session.id.to_string(), session.expires);
+    }
+
+    /// Whether the global budget of failed PIN attempts is spent: how long
+    /// until the oldest failure leaves the minute.
+    fn global_wait(&self) -> Option<Duration> {
+        let mut failures = lock(&self.failures);
+        let now = Instant::now();
+        while failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            failures.pop_front();
+        }
+        (failures.len() >= self.failures_per_minute).then(|| {
+            failures.front().map_or(Duration::from_secs(60), |t| {
+                Duration::from_secs(60).saturating_sub(now.duration_since(*t))
+            })
+        })
+    }
+
+    fn failed(&self) {
+        let mut failures = lock(&self.failures);
+        failures.push_back(Instant::now());
+        while failures.len() > self.failures_per_minute {
+            failures.pop_front();
         }
     }
 }
 
-fn cookie_duration(d: Duration) -> cookie::time::Duration {
-    cookie::time::Duration::seconds(d.as_secs() as i64)
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl FromRef<AppState> for Key {
+/// The token of an `Authorization: Bearer …` header (scheme in any case).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl axum::extract::FromRef<AppState> for Key {
     fn from_ref(state: &AppState) -> Key {
         state.auth.key.clone()
     }
 }
 
-fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
-    req_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+fn cookie_duration(d: Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(d.as_secs() as i64)
 }
 
 /// The 429 for a wait: the error and the `Retry-After` seconds (at least 1).
@@ -196,23 +305,30 @@ pub fn too_many_requests(wait: Duration) -> (ApiError, u64) {
 
 fn too_many(wait: Duration) -> Response {
     let (error, secs) = too_many_requests(wait);
-    let mut r = error.into_response();
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    r
+    error.retry_after(secs).into_response()
 }
 
-/// `POST /api/auth/pin`: checks the PIN (rate-limited per address) and
-/// answers with a session cookie and the same session as a token.
+/// `POST /api/auth/pin`: checks the PIN (attempts limited per address and
+/// globally) and answers with a session cookie and the same session as a
+/// token.
 pub async fn pin(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     jar: SignedCookieJar,
     body: Result<Json<PinRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let auth = &state.auth;
-    if let Err(not_until) = auth.pin_limiter.check_key(&peer.ip()) {
+    let fail = |reason: &'static str| {
+        state.metrics.auth_failure(reason);
+        tracing::warn!(%client, reason, "PIN sign-in refused");
+    };
+    if let Err(not_until) = auth.pin_limiter.check_key(&limit_key(client)) {
+        fail("rate_limited");
         return too_many(not_until.wait_time_from(DefaultClock::default().now()));
+    }
+    if let Some(wait) = auth.global_wait() {
+        fail("global_limit");
+        return too_many(wait);
     }
     let Json(body) = match body {
         Ok(b) => b,
@@ -227,11 +343,14 @@ pub async fn pin(
         .into_response();
     };
     if !bool::from(body.pin.as_bytes().ct_eq(expected.as_bytes())) {
+        auth.failed();
+        fail("wrong_pin");
         return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong PIN")
             .into_response();
     }
     let expires_at = now_ms() + SESSION.as_millis() as i64;
-    let jar = jar.add(auth.session_cookie(expires_at.to_string(), SESSION));
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let jar = jar.add(auth.session_cookie(format!("{expires_at}.{id}"), SESSION));
     let signed = jar
         .clone()
         .into_response()
@@ -251,9 +370,11 @@ pub async fn pin(
         .into_response()
 }
 
-/// `POST /api/auth/logout`: clears the session cookie (always answered
-/// with an expired cookie, whether or not the request carried one).
-pub async fn logout(State(state): State<AppState>) -> Response {
+/// `POST /api/auth/logout`: revokes the session the request carries (cookie
+/// or token) and clears the cookie (always answered with an expired
+/// cookie, whether or not the request carried one).
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    state.auth.revoke(&headers);
     let mut removal = state.auth.session_cookie(String::new(), Duration::ZERO);
     removal.make_removal();
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -261,14 +382,6 @@ pub async fn logout(State(state): State<AppState>) -> Response {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     response
-}
-
-/// Middleware: a session is required when auth is on.
-pub async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match state.auth.denies(req.headers()) {
-        None => next.run(req).await,
-        Some(e) => e.into_response(),
-    }
 }
 
 /// The API limiter's decision for one request.
@@ -281,9 +394,9 @@ pub struct RateDecision {
 }
 
 impl Auth {
-    /// Counts a request from `ip` against the API budget.
+    /// Counts a request from `ip` (IPv6: its /64) against the API budget.
     pub fn check_rate(&self, ip: IpAddr) -> RateDecision {
-        match self.api_limiter.check_key(&ip) {
+        match self.api_limiter.check_key(&limit_key(ip)) {
             Ok(snapshot) => RateDecision {
                 remaining: snapshot.remaining_burst_capacity(),
                 wait: None,
@@ -319,16 +432,34 @@ impl Auth {
     }
 }
 
-/// Middleware: the per-address API limit, with `X-RateLimit-*` headers.
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let decision = state.auth.check_rate(client_ip(req.extensions()));
-    let mut response = match decision.wait {
-        None => next.run(req).await,
-        Some(wait) => too_many(wait),
-    };
-    let h = response.headers_mut();
-    for (name, value) in state.auth.rate_headers(decision) {
-        h.insert(name, HeaderValue::from(value));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer abc", "bearer abc", "BEARER  abc "] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            assert_eq!(bearer(&h), Some("abc"), "{v}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
     }
-    response
+
+    #[test]
+    fn short_pins_are_refused() {
+        let dev = |pin: &str, prod| {
+            Auth::new(&AuthConfig {
+                pin: Some(pin.into()),
+                prod,
+                ..AuthConfig::default()
+            })
+        };
+        assert!(dev("123", false).is_err());
+        assert!(dev("1234", false).is_ok());
+        assert!(dev("12345", true).is_err());
+        assert!(dev("123456", true).is_ok());
+    }
 }

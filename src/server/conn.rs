@@ -17,30 +17,29 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
 use bytes::{Buf, Bytes};
+use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use nix::sys::socket::{self, MsgFlags};
+use std::panic::AssertUnwindSafe;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
+use super::admission::{self, admit, is_cors_origin, BrowserPolicy, SSE_PATH};
 use super::error::ApiError;
-use super::params::Params;
 use super::sse::{self, STREAM_HEADERS};
 use super::{AppState, Metrics};
 use crate::market::hub::{DirectWrite, QueueItem};
-use crate::wire::{ErrorBody, ErrorDetail};
 
-/// The route the lean path serves.
-const SSE_PATH: &str = "/realtime/sse";
-/// Largest request head read before deciding (larger ones go to hyper).
+/// Largest request head (both paths): beyond it, 431.
 const MAX_HEAD: usize = 16 * 1024;
-/// How long a new connection may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Accepts until `shutdown`, then tells streams, stops accepting and waits
 /// for every connection to finish.
@@ -67,13 +66,17 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        tracker.spawn(connection(
-            tcp,
-            peer,
-            state.clone(),
-            app.clone(),
-            graceful.watcher(),
-        ));
+        let permit = state.admission.connection();
+        let metrics = state.metrics.clone();
+        let served = connection(tcp, peer, state.clone(), app.clone(), graceful.watcher());
+        tracker.spawn(async move {
+            // A panic ends this connection only: logged, counted.
+            if let Err(panic) = AssertUnwindSafe(served).catch_unwind().await {
+                metrics.panicked();
+                tracing::error!(%peer, panic = panic_message(&*panic), "connection ended by a panic");
+            }
+            drop(permit);
+        });
     }
     drop(listener);
     state.shutdown.cancel();
@@ -83,6 +86,14 @@ pub async fn serve(
     Ok(())
 }
 
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not text)")
+}
+
 async fn connection(
     mut tcp: TcpStream,
     peer: SocketAddr,
@@ -90,58 +101,156 @@ async fn connection(
     app: Router,
     watcher: Watcher,
 ) {
+    let limits = &state.config.limits;
     // A connection that has not sent its request yet is dropped at shutdown.
-    let head = tokio::select! {
-        read = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut tcp)) => match read {
-            Ok(Ok(Some(head))) => head,
-            _ => return,
-        },
+    let read = tokio::select! {
+        read = tokio::time::timeout(limits.header_timeout, read_head(&mut tcp)) => read,
         _ = state.shutdown.cancelled() => return,
     };
-    if let Some(request) = lean_request(&head) {
+    let head = match read {
+        Ok(Ok(Head::Complete(head))) => head,
+        Ok(Ok(Head::Closed)) | Ok(Err(_)) => return,
+        Ok(Ok(Head::TooLarge)) => {
+            let e = ApiError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "header_too_large",
+                format!("the request head is over {} KiB", MAX_HEAD / 1024),
+            );
+            let _ = write_refusal(&mut tcp, &e, &[]).await;
+            return;
+        }
+        Err(_) => {
+            let e = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request head did not arrive within {:?} (--header-timeout)",
+                    limits.header_timeout
+                ),
+            );
+            let _ = write_refusal(&mut tcp, &e, &[]).await;
+            return;
+        }
+    };
+    if let Some(request) = lean_request(&head, &state.config.browser) {
         drop(head);
         lean_sse(tcp, peer, state, request).await;
         return;
     }
+    let kill = CancellationToken::new();
+    let fd = tcp.as_raw_fd();
     let io = TokioIo::new(Rewind {
         prefix: Bytes::from(head),
         inner: tcp,
+        stall: limits.stall_timeout,
+        stall_timer: None,
+        metrics: state.metrics.clone(),
     });
+    let request_kill = kill.clone();
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(request_kill.clone());
         tower::ServiceExt::oneshot(app.clone(), req.map(Body::new))
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_HEAD.max(8192))
         .serve_connection(io, service);
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(error = %e, %peer, "connection ended with an error");
+    tokio::select! {
+        served = watcher.watch(conn) => {
+            if let Err(e) = served {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        }
+        // A stream's queue overflowed: reset the socket now (the
+        // connection, which owns the descriptor, is still alive here).
+        _ = async { kill.cancelled().await; reset(fd) } => {}
     }
 }
 
-/// Reads until the end of the request head (or `MAX_HEAD` bytes). `None`
-/// when the client closed before sending anything.
-async fn read_head(tcp: &mut TcpStream) -> io::Result<Option<Vec<u8>>> {
+/// Drops what the socket still has to send and resets it: a client that
+/// fell too far behind is gone at once, its buffers freed.
+fn reset(fd: RawFd) {
+    // SAFETY: called only while the connection that owns `fd` is alive.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let _ = socket::setsockopt(
+        &borrowed,
+        socket::sockopt::Linger,
+        &nix::libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        },
+    );
+    let _ = socket::shutdown(fd, socket::Shutdown::Both);
+}
+
+/// What [`read_head`] found.
+enum Head {
+    /// A whole request head (and whatever followed it in the same reads).
+    Complete(Vec<u8>),
+    /// Closed before a head.
+    Closed,
+    /// No end of head within [`MAX_HEAD`].
+    TooLarge,
+}
+
+/// Reads until the end of the request head — a blank line, `CRLF CRLF` or
+/// bare `LF LF` as hyper accepts — scanning only the new bytes of each read.
+async fn read_head(tcp: &mut TcpStream) -> io::Result<Head> {
     let mut buf = Vec::with_capacity(1024);
+    let mut scanned = 0;
     loop {
-        if buf.len() >= MAX_HEAD || buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            return Ok(Some(buf));
+        if head_end(&buf, scanned).is_some() {
+            return Ok(Head::Complete(buf));
         }
+        if buf.len() >= MAX_HEAD {
+            return Ok(Head::TooLarge);
+        }
+        // The end may straddle reads: rescan the last three bytes.
+        scanned = buf.len().saturating_sub(3);
         buf.reserve(1024);
         if tcp.read_buf(&mut buf).await? == 0 {
-            return Ok((!buf.is_empty()).then_some(buf));
+            return Ok(if buf.is_empty() {
+                Head::Closed
+            } else {
+                Head::Complete(buf)
+            });
         }
     }
 }
 
-/// A stream request the lean path can take: headers and query.
+/// Where the head ends (after its blank line), looking from `from` on.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(pos) = memchr_lf(&buf[i..]) {
+        let lf = i + pos;
+        if buf.get(lf + 1) == Some(&b'\n') {
+            return Some(lf + 2);
+        }
+        if buf.get(lf + 1) == Some(&b'\r') && buf.get(lf + 2) == Some(&b'\n') {
+            return Some(lf + 3);
+        }
+        i = lf + 1;
+    }
+    None
+}
+
+fn memchr_lf(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|b| *b == b'\n')
+}
+
+/// A stream request the lean path can take: its head, parsed.
 struct LeanRequest {
     headers: HeaderMap,
+    path: String,
     query: String,
 }
 
-/// `GET /realtime/sse[?…]` over HTTP/1.x with nothing pipelined after it.
-fn lean_request(head: &[u8]) -> Option<LeanRequest> {
+/// `GET /realtime/sse[?…]` over HTTP/1.x with nothing pipelined after it,
+/// not an upgrade, and not from a `--cors-origin` (those go to the router,
+/// whose CORS layer answers them).
+fn lean_request(head: &[u8], browser: &BrowserPolicy) -> Option<LeanRequest> {
     let mut slots = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut slots);
     let httparse::Status::Complete(len) = req.parse(head).ok()? else {
@@ -159,81 +268,131 @@ fn lean_request(head: &[u8]) -> Option<LeanRequest> {
     if headers.contains_key("upgrade") {
         return None;
     }
+    if let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) {
+        if is_cors_origin(origin, browser) {
+            return None;
+        }
+    }
     Some(LeanRequest {
         headers,
+        path: path.to_string(),
         query: query.to_string(),
     })
 }
 
-async fn lean_sse(mut tcp: TcpStream, peer: SocketAddr, state: AppState, request: LeanRequest) {
-    let start = Instant::now();
+async fn lean_sse(tcp: TcpStream, peer: SocketAddr, state: AppState, request: LeanRequest) {
     let request_id = request
         .headers
         .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), String::from);
-    let decision = state.auth.check_rate(peer.ip());
-    let mut extra: Vec<(&str, String)> = state
-        .auth
-        .rate_headers(decision)
-        .iter()
-        .map(|(k, v)| (*k, v.to_string()))
-        .collect();
-    extra.push(("x-request-id", request_id));
-    let opened = match decision.wait {
-        Some(wait) => {
-            let (error, secs) = super::auth::too_many_requests(wait);
-            extra.push(("retry-after", secs.to_string()));
-            Err(error)
-        }
-        None => match state.auth.denies(&request.headers) {
-            Some(e) => Err(e),
-            None => sse::open(
-                &state,
-                &request.headers,
-                &Params::from_query(&request.query),
-            ),
-        },
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .unwrap_or(HeaderValue::from_static("-"))
+        });
+    let uri = if request.query.is_empty() {
+        request.path.clone()
+    } else {
+        format!("{}?{}", request.path, request.query)
     };
-    let mut session = match opened {
+    let span = super::access_span("GET", &uri, request_id.to_str().unwrap_or("-"));
+    lean_stream(tcp, peer, state, request, request_id)
+        .instrument(span)
+        .await;
+}
+
+async fn lean_stream(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    state: AppState,
+    request: LeanRequest,
+    request_id: HeaderValue,
+) {
+    let start = Instant::now();
+    let id_header = [(HeaderName::from_static("x-request-id"), request_id)];
+    let head = admission::Head {
+        method: &Method::GET,
+        path: &request.path,
+        query: &request.query,
+        headers: &request.headers,
+        peer,
+    };
+    let opened = admit(&state, &head).and_then(|admitted| {
+        let (stream, permit) = admitted
+            .stream
+            .ok_or_else(|| ApiError::internal("stream was not admitted"))?;
+        let session = sse::open(&state, stream, permit)?;
+        Ok((session, admitted.headers))
+    });
+    let (mut session, headers) = match opened {
         Ok(s) => s,
         Err(e) => {
             state
                 .metrics
                 .observe_http(SSE_PATH, e.status.as_u16(), start);
-            let _ = write_error(&mut tcp, &e, &extra).await;
+            tracing::debug!(status = e.status.as_u16(), latency = ?start.elapsed(), "finished processing request");
+            let mut tcp = tcp;
+            let _ = write_refusal(&mut tcp, &e, &id_header).await;
             return;
         }
     };
-    let mut head = format!("HTTP/1.1 200 OK\r\n{STREAM_HEADERS}connection: close\r\n");
-    for (k, v) in &extra {
-        head.push_str(&format!("{k}: {v}\r\n"));
+    let mut head = format!("HTTP/1.1 200 OK\r\n{STREAM_HEADERS}connection: close\r\n").into_bytes();
+    for (name, value) in headers.iter().chain(&id_header) {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
-    head.push_str("\r\n");
+    head.extend_from_slice(b"\r\n");
     state.metrics.observe_http(SSE_PATH, 200, start);
+    tracing::debug!(status = 200, latency = ?start.elapsed(), "finished processing request");
     let tcp = Arc::new(tcp);
+    let kill = CancellationToken::new();
+    session.on_overflow(kill.clone());
     session.attach(Box::new(SocketWriter {
         fd: tcp.as_raw_fd(),
         _socket: tcp.clone(),
         metrics: state.metrics.clone(),
     }));
-    if write_all(&tcp, head.as_bytes()).await.is_err() {
-        return;
-    }
-    while let Some(chunk) = session.next_chunk().await {
-        if write_all(&tcp, &chunk).await.is_err() {
-            return;
+    let stall = state.config.limits.stall_timeout;
+    let written = async {
+        write_all(&tcp, &head, stall).await?;
+        while let Some(chunk) = session.next_chunk().await {
+            write_all(&tcp, &chunk, stall).await?;
+        }
+        Ok::<_, io::Error>(())
+    };
+    let outcome = tokio::select! {
+        w = written => w,
+        _ = kill.cancelled() => Err(io::ErrorKind::ConnectionAborted.into()),
+    };
+    drop(session);
+    match outcome {
+        Ok(()) => {
+            let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
+        }
+        Err(e) => {
+            if e.kind() == io::ErrorKind::TimedOut {
+                state.metrics.stalled();
+                tracing::info!(%peer, "stream closed: no write progress within --stall-timeout");
+            }
+            if matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::ConnectionAborted
+            ) {
+                reset(tcp.as_raw_fd());
+            }
         }
     }
-    drop(session);
-    let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
 }
 
 /// Writes all of `buf` to a socket shared with the hub's direct writes
-/// (which only happen while the stream's own writer is parked).
-async fn write_all(tcp: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+/// (which only happen while the stream's own writer is parked); `TimedOut`
+/// when the socket takes nothing for `stall`.
+async fn write_all(tcp: &TcpStream, mut buf: &[u8], stall: Duration) -> io::Result<()> {
     while !buf.is_empty() {
-        tcp.writable().await?;
+        tokio::time::timeout(stall, tcp.writable())
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
         match tcp.try_write(buf) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => buf = &buf[n..],
@@ -274,37 +433,49 @@ impl DirectWrite for SocketWriter {
     }
 }
 
-async fn write_error(
+/// Writes a refusal as raw HTTP/1.1 (the same bytes the router would
+/// send) and closes the connection.
+async fn write_refusal(
     tcp: &mut TcpStream,
     e: &ApiError,
-    extra: &[(&str, String)],
+    extra: &[(HeaderName, HeaderValue)],
 ) -> io::Result<()> {
-    let body = serde_json::to_vec(&ErrorBody {
-        error: ErrorDetail {
-            code: e.code.to_string(),
-            message: e.message.clone(),
-        },
-    })
-    .unwrap_or_default();
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n",
-        e.status.as_u16(),
-        e.status.canonical_reason().unwrap_or(""),
-        body.len()
-    );
-    for (k, v) in extra {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    tcp.write_all(head.as_bytes()).await?;
-    tcp.write_all(&body).await?;
+    tcp.write_all(&e.to_http1(extra)).await?;
     tcp.shutdown().await
 }
 
-/// A stream that first yields bytes already read from it.
+/// A connection that first yields bytes already read from it, and fails a
+/// write that makes no progress for `stall` (the socket is then reset).
 struct Rewind {
     prefix: Bytes,
     inner: TcpStream,
+    stall: Duration,
+    stall_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Rewind {
+    /// Passes a write's outcome on, timing how long it has been pending.
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if polled.is_ready() {
+            self.stall_timer = None;
+            return polled;
+        }
+        let stall = self.stall;
+        let timer = self
+            .stall_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.metrics.stalled();
+        let _ = self.inner.set_zero_linger();
+        Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+    }
 }
 
 impl AsyncRead for Rewind {
@@ -329,7 +500,8 @@ impl AsyncWrite for Rewind {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.progress(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -337,7 +509,8 @@ impl AsyncWrite for Rewind {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.progress(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -359,8 +532,10 @@ mod tests {
 
     #[test]
     fn only_a_plain_stream_request_takes_the_lean_path() {
+        let none = BrowserPolicy::default();
         let lean = lean_request(
             b"GET /realtime/sse?symbols=SPY HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ab:3\r\n\r\n",
+            &none,
         )
         .unwrap();
         assert_eq!(lean.query, "symbols=SPY");
@@ -374,10 +549,25 @@ mod tests {
             b"GET /realtime/sseX HTTP/1.1\r\n\r\n",
         ] {
             assert!(
-                lean_request(other).is_none(),
+                lean_request(other, &none).is_none(),
                 "{:?}",
                 String::from_utf8_lossy(other)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod head_tests {
+    use super::head_end;
+
+    #[test]
+    fn heads_end_at_a_blank_line_with_either_line_ending() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\n", 0), Some(18));
+        assert_eq!(head_end(b"GET / HTTP/1.1\n\n", 0), Some(16));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", 0), None);
+        // Scanning from late in the buffer still finds an end that began earlier.
+        let buf = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(head_end(buf, buf.len() - 3), Some(buf.len()));
     }
 }

@@ -46,6 +46,11 @@ pub struct Metrics {
     replay_state: IntGauge,
     replay_speed: Gauge,
     replay_bars: IntCounter,
+    connections_rejected: IntCounterVec,
+    connections_open: IntGauge,
+    auth_failures: IntCounterVec,
+    panics: IntCounter,
+    stalled: IntCounter,
     /// Serializes the mirroring of hub counters at scrape time.
     mirror: Mutex<()>,
     source: String,
@@ -173,10 +178,35 @@ impl Metrics {
                 g
             },
             replay_bars: counter("spotlight_replay_bars_total", "Final bars replayed"),
+            connections_rejected: counter_vec(
+                "spotlight_connections_rejected_total",
+                "Requests and streams refused for capacity, by limit",
+                &["reason"],
+            ),
+            connections_open: gauge("spotlight_connections", "Open client connections"),
+            auth_failures: counter_vec(
+                "spotlight_auth_failures_total",
+                "Refused PIN sign-ins, by reason",
+                &["reason"],
+            ),
+            panics: counter(
+                "spotlight_panics_total",
+                "Connections ended by a panic (logged; the server goes on)",
+            ),
+            stalled: counter(
+                "spotlight_stalled_disconnects_total",
+                "Streams closed because their writes made no progress for --stall-timeout",
+            ),
             mirror: Mutex::new(()),
             source: source.to_string(),
             registry,
         };
+        for reason in ["max_connections", "max_streams_per_addr", "sse_max_clients"] {
+            metrics.connections_rejected.with_label_values(&[reason]);
+        }
+        for reason in ["wrong_pin", "rate_limited", "global_limit"] {
+            metrics.auth_failures.with_label_values(&[reason]);
+        }
         for outcome in ["resumed", "reset_gap", "reset_epoch"] {
             metrics.sse_resumes.with_label_values(&[outcome]);
         }
@@ -280,6 +310,44 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts a refusal for capacity.
+    pub fn connection_rejected(&self, reason: &str) {
+        self.connections_rejected.with_label_values(&[reason]).inc();
+    }
+
+    /// Refusals for capacity so far, by limit.
+    pub fn connections_rejected(&self) -> Vec<(String, u64)> {
+        ["max_connections", "max_streams_per_addr", "sse_max_clients"]
+            .iter()
+            .map(|r| {
+                (
+                    r.to_string(),
+                    self.connections_rejected.with_label_values(&[r]).get(),
+                )
+            })
+            .collect()
+    }
+
+    /// Counts a refused PIN sign-in.
+    pub fn auth_failure(&self, reason: &str) {
+        self.auth_failures.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a connection ended by a panic.
+    pub fn panicked(&self) {
+        self.panics.inc();
+    }
+
+    /// Counts a stream closed for making no progress.
+    pub fn stalled(&self) {
+        self.stalled.inc();
+    }
+
+    /// Sets the open-connections gauge.
+    pub fn set_connections(&self, n: usize) {
+        self.connections_open.set(n as i64);
+    }
+
     /// Total HTTP requests counted so far.
     pub fn http_requests_total(&self) -> u64 {
         self.http_requests
@@ -311,6 +379,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// `GET /api/metrics`: the text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state.metrics.set_connections(state.admission.connections());
     let text = state.metrics.render(&state.hub, &state.replay)?;
     Ok((
         [(
@@ -326,6 +395,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
 /// `{name: {type, help, samples: [{labels, value | count, sum, buckets}]}}`.
 pub async fn metrics_json(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     use prometheus::proto::MetricType;
+    state.metrics.set_connections(state.admission.connections());
     let mut out = serde_json::Map::new();
     for family in state.metrics.gather(&state.hub, &state.replay) {
         let samples: Vec<serde_json::Value> = family

@@ -1,6 +1,7 @@
 //! The HTTP server: router, handlers, shutdown. Started with [`launch`] on an
 //! already-bound listener, so tests bind `127.0.0.1:0`.
 
+pub mod admission;
 pub mod auth;
 mod conn;
 pub mod diag;
@@ -25,13 +26,15 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use admission::{Admission, BrowserPolicy, Limits};
 pub use auth::{Auth, AuthConfig};
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use sse::DEFAULT_HEARTBEAT;
+pub use sse::{DEFAULT_HEARTBEAT, MIN_HEARTBEAT};
 
 use crate::market::replay::Replayer;
 use crate::market::Hub;
@@ -47,6 +50,10 @@ pub struct ServerConfig {
     pub ingest_limit: usize,
     /// PIN, cookies and rate limits.
     pub auth: AuthConfig,
+    /// Capacity and timing limits.
+    pub limits: Limits,
+    /// Hosts, origins and proxies the server trusts.
+    pub browser: BrowserPolicy,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +63,8 @@ impl Default for ServerConfig {
             source: "sim".into(),
             ingest_limit: 8 * 1024 * 1024,
             auth: AuthConfig::default(),
+            limits: Limits::default(),
+            browser: BrowserPolicy::default(),
         }
     }
 }
@@ -75,6 +84,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The server-wide replay.
     pub replay: Arc<Replayer>,
+    /// Open connections and streams, for capacity.
+    pub admission: Arc<Admission>,
 }
 
 impl AppState {
@@ -100,26 +111,25 @@ impl AppState {
             shutdown: CancellationToken::new(),
             metrics,
             auth,
+            admission: Arc::new(Admission::default()),
         })
     }
 }
 
-/// The router with every route and middleware.
-///
-/// Public and unlimited: health, readiness, metrics. Rate-limited per
-/// address: everything else. Behind a session when a PIN is set: data and
-/// admin routes (and diag with `--private-diag`).
+/// The router with every route and middleware. Which routes are open,
+/// rate-limited or behind a session is [`admission::classify`]'s table;
+/// every request passes [`admission::gate`].
 pub fn router(state: AppState) -> Router {
     let ingest_limit = state.config.ingest_limit;
-    let open = Router::new()
+    let cors = cors_layer(&state.config.browser);
+    let app = Router::new()
         .route("/health", get(health::healthz))
         .route("/api/healthz", get(health::healthz))
         .route("/api/readyz", get(health::readyz))
-        .route("/api/metrics", get(metrics::metrics));
-    let mut protected = Router::new()
+        .route("/api/metrics", get(metrics::metrics))
         .route("/api/history", get(history::history))
         .route("/api/symbols", get(history::symbols))
-        .route("/realtime/sse", get(sse::sse))
+        .route(admission::SSE_PATH, get(sse::sse))
         .route(
             "/api/ingest",
             post(ingest::ingest).layer(DefaultBodyLimit::max(ingest_limit)),
@@ -130,43 +140,72 @@ pub fn router(state: AppState) -> Router {
         .route("/api/replay/pause", post(replay::pause))
         .route("/api/replay/resume", post(replay::resume))
         .route("/api/replay/speed", post(replay::speed))
-        .route("/api/replay/status", get(replay::status));
-    let mut public = Router::new()
+        .route("/api/replay/status", get(replay::status))
         .route("/api/auth/pin", post(auth::pin))
-        .route("/api/auth/logout", post(auth::logout));
-    if state.auth.private_diag {
-        protected = protected.route("/api/diag", get(diag::diag));
-    } else {
-        public = public.route("/api/diag", get(diag::diag));
-    }
-    let protected = protected.route_layer(from_fn_with_state(state.clone(), auth::require_session));
-    let limited = protected
-        .merge(public)
-        .route_layer(from_fn_with_state(state.clone(), auth::rate_limit));
-    Router::new()
-        .merge(open)
-        .merge(limited)
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/diag", get(diag::diag))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), admission::gate))
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            ))
-        }))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
-        }))
+            axum::response::IntoResponse::into_response(ApiError::internal("internal error"))
+        }));
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                access_span(req.method().as_str(), &req.uri().to_string(), id)
+            }),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The access-log span of one request, on every path.
+pub fn access_span(method: &str, uri: &str, request_id: &str) -> tracing::Span {
+    tracing::info_span!("http", method = %method, uri = %uri, request_id = %request_id)
+}
+
+/// CORS with credentials for exactly the `--cors-origin`s (none: no CORS).
+fn cors_layer(policy: &BrowserPolicy) -> Option<CorsLayer> {
+    use axum::http::{header, HeaderName, HeaderValue};
+    if policy.cors_origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = policy
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                HeaderName::from_static("last-event-id"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                header::RETRY_AFTER,
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("x-ratelimit-limit"),
+                HeaderName::from_static("x-ratelimit-remaining"),
+                HeaderName::from_static("x-ratelimit-reset"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
@@ -201,6 +240,9 @@ pub async fn launch(
             }
         }
     });
+    if let Ok(local) = listener.local_addr() {
+        state.admission.set_local(local);
+    }
     let app = router(state.clone());
     conn::serve(listener, state, app, shutdown).await
 }

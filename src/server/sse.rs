@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::BytesMut;
@@ -13,12 +13,13 @@ use rand::Rng;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::error::ApiError;
+use super::admission::{StreamPermit, Ticket};
+use super::error::{quote, ApiError};
 use super::params::Params;
 use super::AppState;
 use crate::market::hub::{DirectWrite, Resume, Start, SubscribeError, Subscription};
 use crate::market::time::now_ms;
-use crate::market::Timeframe;
+use crate::market::{symbol, Timeframe};
 use crate::server::Metrics;
 use crate::wire::{self, EventId, Hello, Ping, Reset, ResetReason, Shutdown};
 use std::sync::Arc;
@@ -26,13 +27,20 @@ use std::sync::Arc;
 /// Largest chunk handed to the socket at once.
 const MAX_CHUNK: usize = 64 * 1024;
 
-/// Handler (connections hyper serves): opens the session, streams it as the body.
+/// Handler (connections hyper serves): the stream admission let in,
+/// streamed as the body.
 pub async fn sse(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
+    Extension(ticket): Extension<Ticket>,
+    kill: Option<Extension<CancellationToken>>,
 ) -> Result<Response, ApiError> {
-    let session = open(&state, &headers, &params)?;
+    let Some((request, permit)) = ticket.take().and_then(|a| a.stream) else {
+        return Err(ApiError::internal("stream was not admitted"));
+    };
+    let session = open(&state, request, permit)?;
+    if let Some(Extension(kill)) = kill {
+        session.on_overflow(kill);
+    }
     let body = Body::from_stream(futures::stream::unfold(session, |mut s| async move {
         s.next_chunk()
             .await
@@ -41,40 +49,77 @@ pub async fn sse(
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-transform"),
-    );
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    for line in STREAM_HEADERS.split("\r\n").filter(|l| !l.is_empty()) {
+        if let Some((name, value)) = line.split_once(": ") {
+            h.insert(
+                header::HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+    }
     Ok(response)
 }
 
 /// The response head fields of every stream, as raw header lines.
 pub const STREAM_HEADERS: &str = "content-type: text/event-stream\r\ncache-control: no-cache, no-transform\r\nx-accel-buffering: no\r\n";
 
-/// Parses a subscription request and subscribes: the session to stream.
-pub fn open(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Session, ApiError> {
-    let symbols: Vec<String> = params
-        .get("symbols")
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
+/// What a stream asks for: symbols (every symbol when empty), timeframe,
+/// where to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRequest {
+    /// Symbols, checked, without duplicates.
+    pub symbols: Vec<String>,
+    /// Timeframe.
+    pub timeframe: Timeframe,
+    /// Where to start.
+    pub resume: Resume,
+}
+
+impl StreamRequest {
+    /// Reads a stream request from its query and headers.
+    pub fn parse(
+        headers: &HeaderMap,
+        query: &str,
+        max_symbols: usize,
+    ) -> Result<StreamRequest, ApiError> {
+        let params = Params::from_query(query);
+        let mut symbols: Vec<String> = Vec::new();
+        for s in params.get("symbols").unwrap_or("").split(',') {
+            let s = s.trim();
+            if s.is_empty() || symbols.iter().any(|known| known == s) {
+                continue;
+            }
+            symbol::check(s)
+                .map_err(|e| ApiError::bad_request(format!("parameter `symbols`: {e}")))?;
+            if symbols.len() == max_symbols {
+                return Err(ApiError::bad_request(format!(
+                    "parameter `symbols`: at most {max_symbols} symbols (--max-symbols)"
+                )));
+            }
+            symbols.push(s.to_string());
+        }
+        let timeframe = params
+            .parse::<Timeframe>("timeframe")?
+            .unwrap_or(Timeframe::M1);
+        let resume = resume_from(headers, &params)?;
+        Ok(StreamRequest {
+            symbols,
+            timeframe,
+            resume,
         })
-        .unwrap_or_default();
-    let tf = params
-        .parse::<Timeframe>("timeframe")?
-        .unwrap_or(Timeframe::M1);
-    let resume = resume_from(headers, params)?;
+    }
+}
+
+/// Subscribes an admitted stream: the session to write.
+pub fn open(
+    state: &AppState,
+    request: StreamRequest,
+    permit: StreamPermit,
+) -> Result<Session, ApiError> {
+    let resume = request.resume;
     let sub = state
         .hub
-        .subscribe(&symbols, tf, &resume)
+        .subscribe(&request.symbols, request.timeframe, &resume)
         .map_err(|e| match e {
             SubscribeError::UnknownSymbol(_) => ApiError::not_found(e.to_string()),
             SubscribeError::AheadOfHead { .. } => ApiError::bad_request(e.to_string()),
@@ -92,7 +137,7 @@ pub fn open(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Se
             .with_label_values(&[outcome])
             .inc();
     }
-    Ok(Session::new(sub, state))
+    Ok(Session::new(sub, state, permit))
 }
 
 /// `Last-Event-ID` wins over `sinceSeq`: a browser reconnects to the same URL
@@ -106,7 +151,7 @@ fn resume_from(headers: &HeaderMap, params: &Params) -> Result<Resume, ApiError>
         if !s.is_empty() {
             let id: EventId = s
                 .parse()
-                .map_err(|e| ApiError::bad_request(format!("Last-Event-ID: {e}")))?;
+                .map_err(|e| ApiError::bad_request(format!("Last-Event-ID {}: {e}", quote(s))))?;
             return Ok(Resume::After {
                 epoch: id.epoch,
                 seq: id.seq,
@@ -118,7 +163,8 @@ fn resume_from(headers: &HeaderMap, params: &Params) -> Result<Resume, ApiError>
         Some(s) => {
             let seq = s.parse::<u64>().map_err(|_| {
                 ApiError::bad_request(format!(
-                    "parameter `sinceSeq`={s:?}: expected a whole number"
+                    "parameter `sinceSeq`={}: expected a whole number",
+                    quote(s)
                 ))
             })?;
             Ok(Resume::After {
@@ -140,6 +186,7 @@ pub struct Session {
     done: bool,
     metrics: Arc<Metrics>,
     opened: std::time::Instant,
+    _permit: StreamPermit,
 }
 
 impl Drop for Session {
@@ -152,8 +199,9 @@ impl Drop for Session {
 }
 
 impl Session {
-    fn new(mut sub: Subscription, state: &AppState) -> Session {
-        let heartbeat_ms = state.config.heartbeat.as_millis() as u64;
+    fn new(mut sub: Subscription, state: &AppState, permit: StreamPermit) -> Session {
+        let period = state.config.heartbeat.max(MIN_HEARTBEAT);
+        let heartbeat_ms = period.as_millis() as u64;
         let mut buf = b"retry: 2000\n: spotlight stream open\n\n".to_vec();
         let hello = Hello {
             epoch: sub.epoch().to_string(),
@@ -184,11 +232,8 @@ impl Session {
         // The first ping comes at a random point of the second half of the
         // period: streams opened together (a reconnect wave, a load test)
         // do not all ping at once, ever after.
-        let first = state
-            .config
-            .heartbeat
-            .mul_f64(rand::rng().random_range(0.5..=1.0));
-        let mut heartbeat = interval_at(Instant::now() + first, state.config.heartbeat);
+        let first = period.mul_f64(rand::rng().random_range(0.5..=1.0));
+        let mut heartbeat = interval_at(Instant::now() + first, period);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Session {
             sub,
@@ -199,6 +244,7 @@ impl Session {
             done: false,
             metrics,
             opened: std::time::Instant::now(),
+            _permit: permit,
         }
     }
 
@@ -256,6 +302,12 @@ impl Session {
         }
     }
 
+    /// Cancels `kill` when the stream's queue overflows: the connection is
+    /// then closed at once, whatever it is waiting for.
+    pub fn on_overflow(&self, kill: CancellationToken) {
+        self.sub.queue.on_overflow(Box::new(move || kill.cancel()));
+    }
+
     /// Lets the hub write live events straight to this stream's socket
     /// while the stream waits for them.
     pub fn attach(&self, direct: Box<dyn DirectWrite>) {
@@ -291,6 +343,9 @@ fn shutdown_frame() -> Bytes {
     wire::write_sse(&mut buf, "shutdown", None, &notice);
     Bytes::from(buf)
 }
+
+/// The shortest heartbeat period (`--heartbeat` refuses less).
+pub const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
 
 /// How long an idle stream waits between pings by default.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);

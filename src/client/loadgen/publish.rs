@@ -119,6 +119,7 @@ pub(super) async fn publish_one(
             let bar = serde_json::json!({"symbol": symbol, "tf": "1m", "t": t, "o": 100.0, "h": 101.0, "l": 99.0, "c": 100.5, "v": 100, "final": true});
             let mut req = http
                 .post(format!("{}/api/ingest", url.trim_end_matches('/')))
+                .header("content-type", "application/x-ndjson")
                 .body(format!("{bar}\n"));
             if let Some(t) = token {
                 req = req.bearer_auth(t);

@@ -78,6 +78,7 @@ pub struct ClientQueue {
     notify: Notify,
     capacity: usize,
     direct: OnceLock<Box<dyn DirectWrite>>,
+    overflow: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for ClientQueue {
@@ -97,6 +98,7 @@ impl ClientQueue {
             notify: Notify::new(),
             capacity: capacity.max(1),
             direct: OnceLock::new(),
+            overflow: OnceLock::new(),
         }
     }
 
@@ -107,6 +109,12 @@ impl ClientQueue {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gives the queue what to call when it closes on overflow (once): the
+    /// subscriber's connection is then shut at once, even mid-write.
+    pub fn on_overflow(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.overflow.set(hook);
     }
 
     /// Queues an event. A pending in-progress update of the same key is
@@ -133,6 +141,9 @@ impl ClientQueue {
             st.items = VecDeque::new();
             drop(st);
             self.notify.notify_one();
+            if let Some(hook) = self.overflow.get() {
+                hook();
+            }
             return Pushed::Closed;
         }
         st.items.push_back(item);

@@ -1,0 +1,642 @@
+//! The one admission pipeline. Every way in — a stream on the lean socket
+//! path, any request the router serves, the voice WebSocket — is decided
+//! by [`admit`], in this order: parameters, Host, Origin, rate limit, auth,
+//! capacity. A refusal is an [`ApiError`], rendered the same on every path.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
+
+use super::error::ApiError;
+use super::sse::StreamRequest;
+use super::AppState;
+
+/// Capacity and timing limits of the server.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most (anything beyond is answered 503 and closed).
+    pub max_connections: usize,
+    /// Streams one client address may hold.
+    pub max_streams_per_addr: usize,
+    /// SSE streams at most (0 = no limit but `max_connections`).
+    pub sse_max_clients: usize,
+    /// Time a request head may take to arrive.
+    pub header_timeout: Duration,
+    /// A stream whose writes make no progress this long is closed.
+    pub stall_timeout: Duration,
+    /// Symbols a stream may name, and symbols the hub may hold.
+    pub max_symbols: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: default_max_connections(),
+            max_streams_per_addr: 256,
+            sse_max_clients: 0,
+            header_timeout: Duration::from_secs(10),
+            stall_timeout: Duration::from_secs(30),
+            max_symbols: 1000,
+        }
+    }
+}
+
+/// File descriptors kept back from `--max-connections` for everything else
+/// (files, the listener, outbound connections).
+pub const FD_RESERVE: usize = 64;
+
+/// The open-file limit minus [`FD_RESERVE`] (at least 16).
+pub fn default_max_connections() -> usize {
+    let limit = crate::sys::open_file_limit().unwrap_or(1024);
+    (limit as usize).saturating_sub(FD_RESERVE).max(16)
+}
+
+/// Browser-facing settings: which Hosts and Origins are the server's own.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserPolicy {
+    /// Extra names a loopback listener answers to (`--allowed-host`).
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed cross-site, with credentials (`--cors-origin`).
+    pub cors_origins: Vec<String>,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` are believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Health, readiness, metrics: no rate limit, no auth.
+    Open,
+    /// Rate-limited, no session needed.
+    Public,
+    /// Rate-limited and behind a session when a PIN is set.
+    Session,
+}
+
+/// What kind of way in a route is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A request answered once.
+    Request,
+    /// An SSE stream.
+    Stream,
+}
+
+/// What body a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// None, or JSON.
+    Json,
+    /// NDJSON bars (or JSON).
+    Ndjson,
+}
+
+/// How a route is admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteClass {
+    /// Who may use it.
+    pub access: Access,
+    /// Request or stream.
+    pub kind: Kind,
+    /// Its body.
+    pub body: BodyKind,
+}
+
+/// The path of the SSE stream.
+pub const SSE_PATH: &str = "/realtime/sse";
+
+/// The admission class of a route (unknown paths are public, rate-limited,
+/// and answered 404 by the router).
+pub fn classify(path: &str, private_diag: bool) -> RouteClass {
+    let (access, kind, body) = match path {
+        "/health" | "/api/healthz" | "/api/readyz" | "/api/metrics" => {
+            (Access::Open, Kind::Request, BodyKind::Json)
+        }
+        "/api/auth/pin" | "/api/auth/logout" => (Access::Public, Kind::Request, BodyKind::Json),
+        "/api/diag" if !private_diag => (Access::Public, Kind::Request, BodyKind::Json),
+        SSE_PATH => (Access::Session, Kind::Stream, BodyKind::Json),
+        "/api/ingest" => (Access::Session, Kind::Request, BodyKind::Ndjson),
+        "/api/history" | "/api/symbols" | "/api/metrics/json" | "/api/diag" => {
+            (Access::Session, Kind::Request, BodyKind::Json)
+        }
+        p if p.starts_with("/api/replay/") => (Access::Session, Kind::Request, BodyKind::Json),
+        _ => (Access::Public, Kind::Request, BodyKind::Json),
+    };
+    RouteClass { access, kind, body }
+}
+
+/// The parts of a request admission looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    /// Method.
+    pub method: &'a Method,
+    /// Path, without the query.
+    pub path: &'a str,
+    /// Raw query string.
+    pub query: &'a str,
+    /// Headers.
+    pub headers: &'a HeaderMap,
+    /// The TCP peer.
+    pub peer: SocketAddr,
+}
+
+/// A request let in.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The client's address (the peer, or what a trusted proxy says).
+    pub client: IpAddr,
+    /// Headers every answer to it carries (rate-limit figures).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// For a stream: what it asks for, and its place in the capacity.
+    pub stream: Option<(StreamRequest, StreamPermit)>,
+}
+
+/// The server's admission state: open connections and streams.
+#[derive(Debug, Default)]
+pub struct Admission {
+    local: OnceLock<SocketAddr>,
+    connections: AtomicUsize,
+    streams: AtomicUsize,
+    per_addr: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One open connection, counted until dropped.
+#[derive(Debug)]
+pub struct ConnectionPermit(Arc<Admission>);
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One open stream, counted (in total and for its address) until dropped.
+#[derive(Debug)]
+pub struct StreamPermit {
+    admission: Arc<Admission>,
+    addr: IpAddr,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        self.admission.streams.fetch_sub(1, Ordering::Relaxed);
+        let mut per = self.admission.lock_per_addr();
+        if let Some(n) = per.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                per.remove(&self.addr);
+            }
+        }
+    }
+}
+
+impl Admission {
+    /// Remembers the listening address (Host checks depend on it).
+    pub fn set_local(&self, addr: SocketAddr) {
+        let _ = self.local.set(addr);
+    }
+
+    /// Counts a new connection.
+    pub fn connection(self: &Arc<Self>) -> ConnectionPermit {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionPermit(self.clone())
+    }
+
+    /// Open connections now.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Open streams now.
+    pub fn streams(&self) -> usize {
+        self.streams.load(Ordering::Relaxed)
+    }
+
+    fn lock_per_addr(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.per_addr.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a stream slot for `addr`, or says which limit is reached.
+    fn stream(
+        self: &Arc<Self>,
+        addr: IpAddr,
+        limits: &Limits,
+    ) -> Result<StreamPermit, &'static str> {
+        let mut per = self.lock_per_addr();
+        let mine = per.get(&addr).copied().unwrap_or(0);
+        if mine >= limits.max_streams_per_addr {
+            return Err("max_streams_per_addr");
+        }
+        let total = self.streams.load(Ordering::Relaxed);
+        if limits.sse_max_clients > 0 && total >= limits.sse_max_clients {
+            return Err("sse_max_clients");
+        }
+        per.insert(addr, mine + 1);
+        self.streams.fetch_add(1, Ordering::Relaxed);
+        Ok(StreamPermit {
+            admission: self.clone(),
+            addr,
+        })
+    }
+}
+
+/// Decides whether a request comes in. See the module docs for the order.
+pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
+    let class = classify(head.path, state.auth.private_diag);
+    let config = &state.config;
+    // Parameters.
+    let stream = match class.kind {
+        Kind::Stream => Some(StreamRequest::parse(
+            head.headers,
+            head.query,
+            config.limits.max_symbols,
+        )?),
+        Kind::Request => None,
+    };
+    check_content_type(head, class.body)?;
+    // Host and Origin.
+    check_host(head.headers, state.admission.local.get(), &config.browser)?;
+    check_origin(head, class.kind, &config.browser)?;
+    let client = client_addr(head.peer, head.headers, &config.browser.trusted_proxies);
+    // Rate limit.
+    let mut headers = Vec::new();
+    if class.access != Access::Open {
+        let decision = state.auth.check_rate(client);
+        for (name, value) in state.auth.rate_headers(decision) {
+            headers.push((HeaderName::from_static(name), HeaderValue::from(value)));
+        }
+        if let Some(wait) = decision.wait {
+            let (error, secs) = super::auth::too_many_requests(wait);
+            return Err(decorate(error.retry_after(secs), &headers));
+        }
+    }
+    // Auth.
+    if class.access == Access::Session {
+        if let Some(e) = state.auth.denies(head.headers) {
+            return Err(decorate(e, &headers));
+        }
+    }
+    // Capacity.
+    let refuse = |reason: &'static str, what: &str| {
+        state.metrics.connection_rejected(reason);
+        decorate(
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "at_capacity",
+                format!("{what}; try again later"),
+            )
+            .retry_after(RETRY_AFTER_CAPACITY),
+            &headers,
+        )
+    };
+    if state.admission.connections() > config.limits.max_connections {
+        return Err(refuse("max_connections", "the server is at its connection limit").closing());
+    }
+    let stream = match stream {
+        None => None,
+        Some(request) => match state.admission.stream(client, &config.limits) {
+            Ok(permit) => Some((request, permit)),
+            Err(reason @ "max_streams_per_addr") => {
+                return Err(refuse(reason, "too many streams from this address"))
+            }
+            Err(reason) => return Err(refuse(reason, "the server is at its stream limit")),
+        },
+    };
+    Ok(Admitted {
+        client,
+        headers,
+        stream,
+    })
+}
+
+/// `Retry-After` of a capacity refusal, seconds.
+pub const RETRY_AFTER_CAPACITY: u64 = 5;
+
+fn decorate(mut e: ApiError, headers: &[(HeaderName, HeaderValue)]) -> ApiError {
+    e.headers.extend(headers.iter().cloned());
+    e
+}
+
+/// A state-changing request with a body must say it is JSON (NDJSON for
+/// ingest): a browser cannot send those cross-site without asking first.
+fn check_content_type(head: &Head<'_>, body: BodyKind) -> Result<(), ApiError> {
+    if matches!(*head.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let has_body = head.headers.contains_key(header::TRANSFER_ENCODING)
+        || head
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    let Some(ct) = head.headers.get(header::CONTENT_TYPE) else {
+        return if has_body {
+            Err(unsupported(body, "none"))
+        } else {
+            Ok(())
+        };
+    };
+    let essence = ct
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let ok = match body {
+        BodyKind::Json => essence == "application/json",
+        BodyKind::Ndjson => matches!(
+            essence.as_str(),
+            "application/x-ndjson" | "application/json" | "application/jsonl"
+        ),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(unsupported(body, &essence))
+    }
+}
+
+fn unsupported(body: BodyKind, got: &str) -> ApiError {
+    let want = match body {
+        BodyKind::Json => "application/json",
+        BodyKind::Ndjson => "application/x-ndjson",
+    };
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!(
+            "Content-Type must be {want} (got {})",
+            super::error::quote(got)
+        ),
+    )
+}
+
+/// The host part of a `Host` header or an origin's authority (no port,
+/// no brackets), lowercased.
+fn host_name(authority: &str) -> String {
+    let a = authority.trim().to_ascii_lowercase();
+    if let Some(rest) = a.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("").to_string();
+    }
+    match a.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+        _ => a,
+    }
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// DNS rebinding: a loopback listener answers only to loopback names and
+/// `--allowed-host`s.
+fn check_host(
+    headers: &HeaderMap,
+    local: Option<&SocketAddr>,
+    policy: &BrowserPolicy,
+) -> Result<(), ApiError> {
+    if !local.is_some_and(|l| l.ip().is_loopback()) {
+        return Ok(());
+    }
+    let Some(host) = headers.get(header::HOST) else {
+        return Ok(());
+    };
+    let name = host_name(host.to_str().unwrap_or(""));
+    if is_loopback_name(&name) || policy.allowed_hosts.iter().any(|h| host_name(h) == name) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden_host",
+        format!(
+            "Host {} is not this server's name (a loopback name, or one given with --allowed-host)",
+            super::error::quote(&name)
+        ),
+    ))
+}
+
+/// Cross-site requests: a state-changing request or a stream whose
+/// `Origin` is neither the server's own nor a `--cors-origin` is refused.
+fn check_origin(head: &Head<'_>, kind: Kind, policy: &BrowserPolicy) -> Result<(), ApiError> {
+    let safe = matches!(*head.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe && kind == Kind::Request {
+        return Ok(());
+    }
+    let Some(origin) = head.headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("null").trim();
+    if is_cors_origin(origin, policy) {
+        return Ok(());
+    }
+    let own = head
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| {
+            let authority = origin.split_once("://").map_or("", |(_, a)| a);
+            !authority.is_empty() && authority.eq_ignore_ascii_case(host.trim())
+        });
+    if own {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+        format!(
+            "Origin {} may not use this route (same-origin pages and --cors-origin only)",
+            super::error::quote(origin)
+        ),
+    ))
+}
+
+/// Whether `origin` is one of the `--cors-origin`s.
+pub fn is_cors_origin(origin: &str, policy: &BrowserPolicy) -> bool {
+    let origin = origin.trim_end_matches('/');
+    policy
+        .cors_origins
+        .iter()
+        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in
+/// which case the nearest address in `X-Forwarded-For` (or `Forwarded`)
+/// that is not itself a trusted proxy.
+pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer.ip());
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for v in headers.get_all(header::FORWARDED) {
+        for element in v.to_str().unwrap_or("").split(',') {
+            for pair in element.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=') {
+                    if k.trim().eq_ignore_ascii_case("for") {
+                        if let Some(ip) = parse_forwarded_ip(v) {
+                            hops.push(ip);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if hops.is_empty() {
+        for v in headers.get_all("x-forwarded-for") {
+            hops.extend(
+                v.to_str()
+                    .unwrap_or("")
+                    .split(',')
+                    .filter_map(parse_forwarded_ip),
+            );
+        }
+    }
+    hops.into_iter()
+        .rev()
+        .map(canonical)
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
+fn parse_forwarded_ip(v: &str) -> Option<IpAddr> {
+    let v = v.trim().trim_matches('"');
+    if let Some(rest) = v.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    v.parse::<IpAddr>()
+        .ok()
+        .or_else(|| v.parse::<SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// IPv4-mapped IPv6 addresses as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The key rate limits count under: the address, IPv6 grouped by /64 (one
+/// host usually owns a whole /64).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+/// A stream admitted by the router's [`gate`], for the SSE handler to take.
+#[derive(Debug, Clone)]
+pub struct Ticket(Arc<Mutex<Option<Admitted>>>);
+
+impl Ticket {
+    /// The admitted request (once).
+    pub fn take(&self) -> Option<Admitted> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// Middleware: every request the router serves goes through [`admit`].
+pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+    let uri = req.uri().clone();
+    let head = Head {
+        method: req.method(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: req.headers(),
+        peer,
+    };
+    let admitted = match admit(&state, &head) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let headers = admitted.headers.clone();
+    req.extensions_mut().insert(ClientAddr(admitted.client));
+    req.extensions_mut()
+        .insert(Ticket(Arc::new(Mutex::new(Some(admitted)))));
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    for (name, value) in headers {
+        h.insert(name, value);
+    }
+    response
+}
+
+/// The client address admission settled on, for handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn host_names_are_found_in_authorities() {
+        assert_eq!(host_name("127.0.0.1:5000"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:5000"), "::1");
+        assert_eq!(host_name("LocalHost"), "localhost");
+        assert!(is_loopback_name("app.localhost"));
+        assert!(!is_loopback_name("evil.example"));
+        assert!(!is_loopback_name("localhost.evil.example"));
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: SocketAddr = "10.0.0.2:4000".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.7")]);
+        assert_eq!(client_addr(proxy, &h, &[]), proxy.ip());
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(
+            client_addr(proxy, &h, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        let fwd = headers(&[("forwarded", "for=\"[2001:db8::1]:99\";proto=https")]);
+        assert_eq!(
+            client_addr(proxy, &fwd, &trusted),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn ipv6_limits_group_by_64() {
+        let a = limit_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = limit_key("2001:db8:1:2:bbbb::9".parse().unwrap());
+        let c = limit_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            limit_key("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+    }
+}
