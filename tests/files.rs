@@ -115,7 +115,7 @@ fn ninjatrader_march_file_crosses_dst() {
 
     // Daily rollups follow New York dates: one bar per session date.
     let hub = Hub::new(HubConfig::default());
-    hub.load("SPY", bars);
+    hub.load("SPY", bars).unwrap();
     let daily = hub.history("SPY", Timeframe::D1, None, 100).unwrap().bars;
     assert_eq!(daily.len(), 23);
     assert_eq!(daily[0].t, ms("2011-03-01T05:00:00Z"));

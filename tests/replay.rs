@@ -47,9 +47,10 @@ async fn replay_server(symbol: &str, recording: Vec<Candle>) -> TestServer {
             c: 1.0,
             v: 1,
         }],
-    );
+    )
+    .unwrap();
     // The recording's symbol exists (with no live history) so streams can follow it.
-    hub.load(symbol, Vec::new());
+    hub.load(symbol, Vec::new()).unwrap();
     let replayer = Replayer::new(
         hub.clone(),
         HashMap::from([(symbol.to_string(), recording)]),

@@ -97,6 +97,7 @@ pub struct ServeArgs {
         env = "SPOTLIGHT_SYMBOLS",
         value_delimiter = ',',
         default_value = "SPY,QQQ,IWM",
+        value_parser = parse_symbol,
         help_heading = "Simulation"
     )]
     pub symbols: Vec<String>,
@@ -125,7 +126,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SPOTLIGHT_STAMP", value_enum, help_heading = "Files")]
     pub stamp: Option<Stamp>,
     /// Symbol for files that name none.
-    #[arg(long, env = "SPOTLIGHT_SYMBOL", help_heading = "Files")]
+    #[arg(long, env = "SPOTLIGHT_SYMBOL", value_parser = parse_symbol, help_heading = "Files")]
     pub symbol: Option<String>,
     /// A recording to replay for SYMBOL: a file or folder in any format the file source reads (repeatable; env: comma-separated).
     #[arg(long = "replay", env = "SPOTLIGHT_REPLAY", value_delimiter = ',', value_name = "SYMBOL=PATH", value_parser = parse_replay, help_heading = "Files")]
@@ -190,10 +191,15 @@ pub struct ServeArgs {
     pub ingest_limit: usize,
 }
 
+fn parse_symbol(s: &str) -> Result<String, String> {
+    crate::market::symbol::check(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
 fn parse_replay(s: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {
         Some((sym, path)) if !sym.is_empty() && !path.is_empty() => {
-            Ok((sym.to_string(), PathBuf::from(path)))
+            Ok((parse_symbol(sym)?, PathBuf::from(path)))
         }
         _ => Err(format!("{s:?} is not SYMBOL=PATH")),
     }
@@ -264,14 +270,18 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
     let hub = Hub::new(HubConfig {
         ring: args.ring as usize,
+        ring_bytes: args.ring_bytes as usize,
         client_queue: args.client_queue as usize,
+        client_queue_bytes: args.client_queue_bytes as usize,
         retain: args.retain as usize,
+        max_symbols: args.max_symbols as usize,
     });
     let stop = CancellationToken::new();
     let source = match &args.source {
         SourceSpec::Sim => {
             let clock = SimClock::new(args.sim_speed);
-            let sim = start_sim(args.seed, &args.symbols, args.backfill, &clock, &hub);
+            let sim = start_sim(args.seed, &args.symbols, args.backfill, &clock, &hub)
+                .map_err(|e| CliError::usage(format!("--symbols: {e}")))?;
             let tick = Duration::from_millis(args.tick_ms);
             tokio::spawn(run_sim(sim, hub.clone(), clock, tick, stop.clone()));
             "sim"
@@ -384,7 +394,8 @@ fn load_files(hub: &Hub, path: &std::path::Path, args: &ServeArgs) -> anyhow::Re
     }
     for (symbol, candles) in report.bars {
         tracing::info!(%symbol, bars = candles.len(), "loaded");
-        hub.load(&symbol, candles);
+        hub.load(&symbol, candles)
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::market::bar::Candle;
+use crate::market::bar::{Candle, MAX_T, MIN_T};
 use crate::market::timeframe::MINUTE_MS;
 use crate::market::Hub;
 use crate::wire::{Progress, ReplayState, ReplayStatus};
@@ -162,6 +162,16 @@ impl Replayer {
             }
             None => self.hub.symbol_names(),
         };
+        for s in &symbols {
+            crate::market::symbol::check(s).map_err(|e| ReplayError::BadRequest(e.to_string()))?;
+        }
+        for (name, t) in [("from", req.from), ("to", req.to)] {
+            if let Some(t) = t.filter(|t| !(MIN_T..=MAX_T).contains(t)) {
+                return Err(ReplayError::BadRequest(format!(
+                    "`{name}` {t} is outside the years 1900 to 9999 (Unix ms expected)"
+                )));
+            }
+        }
         let mut per_symbol = Vec::with_capacity(symbols.len());
         for s in &symbols {
             let bars = match self.recordings.get(s) {
@@ -205,7 +215,9 @@ impl Replayer {
             ));
         }
         bars.sort_by(|a, b| a.1.t.cmp(&b.1.t).then_with(|| a.0.cmp(&b.0)));
-        self.hub.begin_replay(preload);
+        self.hub
+            .begin_replay(preload)
+            .map_err(|e| ReplayError::BadRequest(e.to_string()))?;
         let status = {
             let mut c = self.lock();
             *c = Control {

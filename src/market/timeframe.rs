@@ -35,8 +35,11 @@ pub enum Timeframe {
 }
 
 impl Timeframe {
+    /// How many timeframes there are.
+    pub const COUNT: usize = 6;
+
     /// Every timeframe, base first.
-    pub const ALL: [Timeframe; 6] = [
+    pub const ALL: [Timeframe; Timeframe::COUNT] = [
         Timeframe::M1,
         Timeframe::M5,
         Timeframe::M15,

@@ -1,6 +1,5 @@
 //! `GET /realtime/sse`: live bars with exact resume.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use super::admission::{StreamPermit, Ticket};
 use super::error::{quote, ApiError};
 use super::params::Params;
 use super::AppState;
-use crate::market::hub::{DirectWrite, Resume, Start, SubscribeError, Subscription};
+use crate::market::hub::{Caught, DirectWrite, Resume, Start, SubscribeError, Subscription};
 use crate::market::time::now_ms;
 use crate::market::{symbol, Timeframe};
 use crate::server::Metrics;
@@ -180,7 +179,6 @@ fn resume_from(headers: &HeaderMap, params: &Params) -> Result<Resume, ApiError>
 pub struct Session {
     sub: Subscription,
     preamble: Option<Bytes>,
-    backlog: VecDeque<Bytes>,
     heartbeat: Interval,
     shutdown: CancellationToken,
     done: bool,
@@ -199,7 +197,7 @@ impl Drop for Session {
 }
 
 impl Session {
-    fn new(mut sub: Subscription, state: &AppState, permit: StreamPermit) -> Session {
+    fn new(sub: Subscription, state: &AppState, permit: StreamPermit) -> Session {
         let period = state.config.heartbeat.max(MIN_HEARTBEAT);
         let heartbeat_ms = period.as_millis() as u64;
         let mut buf = b"retry: 2000\n: spotlight stream open\n\n".to_vec();
@@ -228,7 +226,6 @@ impl Session {
             };
             wire::write_sse(&mut buf, "reset", None, &reset);
         }
-        let backlog = std::mem::take(&mut sub.backlog).into();
         // The first ping comes at a random point of the second half of the
         // period: streams opened together (a reconnect wave, a load test)
         // do not all ping at once, ever after.
@@ -238,7 +235,6 @@ impl Session {
         Session {
             sub,
             preamble: Some(Bytes::from(buf)),
-            backlog,
             heartbeat,
             shutdown: state.shutdown.clone(),
             done: false,
@@ -254,15 +250,33 @@ impl Session {
         if let Some(p) = self.preamble.take() {
             return Some(p);
         }
-        if let Some(first) = self.backlog.pop_front() {
-            let before = self.backlog.len() + 1;
-            let chunk = self.coalesce_backlog(first);
-            let sent = before - self.backlog.len();
+        while self.sub.catching_up() && !self.shutdown.is_cancelled() {
+            let step = self.sub.catch_up(MAX_CHUNK);
             self.metrics
                 .sse_events_sent
                 .with_label_values(&["bar"])
-                .inc_by(sent as u64);
-            return Some(chunk);
+                .inc_by(step.frames.len() as u64);
+            let mut chunk = concat(step.frames);
+            if let Some(Caught::Reset { reason, head, low }) = step.done {
+                self.metrics
+                    .sse_events_sent
+                    .with_label_values(&["reset"])
+                    .inc();
+                let reset = Reset {
+                    reason,
+                    epoch: self.sub.epoch().to_string(),
+                    head_seq: head,
+                    low_seq: low,
+                };
+                let mut buf = chunk.to_vec();
+                wire::write_sse(&mut buf, "reset", None, &reset);
+                chunk = Bytes::from(buf);
+            }
+            if !chunk.is_empty() {
+                return Some(chunk);
+            }
+            // A step over other symbols' events only: let others run.
+            tokio::task::yield_now().await;
         }
         if self.done {
             return None;
@@ -313,21 +327,20 @@ impl Session {
     pub fn attach(&self, direct: Box<dyn DirectWrite>) {
         self.sub.queue.attach(direct);
     }
+}
 
-    fn coalesce_backlog(&mut self, first: Bytes) -> Bytes {
-        if self.backlog.is_empty() {
-            return first;
-        }
-        let mut buf = BytesMut::with_capacity(MAX_CHUNK);
-        buf.extend_from_slice(&first);
-        while let Some(next) = self.backlog.front() {
-            if buf.len() + next.len() > MAX_CHUNK {
-                break;
+/// Frames as one buffer (a single frame is not copied).
+fn concat(frames: Vec<Bytes>) -> Bytes {
+    match frames.len() {
+        0 => Bytes::new(),
+        1 => frames.into_iter().next().unwrap_or_default(),
+        _ => {
+            let mut buf = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+            for f in &frames {
+                buf.extend_from_slice(f);
             }
-            buf.extend_from_slice(next);
-            self.backlog.pop_front();
+            buf.freeze()
         }
-        buf.freeze()
     }
 }
 

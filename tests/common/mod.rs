@@ -76,7 +76,7 @@ impl TestServer {
         let hub = Hub::new(HubConfig::default());
         let clock = SimClock::new(speed);
         let symbols: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
-        let sim = start_sim(7, &symbols, Duration::from_secs(3600), &clock, &hub);
+        let sim = start_sim(7, &symbols, Duration::from_secs(3600), &clock, &hub).unwrap();
         let server = TestServer::start(hub.clone(), ServerConfig::default()).await;
         tokio::spawn(run_sim(
             sim,

@@ -1,6 +1,7 @@
 //! Why the hub refuses something.
 
 use crate::market::bar::BarError;
+use crate::market::symbol::SymbolError;
 use crate::market::time::format_ms;
 use crate::market::timeframe::Timeframe;
 
@@ -23,9 +24,12 @@ pub enum PublishError {
     /// A replayed bar for a symbol that is not being replayed.
     #[error("{0} is not being replayed")]
     NotReplaying(String),
-    /// An empty symbol name.
-    #[error("symbol must not be empty")]
-    NoSymbol,
+    /// A symbol name that is not allowed.
+    #[error(transparent)]
+    BadSymbol(#[from] SymbolError),
+    /// A new symbol beyond `max_symbols`.
+    #[error("the server holds {0} symbols already (--max-symbols)")]
+    TooManySymbols(usize),
     /// Prices or time are not valid.
     #[error(transparent)]
     Invalid(#[from] BarError),

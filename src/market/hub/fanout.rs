@@ -32,7 +32,7 @@ impl Hub {
         let produced = std::time::Instant::now();
         let name = inner.series[symbol as usize].name.clone();
         let mut finals = 0u8;
-        let frames: [Bytes; 6] = std::array::from_fn(|i| {
+        let frames: [Bytes; Timeframe::COUNT] = std::array::from_fn(|i| {
             let tf = Timeframe::ALL[i];
             let emit = emits[i];
             if emit.is_final || emit.closed.is_some() {

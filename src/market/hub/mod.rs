@@ -2,6 +2,7 @@
 //! event serialized once per timeframe into its SSE frame, a ring for resume,
 //! and fan-out into every subscriber's bounded queue.
 
+mod catch_up;
 mod error;
 mod fanout;
 mod queue;
@@ -18,6 +19,7 @@ use fanout::flush;
 
 use rand::Rng;
 
+pub use catch_up::{CatchUp, Caught};
 pub use error::{BatchError, PublishError, SubscribeError, UnknownSymbol};
 pub use queue::{ClientQueue, DirectWrite, Pushed, QueueItem, BROADCAST_KEY};
 pub use ring::{Ring, RingEntry};
@@ -25,6 +27,7 @@ pub use series::{Emit, Series};
 pub use subscription::Subscription;
 
 use crate::market::bar::{Bar, Candle};
+use crate::market::symbol;
 use crate::market::time::now_ms;
 use crate::market::timeframe::Timeframe;
 use crate::wire::{History, ResetReason, SymbolInfo};
@@ -34,21 +37,33 @@ use crate::wire::{History, ResetReason, SymbolInfo};
 pub struct HubConfig {
     /// Events kept for resume.
     pub ring: usize,
+    /// Bytes of events kept for resume.
+    pub ring_bytes: usize,
     /// Events a subscriber may have waiting before it is closed.
     pub client_queue: usize,
+    /// Bytes a subscriber may have waiting before it is closed.
+    pub client_queue_bytes: usize,
     /// Final 1m bars kept per symbol for history.
     pub retain: usize,
+    /// Symbols the hub holds at most.
+    pub max_symbols: usize,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             ring: 100_000,
+            ring_bytes: 256 * 1024 * 1024,
             client_queue: 4096,
+            client_queue_bytes: 1024 * 1024,
             retain: 200_000,
+            max_symbols: 1000,
         }
     }
 }
+
+/// Bars validated or applied per hold of the hub's lock in a batch.
+const BATCH_CHUNK: usize = 256;
 
 /// Counters the hub keeps (read by diag and metrics).
 #[derive(Debug, Default)]
@@ -99,7 +114,7 @@ pub enum Start {
 }
 
 /// Subscribers of one symbol, per timeframe: `(subscription id, queue)`.
-type SymbolSubscribers = [Vec<(u64, Arc<ClientQueue>)>; 6];
+type SymbolSubscribers = [Vec<(u64, Arc<ClientQueue>)>; Timeframe::COUNT];
 
 struct Inner {
     head: u64,
@@ -123,6 +138,8 @@ struct ClientInfo {
     since: std::time::Instant,
     tf: Timeframe,
     symbols: usize,
+    /// Receiving live events (not still catching up from the ring).
+    live: bool,
 }
 
 /// One subscriber's backlog, as diag shows the most lagging ones.
@@ -149,6 +166,9 @@ pub struct Hub {
     started_ms: i64,
     config: HubConfig,
     inner: Mutex<Inner>,
+    /// Held by whoever publishes, for a whole batch: publishers take turns,
+    /// while the hub's own lock is only ever held for a bounded step.
+    writer: Mutex<()>,
     stats: HubStats,
 }
 
@@ -177,7 +197,7 @@ impl Hub {
             started_ms: now_ms(),
             inner: Mutex::new(Inner {
                 head: 0,
-                ring: Ring::new(config.ring),
+                ring: Ring::new(config.ring, config.ring_bytes),
                 series: Vec::new(),
                 index: HashMap::new(),
                 subscribers: Vec::new(),
@@ -187,12 +207,17 @@ impl Hub {
                 boundary: None,
             }),
             config,
+            writer: Mutex::new(()),
             stats: HubStats::default(),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// This server start's epoch id.
@@ -230,19 +255,40 @@ impl Hub {
 
     /// Replaces a symbol's history with sorted final 1m candles (a backfill or
     /// a recorded file), without events.
-    pub fn load(&self, symbol: &str, candles: Vec<Candle>) {
+    pub fn load(&self, symbol: &str, candles: Vec<Candle>) -> Result<(), PublishError> {
+        let _writer = self.writer();
         let mut inner = self.lock();
-        let i = self.symbol_index(&mut inner, symbol);
+        let i = self.symbol_index(&mut inner, symbol)?;
         self.stats
             .loaded
             .fetch_add(candles.len() as u64, Ordering::Relaxed);
         inner.series[i as usize].load(candles);
+        Ok(())
     }
 
-    fn symbol_index(&self, inner: &mut Inner, symbol: &str) -> u32 {
-        if let Some(i) = inner.index.get(symbol) {
-            return *i;
+    /// Whether `symbol` could be added (a valid name, room under
+    /// `max_symbols`), or is known already.
+    fn admits_symbol(
+        &self,
+        inner: &Inner,
+        symbol: &str,
+        adding: usize,
+    ) -> Result<(), PublishError> {
+        if inner.index.contains_key(symbol) {
+            return Ok(());
         }
+        symbol::check(symbol)?;
+        if inner.series.len() + adding >= self.config.max_symbols {
+            return Err(PublishError::TooManySymbols(self.config.max_symbols));
+        }
+        Ok(())
+    }
+
+    fn symbol_index(&self, inner: &mut Inner, symbol: &str) -> Result<u32, PublishError> {
+        if let Some(i) = inner.index.get(symbol) {
+            return Ok(*i);
+        }
+        self.admits_symbol(inner, symbol, 0)?;
         let name: Arc<str> = Arc::from(symbol);
         let i = inner.series.len() as u32;
         inner
@@ -250,7 +296,7 @@ impl Hub {
             .push(Series::new(name.clone(), self.config.retain));
         inner.subscribers.push(Default::default());
         inner.index.insert(name, i);
-        i
+        Ok(i)
     }
 
     /// Publishes a 1m bar (in progress or final) and returns its seq.
@@ -260,12 +306,10 @@ impl Hub {
         candle: Candle,
         is_final: bool,
     ) -> Result<u64, PublishError> {
-        if symbol.is_empty() {
-            return Err(PublishError::NoSymbol);
-        }
         candle.check()?;
+        let _writer = self.writer();
         let mut inner = self.lock();
-        let i = self.symbol_index(&mut inner, symbol);
+        let i = self.symbol_index(&mut inner, symbol)?;
         self.stats.published.fetch_add(1, Ordering::Relaxed);
         if let Some(live) = inner.stashed.get_mut(&i) {
             // Being replayed: the live history moves on, without events.
@@ -283,56 +327,76 @@ impl Hub {
 
     /// Publishes a batch of 1m bars atomically: all of them, in order, or —
     /// when any is invalid or out of order — none. Returns the head seq.
+    ///
+    /// Other publishers wait for the whole batch; the hub's lock (which
+    /// subscribers, history and diag need) is taken for [`BATCH_CHUNK`] bars
+    /// at a time, so a large batch never holds it for long.
     pub fn publish_batch(&self, bars: &[Bar]) -> Result<u64, BatchError> {
-        let mut inner = self.lock();
+        let _writer = self.writer();
         // Dry run against the hub's state plus the batch so far.
         let mut latest: HashMap<&str, (i64, bool)> = HashMap::new();
-        for (index, bar) in bars.iter().enumerate() {
-            let fail = |error| BatchError { index, error };
-            if bar.symbol.is_empty() {
-                return Err(fail(PublishError::NoSymbol));
-            }
-            if bar.tf != Timeframe::M1 {
-                return Err(fail(PublishError::NotBase(bar.tf)));
-            }
-            let candle = bar.candle();
-            candle.check().map_err(|e| fail(e.into()))?;
-            match latest.get(&*bar.symbol) {
-                Some(&(t, was_final)) if bar.t < t || (bar.t == t && was_final) => {
-                    return Err(fail(PublishError::Stale {
-                        symbol: bar.symbol.to_string(),
-                        t: bar.t,
-                        latest: t,
-                    }));
+        let mut new_symbols = 0;
+        for (c, chunk) in bars.chunks(BATCH_CHUNK).enumerate() {
+            let inner = self.lock();
+            for (j, bar) in chunk.iter().enumerate() {
+                let fail = |error| BatchError {
+                    index: c * BATCH_CHUNK + j,
+                    error,
+                };
+                if bar.tf != Timeframe::M1 {
+                    return Err(fail(PublishError::NotBase(bar.tf)));
                 }
-                Some(_) => {}
-                None => {
-                    if let Some(i) = inner.index.get(&*bar.symbol) {
-                        let series = inner.stashed.get(i).unwrap_or(&inner.series[*i as usize]);
-                        series.check_order(bar.t).map_err(fail)?;
+                let candle = bar.candle();
+                candle.check().map_err(|e| fail(e.into()))?;
+                match latest.get(&*bar.symbol) {
+                    Some(&(t, was_final)) if bar.t < t || (bar.t == t && was_final) => {
+                        return Err(fail(PublishError::Stale {
+                            symbol: bar.symbol.to_string(),
+                            t: bar.t,
+                            latest: t,
+                        }));
                     }
+                    Some(_) => {}
+                    None => match inner.index.get(&*bar.symbol) {
+                        Some(i) => {
+                            let series = inner.stashed.get(i).unwrap_or(&inner.series[*i as usize]);
+                            series.check_order(bar.t).map_err(fail)?;
+                        }
+                        None => {
+                            self.admits_symbol(&inner, &bar.symbol, new_symbols)
+                                .map_err(fail)?;
+                            new_symbols += 1;
+                        }
+                    },
                 }
+                latest.insert(&bar.symbol, (bar.t, bar.is_final));
             }
-            latest.insert(&bar.symbol, (bar.t, bar.is_final));
         }
         self.stats
             .ingested
             .fetch_add(bars.len() as u64, Ordering::Relaxed);
-        let mut due = Vec::new();
-        for bar in bars {
-            let i = self.symbol_index(&mut inner, &bar.symbol);
-            match inner.stashed.get_mut(&i) {
-                Some(live) => {
-                    live.apply(bar.candle(), bar.is_final);
-                }
-                None => {
-                    self.apply(&mut inner, i, bar.candle(), bar.is_final, &mut due);
+        let mut head = 0;
+        for chunk in bars.chunks(BATCH_CHUNK) {
+            let mut due = Vec::new();
+            let mut inner = self.lock();
+            for bar in chunk {
+                let i = match self.symbol_index(&mut inner, &bar.symbol) {
+                    Ok(i) => i,
+                    Err(_) => continue, // checked in the dry run
+                };
+                match inner.stashed.get_mut(&i) {
+                    Some(live) => {
+                        live.apply(bar.candle(), bar.is_final);
+                    }
+                    None => {
+                        self.apply(&mut inner, i, bar.candle(), bar.is_final, &mut due);
+                    }
                 }
             }
+            head = inner.head;
+            drop(inner);
+            flush(due);
         }
-        let head = inner.head;
-        drop(inner);
-        flush(due);
         Ok(head)
     }
 
@@ -364,42 +428,42 @@ impl Hub {
         };
         let head = inner.head;
         let low = inner.ring.low_seq(head);
-        let (start, backlog) = match resume {
-            Resume::Live => (Start::Live, Vec::new()),
+        let (start, cursor) = match resume {
+            Resume::Live => (Start::Live, None),
             Resume::After { epoch: Some(e), .. } if *e != self.epoch => {
-                (Start::Reset(ResetReason::EpochChanged), Vec::new())
+                (Start::Reset(ResetReason::EpochChanged), None)
             }
             Resume::After { seq, .. } if inner.boundary.is_some_and(|(b, _)| *seq < b) => {
                 let reason = inner.boundary.map_or(ResetReason::GapTooOld, |(_, r)| r);
-                (Start::Reset(reason), Vec::new())
+                (Start::Reset(reason), None)
             }
             Resume::After { seq, .. } if *seq > head => {
                 return Err(SubscribeError::AheadOfHead { seq: *seq, head })
             }
             Resume::After { seq, .. } if seq + 1 < low => {
-                (Start::Reset(ResetReason::GapTooOld), Vec::new())
+                (Start::Reset(ResetReason::GapTooOld), None)
             }
-            Resume::After { seq, .. } => {
-                let backlog = inner
-                    .ring
-                    .after(*seq)
-                    .filter(|e| keys.binary_search(&e.symbol).is_ok())
-                    .map(|e| e.frames[tf.index()].clone())
-                    .collect();
-                (Start::Resumed, backlog)
-            }
+            // Missed events are read from the ring through a cursor as the
+            // stream drains ([`Hub::catch_up`]): nothing is copied now.
+            Resume::After { seq, .. } => (Start::Resumed, Some(*seq)),
         };
         let id = inner.next_id;
         inner.next_id += 1;
-        let queue = Arc::new(ClientQueue::new(self.config.client_queue));
-        for k in &keys {
-            inner.subscribers[*k as usize][tf.index()].push((id, queue.clone()));
+        let queue = Arc::new(ClientQueue::new(
+            self.config.client_queue,
+            self.config.client_queue_bytes,
+        ));
+        if cursor.is_none() {
+            for k in &keys {
+                inner.subscribers[*k as usize][tf.index()].push((id, queue.clone()));
+            }
         }
         let info = ClientInfo {
             queue: queue.clone(),
             since: std::time::Instant::now(),
             tf,
             symbols: keys.len(),
+            live: cursor.is_none(),
         };
         inner.clients.insert(id, info);
         let mut names: Vec<String> = keys
@@ -417,7 +481,7 @@ impl Hub {
             tf,
             symbols: names,
             queue,
-            backlog,
+            cursor,
             start,
             head,
             low,

@@ -65,6 +65,8 @@ pub enum Pushed {
 #[derive(Debug, Default)]
 struct State {
     items: VecDeque<QueueItem>,
+    /// Bytes of the items.
+    bytes: usize,
     closed: bool,
     conflated: u64,
     /// The subscriber's writer waits: direct writes are allowed. Events
@@ -77,6 +79,7 @@ pub struct ClientQueue {
     state: Mutex<State>,
     notify: Notify,
     capacity: usize,
+    capacity_bytes: usize,
     direct: OnceLock<Box<dyn DirectWrite>>,
     overflow: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
@@ -91,12 +94,13 @@ impl std::fmt::Debug for ClientQueue {
 }
 
 impl ClientQueue {
-    /// A queue holding at most `capacity` events.
-    pub fn new(capacity: usize) -> ClientQueue {
+    /// A queue holding at most `capacity` events and `capacity_bytes` bytes.
+    pub fn new(capacity: usize, capacity_bytes: usize) -> ClientQueue {
         ClientQueue {
             state: Mutex::new(State::default()),
             notify: Notify::new(),
             capacity: capacity.max(1),
+            capacity_bytes,
             direct: OnceLock::new(),
             overflow: OnceLock::new(),
         }
@@ -131,14 +135,17 @@ impl ClientQueue {
         // the newest item of that key: stop at the first item of the key.
         if let Some(pos) = st.items.iter().rposition(|i| i.key == item.key) {
             if !st.items[pos].is_final {
-                st.items.remove(pos);
+                if let Some(old) = st.items.remove(pos) {
+                    st.bytes -= old.bytes.len();
+                }
                 st.conflated += 1;
                 outcome = Pushed::Conflated;
             }
         }
-        if st.items.len() >= self.capacity {
+        if st.items.len() >= self.capacity || st.bytes + item.bytes.len() > self.capacity_bytes {
             st.closed = true;
             st.items = VecDeque::new();
+            st.bytes = 0;
             drop(st);
             self.notify.notify_one();
             if let Some(hook) = self.overflow.get() {
@@ -146,6 +153,7 @@ impl ClientQueue {
             }
             return Pushed::Closed;
         }
+        st.bytes += item.bytes.len();
         st.items.push_back(item);
         if st.parked {
             // Nobody to wake: the first push since the queue emptied makes a
@@ -190,11 +198,13 @@ impl ClientQueue {
                         // whatever else arrives (never conflated away).
                         first.bytes = first.bytes.slice(n..);
                         first.is_final = true;
+                        st.bytes -= n;
                     }
                     break;
                 }
                 n -= first.bytes.len();
                 if let Some(done) = st.items.pop_front() {
+                    st.bytes -= done.bytes.len();
                     direct.written(&done);
                 }
             }
@@ -247,6 +257,11 @@ impl ClientQueue {
         take(&mut st, max_bytes, &mut on_item)
     }
 
+    /// Bytes waiting.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
     /// Closes the queue (the subscriber's stream ends).
     pub fn close(&self) {
         self.lock().closed = true;
@@ -282,6 +297,7 @@ fn take(
 ) -> Option<(Bytes, u64)> {
     st.parked = false;
     let first = st.items.pop_front()?;
+    st.bytes -= first.bytes.len();
     on_item(&first);
     if st.items.is_empty() {
         return Some((first.bytes, first.seq));
@@ -296,6 +312,7 @@ fn take(
         on_item(next);
         buf.extend_from_slice(&next.bytes);
         seq = next.seq;
+        st.bytes -= next.bytes.len();
         st.items.pop_front();
     }
     Some((buf.freeze(), seq))
@@ -317,7 +334,7 @@ mod tests {
 
     #[tokio::test]
     async fn in_progress_updates_conflate_finals_stay() {
-        let q = ClientQueue::new(8);
+        let q = ClientQueue::new(8, usize::MAX);
         assert_eq!(q.push(item(0, 1, false)), Pushed::Queued);
         assert_eq!(q.push(item(1, 2, false)), Pushed::Queued);
         assert_eq!(q.push(item(0, 3, false)), Pushed::Conflated);
@@ -332,7 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_queue_full_of_finals_closes_and_frees_its_memory() {
-        let q = ClientQueue::new(3);
+        let q = ClientQueue::new(3, usize::MAX);
         for seq in 1..=3 {
             assert_eq!(q.push(item(0, seq, true)), Pushed::Queued);
         }
@@ -343,8 +360,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_queue_over_its_byte_bound_closes() {
+        let q = ClientQueue::new(100, 10);
+        assert_eq!(q.push(item(0, 1, true)), Pushed::Queued);
+        assert_eq!(q.push(item(0, 22, true)), Pushed::Queued);
+        assert_eq!(q.bytes(), 5);
+        assert_eq!(q.push(item(0, 33333, true)), Pushed::Closed);
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[tokio::test]
     async fn batches_respect_the_byte_budget() {
-        let q = ClientQueue::new(16);
+        let q = ClientQueue::new(16, usize::MAX);
         for seq in 1..=5 {
             q.push(item(seq as u32, seq, true));
         }
@@ -356,7 +383,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_reader_wakes_on_push() {
-        let q = std::sync::Arc::new(ClientQueue::new(4));
+        let q = std::sync::Arc::new(ClientQueue::new(4, usize::MAX));
         let reader = tokio::spawn({
             let q = q.clone();
             async move { q.next_batch(64, |_| {}).await }
@@ -408,7 +435,7 @@ mod tests {
     fn direct(room: usize) -> (ClientQueue, std::sync::Arc<Sink>) {
         let sink = std::sync::Arc::new(Sink::default());
         *sink.room.lock().unwrap() = room;
-        let q = ClientQueue::new(8);
+        let q = ClientQueue::new(8, usize::MAX);
         q.attach(Box::new(sink.clone()));
         (q, sink)
     }

@@ -15,10 +15,14 @@ impl Hub {
     /// Switches `symbols` to replay, each starting from `preload` (final 1m
     /// bars before the replay window, for context). Every subscriber gets
     /// `reset` (`replay_started`).
-    pub fn begin_replay(&self, symbols: Vec<(String, Vec<Candle>)>) {
+    pub fn begin_replay(&self, symbols: Vec<(String, Vec<Candle>)>) -> Result<(), PublishError> {
+        let _writer = self.writer();
         let mut inner = self.lock();
+        for (symbol, _) in &symbols {
+            self.admits_symbol(&inner, symbol, 0)?;
+        }
         for (symbol, preload) in symbols {
-            let i = self.symbol_index(&mut inner, &symbol);
+            let i = self.symbol_index(&mut inner, &symbol)?;
             let mut fresh = Series::new(inner.series[i as usize].name.clone(), self.config.retain);
             fresh.load(preload);
             let live = std::mem::replace(&mut inner.series[i as usize], fresh);
@@ -31,11 +35,13 @@ impl Hub {
         let due = Self::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         super::flush(due);
+        Ok(())
     }
 
     /// Ends replay mode: live series come back, every subscriber gets
     /// `reset` (`replay_stopped`). Does nothing when no replay is on.
     pub fn end_replay(&self) {
+        let _writer = self.writer();
         let mut inner = self.lock();
         if inner.stashed.is_empty() {
             return;
@@ -75,6 +81,7 @@ impl Hub {
         is_final: bool,
     ) -> Result<u64, PublishError> {
         candle.check()?;
+        let _writer = self.writer();
         let mut inner = self.lock();
         let i = *inner
             .index
@@ -112,7 +119,8 @@ impl Hub {
         Bytes::from(buf)
     }
 
-    /// Queues `frame` for every subscriber; returns the queues to flush.
+    /// Queues `frame` for every live subscriber (one still catching up
+    /// finds a replay's boundary itself); returns the queues to flush.
     fn push_to_all(
         clients: &std::collections::HashMap<u64, super::ClientInfo>,
         head: u64,
@@ -120,7 +128,7 @@ impl Hub {
     ) -> Vec<Arc<ClientQueue>> {
         let produced = std::time::Instant::now();
         let mut due = Vec::new();
-        for c in clients.values() {
+        for c in clients.values().filter(|c| c.live) {
             let pushed = c.queue.push(QueueItem {
                 key: BROADCAST_KEY,
                 seq: head,

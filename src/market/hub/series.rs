@@ -37,7 +37,7 @@ pub struct Series {
     pub name: Arc<str>,
     finals: Vec<Candle>,
     forming: Option<Candle>,
-    open: [Option<OpenBucket>; 6],
+    open: [Option<OpenBucket>; Timeframe::COUNT],
     retain: usize,
 }
 
@@ -48,7 +48,7 @@ impl Series {
             name,
             finals: Vec::new(),
             forming: None,
-            open: [None; 6],
+            open: [None; Timeframe::COUNT],
             retain: retain.max(1),
         }
     }
@@ -59,7 +59,7 @@ impl Series {
         self.finals = candles;
         self.forming = None;
         self.trim();
-        self.open = [None; 6];
+        self.open = [None; Timeframe::COUNT];
         if let Some(last) = self.finals.last().copied() {
             for tf in &Timeframe::ALL[1..] {
                 let t = tf.bucket_start(last.t);
@@ -96,7 +96,7 @@ impl Series {
 
     /// Applies a 1m bar (checked with [`Series::check_order`]) and returns
     /// what it means for every timeframe, in [`Timeframe::ALL`] order.
-    pub fn apply(&mut self, m: Candle, is_final: bool) -> [Emit; 6] {
+    pub fn apply(&mut self, m: Candle, is_final: bool) -> [Emit; Timeframe::COUNT] {
         let closed_minute = match self.forming {
             Some(f) if f.t < m.t => {
                 self.push_final(f);
@@ -114,7 +114,7 @@ impl Series {
             closed: closed_minute,
             bar: m,
             is_final,
-        }; 6];
+        }; Timeframe::COUNT];
         for tf in &Timeframe::ALL[1..] {
             out[tf.index()] = self.apply_higher(*tf, m, is_final, closed_minute);
         }

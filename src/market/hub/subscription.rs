@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::{ClientQueue, Hub, Start};
 use crate::market::timeframe::Timeframe;
 
@@ -18,8 +16,9 @@ pub struct Subscription {
     pub symbols: Vec<String>,
     /// Live events, after `head`.
     pub queue: Arc<ClientQueue>,
-    /// Missed events (`Start::Resumed`), oldest first, before the live ones.
-    pub backlog: Vec<Bytes>,
+    /// While resuming: the last seq read from the ring (see
+    /// [`Hub::catch_up`]); `None` once live.
+    pub(super) cursor: Option<u64>,
     /// How the subscription started.
     pub start: Start,
     /// The head seq when it started.
@@ -37,6 +36,17 @@ impl Subscription {
     /// The hub's epoch.
     pub fn epoch(&self) -> &str {
         self.hub.epoch()
+    }
+
+    /// Whether missed events are still to be read from the ring.
+    pub fn catching_up(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    /// The next missed events (see [`Hub::catch_up`]).
+    pub fn catch_up(&mut self, max_bytes: usize) -> super::CatchUp {
+        let hub = self.hub.clone();
+        hub.catch_up(self, max_bytes)
     }
 }
 

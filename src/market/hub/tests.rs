@@ -20,7 +20,20 @@ fn hub(ring: usize, client_queue: usize) -> Arc<Hub> {
         ring,
         client_queue,
         retain: 10_000,
+        ..HubConfig::default()
     })
+}
+
+/// Everything a resuming subscription catches up on, step by step.
+fn backlog(sub: &mut Subscription) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    loop {
+        let step = sub.catch_up(1 << 16);
+        out.extend(step.frames);
+        if step.done.is_some() {
+            return out;
+        }
+    }
 }
 
 fn frames(bytes: &[Bytes]) -> Vec<serde_json::Value> {
@@ -72,11 +85,11 @@ fn resume_inside_the_ring_gets_exactly_the_missed_events_of_its_symbols() {
         epoch: None,
         seq: 3,
     };
-    let sub = hub
+    let mut sub = hub
         .subscribe(&["SPY".into()], Timeframe::M1, &resume)
         .unwrap();
     assert_eq!(sub.start, Start::Resumed);
-    let seqs: Vec<u64> = frames(&sub.backlog)
+    let seqs: Vec<u64> = frames(&backlog(&mut sub))
         .iter()
         .map(|v| v["seq"].as_u64().unwrap())
         .collect();
@@ -118,7 +131,7 @@ fn old_positions_and_foreign_epochs_reset_and_future_ones_are_refused() {
 #[tokio::test]
 async fn a_stalled_subscriber_is_conflated_then_closed_without_touching_others() {
     let hub = hub(1000, 4);
-    hub.load("SPY", vec![candle(T - MINUTE_MS, 1.0)]);
+    hub.load("SPY", vec![candle(T - MINUTE_MS, 1.0)]).unwrap();
     let stalled = hub.subscribe(&[], Timeframe::M1, &Resume::Live).unwrap();
     let healthy = hub.subscribe(&[], Timeframe::M1, &Resume::Live).unwrap();
     let mut seen = Vec::new();
@@ -145,7 +158,7 @@ async fn a_stalled_subscriber_is_conflated_then_closed_without_touching_others()
     assert_eq!(hub.stats().conflated.load(Ordering::Relaxed), 10);
     assert_eq!(seen, (1..=15).collect::<Vec<u64>>());
     // The closed subscriber comes back from its last seq and loses nothing.
-    let back = hub
+    let mut back = hub
         .subscribe(
             &[],
             Timeframe::M1,
@@ -155,7 +168,7 @@ async fn a_stalled_subscriber_is_conflated_then_closed_without_touching_others()
             },
         )
         .unwrap();
-    let finals: Vec<bool> = frames(&back.backlog)
+    let finals: Vec<bool> = frames(&backlog(&mut back))
         .iter()
         .map(|v| v["final"].as_bool().unwrap())
         .collect();
@@ -207,7 +220,8 @@ fn history_carries_the_seq_it_is_consistent_with() {
     hub.load(
         "SPY",
         (0..10).map(|i| candle(T + i * MINUTE_MS, 1.0)).collect(),
-    );
+    )
+    .unwrap();
     hub.publish("SPY", candle(T + 10 * MINUTE_MS, 2.0), false)
         .unwrap();
     let h = hub.history("SPY", Timeframe::M5, None, 50).unwrap();
@@ -224,4 +238,102 @@ fn history_carries_the_seq_it_is_consistent_with() {
         (info[0].last, info[0].reference, info[0].change),
         (2.0, 1.0, 1.0)
     );
+}
+
+#[tokio::test]
+async fn a_resume_reads_the_ring_in_bounded_steps_then_goes_live() {
+    let hub = hub(1000, 100);
+    for i in 0..300 {
+        hub.publish("SPY", candle(T + i * MINUTE_MS, 1.0), true)
+            .unwrap();
+    }
+    let after = |seq| Resume::After { epoch: None, seq };
+    let mut sub = hub.subscribe(&[], Timeframe::M1, &after(100)).unwrap();
+    // Nothing was copied at subscribe time, and it is not fanned out to yet.
+    hub.publish("SPY", candle(T + 300 * MINUTE_MS, 1.0), true)
+        .unwrap();
+    assert!(sub.queue.is_empty());
+    let first = sub.catch_up(1000);
+    assert!(first.done.is_none(), "a step is bounded by its byte budget");
+    assert!(!first.frames.is_empty() && first.frames.len() < 200);
+    let mut seqs: Vec<u64> = frames(&first.frames)
+        .iter()
+        .map(|v| v["seq"].as_u64().unwrap())
+        .collect();
+    seqs.extend(
+        frames(&backlog(&mut sub))
+            .iter()
+            .map(|v| v["seq"].as_u64().unwrap()),
+    );
+    assert_eq!(seqs, (101..=301).collect::<Vec<u64>>());
+    assert!(!sub.catching_up());
+    hub.publish("SPY", candle(T + 301 * MINUTE_MS, 1.0), true)
+        .unwrap();
+    let (live, seq) = sub.queue.next_batch(1 << 16, |_| {}).await.unwrap();
+    assert_eq!((frames(&[live]).len(), seq), (1, 302));
+}
+
+#[test]
+fn a_ring_that_overtakes_a_slow_resume_resets_it() {
+    let hub = hub(10, 100);
+    for i in 0..10 {
+        hub.publish("SPY", candle(T + i * MINUTE_MS, 1.0), true)
+            .unwrap();
+    }
+    let mut sub = hub
+        .subscribe(
+            &[],
+            Timeframe::M1,
+            &Resume::After {
+                epoch: None,
+                seq: 1,
+            },
+        )
+        .unwrap();
+    let step = sub.catch_up(1);
+    assert_eq!(step.frames.len(), 1);
+    for i in 10..30 {
+        hub.publish("SPY", candle(T + i * MINUTE_MS, 1.0), true)
+            .unwrap();
+    }
+    let step = sub.catch_up(1 << 16);
+    assert!(step.frames.is_empty(), "never a silent jump");
+    assert_eq!(
+        step.done,
+        Some(Caught::Reset {
+            reason: ResetReason::GapTooOld,
+            head: 30,
+            low: 21
+        })
+    );
+    assert!(!sub.catching_up());
+}
+
+#[test]
+fn symbols_are_checked_and_bounded() {
+    let hub = Hub::new(HubConfig {
+        max_symbols: 2,
+        ..HubConfig::default()
+    });
+    hub.publish("BRK.B", candle(T, 1.0), true).unwrap();
+    assert!(matches!(
+        hub.publish(&"X".repeat(1 << 20), candle(T, 1.0), true),
+        Err(PublishError::BadSymbol(_))
+    ));
+    hub.publish("^GSPC", candle(T, 1.0), true).unwrap();
+    assert_eq!(
+        hub.publish("ES=F", candle(T, 1.0), true),
+        Err(PublishError::TooManySymbols(2))
+    );
+    let bars = [Bar::new(
+        "EUR/USD".into(),
+        Timeframe::M1,
+        candle(T, 1.0),
+        true,
+    )];
+    assert_eq!(
+        hub.publish_batch(&bars).unwrap_err().error,
+        PublishError::TooManySymbols(2)
+    );
+    assert_eq!(hub.symbol_names(), vec!["BRK.B", "^GSPC"]);
 }

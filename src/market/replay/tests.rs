@@ -30,7 +30,7 @@ fn recording() -> Vec<Candle> {
 
 fn setup() -> (Arc<Hub>, Arc<Replayer>, Subscription) {
     let hub = Hub::new(HubConfig::default());
-    hub.load("SPY", vec![bar(-100, 50.0, 50.0)]);
+    hub.load("SPY", vec![bar(-100, 50.0, 50.0)]).unwrap();
     let replayer = Replayer::new(
         hub.clone(),
         HashMap::from([("SPY".to_string(), recording())]),

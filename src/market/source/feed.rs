@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::sim::Sim;
+use crate::market::hub::PublishError;
 use crate::market::time::now_ms;
 use crate::market::timeframe::{Timeframe, MINUTE_MS};
 use crate::market::Hub;
@@ -81,14 +82,14 @@ pub fn start_sim(
     backfill: Duration,
     clock: &SimClock,
     hub: &Hub,
-) -> Sim {
+) -> Result<Sim, PublishError> {
     let to = Timeframe::M1.bucket_start(clock.now_ms());
     let from = to - backfill.as_millis() as i64;
     let mut sim = Sim::new(seed, symbols, from);
     for (symbol, candles) in sim.backfill(from, to) {
-        hub.load(&symbol, candles);
+        hub.load(&symbol, candles)?;
     }
-    sim
+    Ok(sim)
 }
 
 #[cfg(test)]
@@ -102,7 +103,7 @@ mod tests {
         // 600x: a simulated minute passes every 100 ms of real time.
         let clock = SimClock::new(600.0);
         let symbols = vec!["SPY".to_string()];
-        let sim = start_sim(1, &symbols, Duration::from_secs(3600), &clock, &hub);
+        let sim = start_sim(1, &symbols, Duration::from_secs(3600), &clock, &hub).unwrap();
         let before = hub.history("SPY", Timeframe::M1, None, 5000).unwrap();
         assert_eq!(before.bars.len(), 60);
         assert!(before.bars.iter().all(|b| b.is_final));
