@@ -315,7 +315,45 @@ pub struct Diag {
     /// The replay.
     pub replay: ReplayStatus,
     /// The SSE clients with the most events waiting (at most 5).
-    pub lagging_clients: Vec<crate::market::hub::ClientLag>,
+    pub lagging_clients: Vec<ClientLag>,
+    /// Connections, streams and capacity refusals.
+    pub admission: DiagAdmission,
+}
+
+/// One subscriber's backlog, as diag shows the most lagging ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientLag {
+    /// Subscription id.
+    pub id: u64,
+    /// Events waiting in its queue.
+    pub queued: usize,
+    /// In-progress updates conflated for it.
+    pub conflated: u64,
+    /// Seconds since it subscribed.
+    pub connected_seconds: f64,
+    /// Its timeframe.
+    pub timeframe: Timeframe,
+    /// How many symbols it follows.
+    pub symbols: usize,
+}
+
+/// The admission part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagAdmission {
+    /// Open client connections.
+    pub connections: u64,
+    /// `--max-connections`.
+    pub max_connections: u64,
+    /// Open SSE streams.
+    pub streams: u64,
+    /// `--max-streams-per-addr`.
+    pub max_streams_per_addr: u64,
+    /// `--sse-max-clients` (0: no limit).
+    pub sse_max_clients: u64,
+    /// Capacity refusals so far, by limit.
+    pub rejected: std::collections::BTreeMap<String, u64>,
 }
 
 /// The epoch part of [`Diag`].
@@ -342,6 +380,8 @@ pub struct DiagRing {
     pub head_seq: u64,
     /// Events held at most.
     pub capacity: usize,
+    /// Bytes of events held now.
+    pub bytes: u64,
 }
 
 /// The market part of [`Diag`].

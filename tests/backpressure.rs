@@ -164,3 +164,92 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
     ));
     server.stop().await;
 }
+
+/// A server whose queues never overflow, so only the stall timeout can
+/// close a client that stops reading.
+async fn stall_server() -> TestServer {
+    let hub = spotlight::market::Hub::new(HubConfig {
+        client_queue: 1_000_000,
+        client_queue_bytes: 1 << 30,
+        ..HubConfig::default()
+    });
+    let config = spotlight::server::ServerConfig {
+        limits: spotlight::server::Limits {
+            stall_timeout: std::time::Duration::from_millis(300),
+            ..spotlight::server::Limits::default()
+        },
+        ..spotlight::server::ServerConfig::default()
+    };
+    let server = TestServer::start(hub, config).await;
+    server
+        .client()
+        .ingest(ndjson(&finals(&["SPY"], 0, 1)))
+        .await
+        .unwrap();
+    server
+}
+
+/// A raw client with a tiny receive buffer that sends `requests` and then
+/// never reads again.
+async fn never_reading(server: &TestServer, requests: &[u8]) -> tokio::net::TcpStream {
+    let addr = server.url.trim_start_matches("http://").parse().unwrap();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut tcp = socket.connect(addr).await.unwrap();
+    tcp.write_all(requests).await.unwrap();
+    tcp
+}
+
+/// Floods SPY with final bars until the stream is gone; returns how many
+/// bars it took.
+async fn flood_until_gone(server: &TestServer) -> i64 {
+    let client = server.client();
+    let mut minute = 1;
+    eventually("the stalled stream is closed", || {
+        let client = client.clone();
+        let from = minute;
+        minute += 2000;
+        async move {
+            client
+                .ingest(ndjson(&finals(&["SPY"], from, from + 2000)))
+                .await
+                .unwrap();
+            server.state.metrics.sse_connections.get() == 0
+        }
+    })
+    .await;
+    minute
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_writes_make_no_progress_is_closed_on_either_path() {
+    for (path, requests) in [
+        (
+            "lean",
+            &b"GET /realtime/sse?symbols=SPY HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"[..],
+        ),
+        (
+            "router",
+            &b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /realtime/sse?symbols=SPY HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"[..],
+        ),
+    ] {
+        let server = stall_server().await;
+        let _stalled = never_reading(&server, requests).await;
+        eventually("the stream is open", || async {
+            server.state.metrics.sse_connections.get() == 1
+        })
+        .await;
+        flood_until_gone(&server).await;
+        let text = server.client().get_text("/api/metrics").await.unwrap();
+        assert!(
+            text.contains("spotlight_stalled_disconnects_total 1"),
+            "{path}: {text}"
+        );
+        assert_eq!(
+            server.hub().stats().slow_disconnects.load(Ordering::SeqCst),
+            0,
+            "{path}: closed for the stall, not for overflow"
+        );
+        server.stop().await;
+    }
+}

@@ -364,6 +364,8 @@ async fn lean_stream(
     let outcome = tokio::select! {
         w = written => w,
         _ = kill.cancelled() => Err(io::ErrorKind::ConnectionAborted.into()),
+        // A client that hangs up is gone now, not at the next write.
+        _ = hung_up(&tcp) => Ok(()),
     };
     drop(session);
     match outcome {
@@ -381,6 +383,23 @@ async fn lean_stream(
             ) {
                 reset(tcp.as_raw_fd());
             }
+        }
+    }
+}
+
+/// Resolves when the client closes its side (or the socket fails); what a
+/// stream client sends is read and ignored.
+async fn hung_up(tcp: &TcpStream) {
+    let mut sink = [0u8; 256];
+    loop {
+        if tcp.readable().await.is_err() {
+            return;
+        }
+        match tcp.try_read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
         }
     }
 }

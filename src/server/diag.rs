@@ -8,8 +8,8 @@ use axum::Json;
 use super::AppState;
 use crate::market::time::{format_ms, now_ms};
 use crate::wire::{
-    Diag, DiagAuth, DiagEpoch, DiagMarket, DiagMemory, DiagMetrics, DiagProcess, DiagRing,
-    DiagSymbol,
+    Diag, DiagAdmission, DiagAuth, DiagEpoch, DiagMarket, DiagMemory, DiagMetrics, DiagProcess,
+    DiagRing, DiagSymbol,
 };
 
 /// How many lagging clients diag lists.
@@ -29,6 +29,7 @@ pub fn snapshot(state: &AppState) -> Diag {
     let newest = symbols.iter().filter_map(|s| s.last_bar_t).max();
     let pid = std::process::id();
     let uptime = (now - hub.started_ms()) as f64 / 1000.0;
+    let limits = &state.config.limits;
     Diag {
         timestamp: now,
         epoch: DiagEpoch {
@@ -41,6 +42,7 @@ pub fn snapshot(state: &AppState) -> Diag {
             low_seq,
             head_seq,
             capacity: hub.ring_capacity(),
+            bytes: hub.ring_bytes() as u64,
         },
         market: DiagMarket {
             source: state.config.source.clone(),
@@ -78,6 +80,14 @@ pub fn snapshot(state: &AppState) -> Diag {
         },
         replay: state.replay.status(),
         lagging_clients: hub.lagging(LAGGING),
+        admission: DiagAdmission {
+            connections: state.admission.connections() as u64,
+            max_connections: limits.max_connections as u64,
+            streams: state.admission.streams() as u64,
+            max_streams_per_addr: limits.max_streams_per_addr as u64,
+            sse_max_clients: limits.sse_max_clients as u64,
+            rejected: state.metrics.connections_rejected().into_iter().collect(),
+        },
     }
 }
 

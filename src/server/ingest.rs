@@ -3,10 +3,12 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 
 use super::error::ApiError;
 use super::AppState;
+use crate::market::hub::PublishError;
 use crate::market::Bar;
 use crate::wire::IngestResult;
 
@@ -24,8 +26,9 @@ pub async fn ingest(
         if line.trim().is_empty() {
             continue;
         }
-        let bar: Bar = serde_json::from_str(line)
-            .map_err(|e| ApiError::bad_request(format!("line {}: {e}", i + 1)))?;
+        let bar: Bar = serde_json::from_str(line).map_err(|e| {
+            ApiError::bad_request(format!("line {}: {}", i + 1, shorten(&e.to_string())))
+        })?;
         bars.push(bar);
         lines.push(i + 1);
     }
@@ -35,13 +38,25 @@ pub async fn ingest(
         ));
     }
     let head_seq = state.hub.publish_batch(&bars).map_err(|e| {
-        ApiError::bad_request(format!(
-            "line {}: {}; nothing was applied",
-            lines[e.index], e.error
-        ))
+        let message = format!("line {}: {}; nothing was applied", lines[e.index], e.error);
+        match e.error {
+            PublishError::TooManySymbols(_) => {
+                ApiError::new(StatusCode::CONFLICT, "too_many_symbols", message)
+            }
+            _ => ApiError::bad_request(message),
+        }
     })?;
     Ok(Json(IngestResult {
         accepted: bars.len(),
         head_seq,
     }))
+}
+
+/// A parser's message cut to a readable length: it may quote client input.
+fn shorten(message: &str) -> String {
+    const MAX: usize = 160;
+    match message.char_indices().nth(MAX) {
+        None => message.to_string(),
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+    }
 }

@@ -245,3 +245,112 @@ pub async fn spotlight(args: &[&str], env: &[(&str, &str)]) -> (i32, String, Str
         String::from_utf8(out.stderr).unwrap(),
     )
 }
+
+/// One HTTP/1.1 answer read off a raw socket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for an event stream: only its head is read).
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// A header's value, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A request head as a browser-less client writes it.
+pub fn raw_get(path: &str, extra: &[(&str, &str)]) -> String {
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head + "\r\n"
+}
+
+/// Reads one answer from `tcp`: the head, then a `Content-Length` body (an
+/// event stream's body is left unread; a body of unknown length is read
+/// to the end).
+pub async fn read_response(tcp: &mut tokio::net::TcpStream) -> RawResponse {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let (status, headers, head_len) = loop {
+        let mut chunk = [0u8; 4096];
+        let n = guard(tcp.read(&mut chunk)).await.expect("read");
+        assert!(
+            n > 0,
+            "connection closed before an answer: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut res = httparse::Response::new(&mut slots);
+        if let httparse::Status::Complete(len) = res.parse(&buf).expect("an HTTP answer") {
+            let headers = res
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect::<Vec<_>>();
+            break (res.code.unwrap(), headers, len);
+        }
+    };
+    let mut response = RawResponse {
+        status,
+        headers,
+        body: buf[head_len..].to_vec(),
+    };
+    if response.header("content-type") == Some("text/event-stream") {
+        response.body.clear();
+        return response;
+    }
+    match response
+        .header("content-length")
+        .map(|v| v.parse::<usize>().unwrap())
+    {
+        Some(len) => {
+            while response.body.len() < len {
+                let mut chunk = [0u8; 4096];
+                let n = guard(tcp.read(&mut chunk)).await.expect("read");
+                assert!(n > 0, "body cut short");
+                response.body.extend_from_slice(&chunk[..n]);
+            }
+            response.body.truncate(len);
+        }
+        None => {
+            guard(tcp.read_to_end(&mut response.body))
+                .await
+                .expect("read");
+        }
+    }
+    response
+}
+
+/// Sends each request on one connection in turn and reads its answer.
+pub async fn raw_exchange(url: &str, requests: &[String]) -> Vec<RawResponse> {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for r in requests {
+        tcp.write_all(r.as_bytes()).await.unwrap();
+        out.push(read_response(&mut tcp).await);
+    }
+    out
+}

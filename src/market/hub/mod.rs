@@ -30,7 +30,7 @@ use crate::market::bar::{Bar, Candle};
 use crate::market::symbol;
 use crate::market::time::now_ms;
 use crate::market::timeframe::Timeframe;
-use crate::wire::{History, ResetReason, SymbolInfo};
+use crate::wire::{ClientLag, History, ResetReason, SymbolInfo};
 
 /// Sizes the hub is built with.
 #[derive(Debug, Clone)]
@@ -140,24 +140,6 @@ struct ClientInfo {
     symbols: usize,
     /// Receiving live events (not still catching up from the ring).
     live: bool,
-}
-
-/// One subscriber's backlog, as diag shows the most lagging ones.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClientLag {
-    /// Subscription id.
-    pub id: u64,
-    /// Events waiting in its queue.
-    pub queued: usize,
-    /// In-progress updates conflated for it.
-    pub conflated: u64,
-    /// Seconds since it subscribed.
-    pub connected_seconds: f64,
-    /// Its timeframe.
-    pub timeframe: Timeframe,
-    /// How many symbols it follows.
-    pub symbols: usize,
 }
 
 /// The market hub. See the module docs.
@@ -537,6 +519,11 @@ impl Hub {
     /// Events the ring holds at most.
     pub fn ring_capacity(&self) -> usize {
         self.config.ring
+    }
+
+    /// Bytes of events the ring holds now.
+    pub fn ring_bytes(&self) -> usize {
+        self.lock().ring.bytes()
     }
 
     /// History of `symbol` at `tf`, consistent with the returned seq.
