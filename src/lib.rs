@@ -1,6 +1,7 @@
 //! spotlight: a real-time market-data streaming server and the operator's
 //! toolkit around it. The binary only parses arguments and calls [`cmd::run`].
 
+pub mod bench;
 pub mod client;
 pub mod cmd;
 pub mod market;

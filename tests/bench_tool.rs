@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use spotlight::client::loadgen::{run, LoadConfig};
+use spotlight::bench::{run, LoadConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_connect_receive_everything_and_are_counted() {
@@ -55,7 +55,7 @@ async fn an_unknown_symbol_is_reported_as_a_failed_subscriber() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingest_publisher_times_every_message_to_every_subscriber() {
-    use spotlight::client::loadgen::{Publish, Publisher};
+    use spotlight::bench::{Publish, Publisher};
     let server = TestServer::empty(spotlight::market::HubConfig::default()).await;
     let report = run(LoadConfig {
         addr: server.url.trim_start_matches("http://").parse().unwrap(),

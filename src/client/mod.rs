@@ -1,7 +1,6 @@
 //! Typed client for the server's API: HTTP calls here, SSE in [`sse`].
 
 pub mod follow;
-pub mod loadgen;
 pub mod reconnect;
 pub mod sse;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::{connect, CliError, Exit, GlobalArgs};
-use crate::client::loadgen::{self, LoadConfig, LoadReport, Publish, Publisher};
+use crate::bench::{self as load, LoadConfig, LoadReport, Publish, Publisher};
 
 /// Options of `spotlight bench`.
 #[derive(Debug, Clone, Args)]
@@ -117,7 +117,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }),
         server_pid: args.server_pid,
     };
-    let report = loadgen::run(config).await?;
+    let report = load::run(config).await?;
     if global.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -161,7 +161,7 @@ fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String)> {
 /// The human-readable report.
 pub fn table(r: &LoadReport) -> String {
     let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
-    let pct = |l: &loadgen::Percentiles| {
+    let pct = |l: &load::Percentiles| {
         format!(
             "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
             l.p50, l.p90, l.p99, l.p999, l.max

@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use super::logging::{self, LogFormat};
 use super::{CliError, Exit, GlobalArgs};
 use crate::market::replay::Replayer;
-use crate::market::source::feed::{run_sim, start_sim, SimClock};
 use crate::market::source::file::{self, FileOptions, Stamp};
+use crate::market::source::sim_driver::{run_sim, start_sim, SimClock};
 use crate::market::{Candle, Hub, HubConfig};
 use crate::server::admission::default_max_connections;
 use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig};
@@ -41,6 +41,24 @@ impl FromStr for SourceSpec {
             _ => Err(format!(
                 "unknown source {s:?} (expected `sim` or `file:PATH`)"
             )),
+        }
+    }
+}
+
+/// `--stamp`: whether file timestamps mark bar start or end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StampArg {
+    /// The timestamp is the bucket start (the wire convention).
+    Start,
+    /// The timestamp is the bucket end (NinjaTrader and many exports).
+    End,
+}
+
+impl From<StampArg> for Stamp {
+    fn from(s: StampArg) -> Stamp {
+        match s {
+            StampArg::Start => Stamp::Start,
+            StampArg::End => Stamp::End,
         }
     }
 }
@@ -124,7 +142,7 @@ pub struct ServeArgs {
     pub tz: Option<Tz>,
     /// Whether file timestamps mark bar start or end (default: the format's own).
     #[arg(long, env = "SPOTLIGHT_STAMP", value_enum, help_heading = "Files")]
-    pub stamp: Option<Stamp>,
+    pub stamp: Option<StampArg>,
     /// Symbol for files that name none.
     #[arg(long, env = "SPOTLIGHT_SYMBOL", value_parser = parse_symbol, help_heading = "Files")]
     pub symbol: Option<String>,
@@ -382,7 +400,7 @@ fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::R
 fn load_files(hub: &Hub, path: &std::path::Path, args: &ServeArgs) -> anyhow::Result<()> {
     let opts = FileOptions {
         tz: args.tz,
-        stamp: args.stamp,
+        stamp: args.stamp.map(Stamp::from),
         symbol: args.symbol.clone(),
     };
     let report = file::load(path, &opts).map_err(|e| CliError::usage(e.to_string()))?;
@@ -406,7 +424,7 @@ fn load_recordings(args: &ServeArgs) -> anyhow::Result<HashMap<String, Vec<Candl
     for (symbol, path) in &args.replays {
         let opts = FileOptions {
             tz: args.tz,
-            stamp: args.stamp,
+            stamp: args.stamp.map(Stamp::from),
             symbol: Some(symbol.clone()),
         };
         let report = file::load(path, &opts).map_err(|e| CliError::usage(e.to_string()))?;

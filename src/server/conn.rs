@@ -422,6 +422,13 @@ async fn write_all(tcp: &TcpStream, mut buf: &[u8], stall: Duration) -> io::Resu
     Ok(())
 }
 
+/// Flags of a direct send: never block; on Linux, no SIGPIPE for a closed
+/// peer (elsewhere the Rust runtime already ignores SIGPIPE).
+#[cfg(target_os = "linux")]
+const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT.union(MsgFlags::MSG_NOSIGNAL);
+#[cfg(not(target_os = "linux"))]
+const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
+
 /// A lean stream's socket as the hub's direct writer.
 ///
 /// It sends on the descriptor itself rather than through tokio's readiness
@@ -438,7 +445,7 @@ struct SocketWriter {
 
 impl DirectWrite for SocketWriter {
     fn try_write(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+        let flags = SEND_FLAGS;
         let sent = match bufs {
             // One event (the usual case): a plain send, no iovec to import.
             [one] => socket::send(self.fd, one, flags),

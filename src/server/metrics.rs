@@ -15,7 +15,7 @@ use prometheus::{
 
 use super::error::ApiError;
 use super::AppState;
-use crate::market::hub::{QueueItem, BROADCAST_KEY};
+use crate::market::hub::QueueItem;
 use crate::market::replay::Replayer;
 use crate::market::Hub;
 
@@ -295,7 +295,7 @@ impl Metrics {
     pub fn delivered(&self, item: &QueueItem) {
         self.broadcast_latency
             .observe(item.produced.elapsed().as_secs_f64());
-        if item.key != BROADCAST_KEY {
+        if !item.is_broadcast() {
             self.sse_bars_sent.inc();
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use spotlight::client::sse::{EventStream, ServerEvent, Subscribe};
 use spotlight::client::Client;
-use spotlight::market::source::feed::{run_sim, start_sim, SimClock};
+use spotlight::market::source::sim_driver::{run_sim, start_sim, SimClock};
 use spotlight::market::{Bar, Candle, Hub, HubConfig, Timeframe};
 use spotlight::server::{launch, AppState, ServerConfig};
 use tokio::net::TcpListener;

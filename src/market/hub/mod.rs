@@ -6,7 +6,7 @@ mod catch_up;
 mod error;
 mod fanout;
 mod queue;
-mod replay;
+mod replay_mode;
 mod ring;
 mod series;
 mod subscription;

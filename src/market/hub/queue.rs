@@ -45,6 +45,14 @@ pub struct QueueItem {
     pub produced: std::time::Instant,
 }
 
+impl QueueItem {
+    /// Whether the event is outside the seq space (a `reset`, a `replay`
+    /// state change), sent to every subscriber.
+    pub fn is_broadcast(&self) -> bool {
+        self.key == BROADCAST_KEY
+    }
+}
+
 /// What [`ClientQueue::push`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {

@@ -18,7 +18,7 @@ use crate::market::time::{format_ms, parse_file_time, resolve_local, FileTime};
 use crate::market::timeframe::{Timeframe, MINUTE_MS};
 
 /// Whether a file's timestamps mark the start or the end of each bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stamp {
     /// The timestamp is the bucket start (the wire convention).
     Start,

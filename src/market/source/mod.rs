@@ -1,5 +1,5 @@
 //! Where bars come from: the embedded simulation and recorded files.
 
-pub mod feed;
 pub mod file;
 pub mod sim;
+pub mod sim_driver;

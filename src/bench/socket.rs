@@ -7,13 +7,10 @@
 //! round to reading the socket, which with thousands of subscribers on one
 //! core is most of what a read-time latency would show.
 
-use std::io::{self, IoSliceMut};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
-use nix::sys::time::TimeSpec;
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -44,7 +41,12 @@ pub(super) async fn connect(
     let mut stream = socket.connect(addr).await.map_err(|e| describe(&e))?;
     let _ = stream.set_nodelay(true);
     // Without timestamps latency falls back to read time; say so in the report.
-    let _ = setsockopt(&stream, sockopt::ReceiveTimestampns, &true);
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::socket::setsockopt(
+        &stream,
+        nix::sys::socket::sockopt::ReceiveTimestampns,
+        &true,
+    );
     let request =
         format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
     stream
@@ -73,7 +75,12 @@ pub(super) async fn recv(stream: &TcpStream, buf: &mut [u8]) -> io::Result<Recei
     }
 }
 
+#[cfg(target_os = "linux")]
 fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<Received> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use nix::sys::time::TimeSpec;
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd;
     let mut iov = [IoSliceMut::new(buf)];
     let mut space = nix::cmsg_space!(TimeSpec);
     let msg = recvmsg::<()>(
@@ -91,6 +98,15 @@ fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<Received> {
     Ok(Received {
         len: msg.bytes,
         arrived,
+    })
+}
+
+/// Elsewhere: no kernel timestamps (latency is timed at the read).
+#[cfg(not(target_os = "linux"))]
+fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<Received> {
+    Ok(Received {
+        len: stream.try_read(buf)?,
+        arrived: None,
     })
 }
 

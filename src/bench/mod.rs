@@ -231,21 +231,61 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         unique: AtomicU64::new(0),
         unstamped: AtomicU64::new(0),
     });
-    if let Some(Publish {
-        publisher: Publisher::Ingest { .. },
-        ..
-    }) = &config.publish
+    if let Some(
+        p @ Publish {
+            publisher: Publisher::Ingest { .. },
+            ..
+        },
+    ) = &config.publish
     {
         // The symbol must exist before anyone subscribes to it.
-        publish_one(
-            &reqwest::Client::new(),
-            config.publish.as_ref().expect("set"),
-            None,
-        )
-        .await?;
+        publish_one(&reqwest::Client::new(), p, None).await?;
     }
     let rss_before = config.server_pid.and_then(crate::sys::rss);
     let (measure_tx, measure_rx) = watch::channel(false);
+    let (tasks, mut ramp) = connect_all(&config, &shared, measure_rx, total).await;
+    let server_rss = config.server_pid.and_then(crate::sys::rss);
+    measure_tx.send_replace(true);
+    warm_up(&config, &shared, ramp.connected).await?;
+    let window = measure(&config, &shared, ramp.connected).await?;
+    measure_tx.send_replace(false);
+
+    let mut tallies = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        tallies.push(t.await.unwrap_or_default());
+    }
+    for t in &tallies {
+        if let (Some(e), None) = (&t.error, &ramp.first_error) {
+            ramp.first_error = Some(e.clone());
+        }
+    }
+    report(
+        &config, &shared, ramp, window, &tallies, rss_before, server_rss,
+    )
+}
+
+/// How the subscribers' connections went.
+struct Ramp {
+    connected: usize,
+    failed: usize,
+    first_error: Option<String>,
+}
+
+/// The measured window: its length and the CPU spent in it.
+struct Window {
+    seconds: f64,
+    server_cpu: Option<f64>,
+    own_cpu: Option<f64>,
+}
+
+/// Opens every subscriber (at most `ramp_concurrency` connecting at once)
+/// and waits until each has connected or failed.
+async fn connect_all(
+    config: &LoadConfig,
+    shared: &Arc<Shared>,
+    measuring: watch::Receiver<bool>,
+    total: u64,
+) -> (Vec<tokio::task::JoinHandle<Tally>>, Ramp) {
     let (connected_tx, mut connected_rx) =
         mpsc::channel::<Result<(), String>>(config.clients.max(1));
     let gate = Arc::new(Semaphore::new(config.ramp_concurrency.max(1)));
@@ -257,7 +297,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         let (addr, shared, measuring, connected, gate) = (
             config.addr,
             shared.clone(),
-            measure_rx.clone(),
+            measuring.clone(),
             connected_tx.clone(),
             gate.clone(),
         );
@@ -273,49 +313,84 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         }));
     }
     drop(connected_tx);
-    let (mut connected, mut failed, mut first_error) = (0usize, 0usize, None);
+    let mut ramp = Ramp {
+        connected: 0,
+        failed: 0,
+        first_error: None,
+    };
     while let Some(r) = connected_rx.recv().await {
         match r {
-            Ok(()) => connected += 1,
+            Ok(()) => ramp.connected += 1,
             Err(e) => {
-                failed += 1;
-                first_error.get_or_insert(e);
+                ramp.failed += 1;
+                ramp.first_error.get_or_insert(e);
             }
         }
-        if connected + failed == config.clients {
+        if ramp.connected + ramp.failed == config.clients {
             break;
         }
     }
-    let server_rss = config.server_pid.and_then(crate::sys::rss);
-    measure_tx.send_replace(true);
+    (tasks, ramp)
+}
+
+/// Publishes the warm-up messages (not timed) and waits for them.
+async fn warm_up(
+    config: &LoadConfig,
+    shared: &Arc<Shared>,
+    connected: usize,
+) -> anyhow::Result<()> {
     if let Some(p) = config
         .publish
         .as_ref()
         .filter(|p| p.warmup > 0 && connected > 0)
     {
-        publish_on_own_thread(p, &shared, 0..p.warmup).await?;
-        drain(&shared, connected as u64 * p.warmup).await;
+        publish_on_own_thread(p, shared, 0..p.warmup).await?;
+        drain(shared, connected as u64 * p.warmup).await;
     }
+    Ok(())
+}
+
+/// Publishes the measured messages (or waits `duration`), timing the
+/// window and the CPU spent in it.
+async fn measure(
+    config: &LoadConfig,
+    shared: &Arc<Shared>,
+    connected: usize,
+) -> anyhow::Result<Window> {
     let cpu_start = config.server_pid.and_then(crate::sys::cpu_seconds);
     let own_start = crate::sys::cpu_seconds(std::process::id());
     let started = Instant::now();
     match &config.publish {
         Some(p) if connected > 0 => {
-            publish_on_own_thread(p, &shared, p.warmup..p.warmup + p.messages).await?;
-            drain(&shared, connected as u64 * (p.warmup + p.messages)).await;
+            publish_on_own_thread(p, shared, p.warmup..p.warmup + p.messages).await?;
+            drain(shared, connected as u64 * (p.warmup + p.messages)).await;
         }
         Some(_) => {}
         None => tokio::time::sleep(config.duration).await,
     }
-    measure_tx.send_replace(false);
     let seconds = started.elapsed().as_secs_f64();
     let cpu_end = config.server_pid.and_then(crate::sys::cpu_seconds);
     let own_end = crate::sys::cpu_seconds(std::process::id());
+    Ok(Window {
+        seconds,
+        server_cpu: cpu_start.zip(cpu_end).map(|(a, b)| b - a),
+        own_cpu: own_start.zip(own_end).map(|(a, b)| b - a),
+    })
+}
 
-    let mut tallies = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        tallies.push(t.await.unwrap_or_default());
-    }
+/// The figures of a run from the subscribers' tallies.
+fn report(
+    config: &LoadConfig,
+    shared: &Shared,
+    ramp: Ramp,
+    window: Window,
+    tallies: &[Tally],
+    rss_before: Option<u64>,
+    server_rss: Option<u64>,
+) -> anyhow::Result<LoadReport> {
+    let messages = config.publish.as_ref().map_or(0, |p| p.messages);
+    let warmup = config.publish.as_ref().map_or(0, |p| p.warmup);
+    let total = warmup + messages;
     let live: Vec<&Tally> = tallies
         .iter()
         .filter(|t| t.error.is_none() || t.delivered > 0)
@@ -341,25 +416,21 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         cpu.filter(|_| delivered > 0)
             .map(|c| c / delivered as f64 * 1000.0)
     };
-    for t in &tallies {
-        if let (Some(e), None) = (&t.error, &first_error) {
-            first_error = Some(e.clone());
-        }
-    }
+    let connected = ramp.connected;
     Ok(LoadReport {
         clients: config.clients,
         connected,
-        failed: failed
+        failed: ramp.failed
             + tallies
                 .iter()
                 .filter(|t| t.error.is_some() && t.delivered > 0)
                 .count(),
-        first_error,
+        first_error: ramp.first_error,
         messages,
         warmup,
-        seconds,
+        seconds: window.seconds,
         delivered,
-        per_second: delivered as f64 / seconds,
+        per_second: delivered as f64 / window.seconds,
         lost,
         duplicated: tallies.iter().map(|t| t.duplicated).sum(),
         out_of_order: tallies.iter().map(|t| t.out_of_order).sum(),
@@ -373,8 +444,8 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
             _ => None,
         },
         server_rss,
-        server_cpu_per_1k: per_1k(cpu_start.zip(cpu_end).map(|(a, b)| b - a)),
-        client_cpu_per_1k: per_1k(own_start.zip(own_end).map(|(a, b)| b - a)).unwrap_or(0.0),
+        server_cpu_per_1k: per_1k(window.server_cpu),
+        client_cpu_per_1k: per_1k(window.own_cpu).unwrap_or(0.0),
     })
 }
 
