@@ -37,6 +37,28 @@ pub fn mib(bytes: Option<u64>) -> String {
     bytes.map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1_048_576.0))
 }
 
+/// Connections and streams against their limits, and what was refused.
+fn admission(a: &crate::wire::DiagAdmission) -> String {
+    let refused: Vec<String> = a
+        .rejected
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(reason, n)| format!("{n} {reason}"))
+        .collect();
+    format!(
+        "{} of {} connections, {} streams ({} per address); refused: {}",
+        a.connections,
+        a.max_connections,
+        a.streams,
+        a.max_streams_per_addr,
+        if refused.is_empty() {
+            "none".to_string()
+        } else {
+            refused.join(", ")
+        }
+    )
+}
+
 /// The aligned, readable summary.
 pub fn render(d: &Diag) -> String {
     let symbols: Vec<&str> = d.market.symbols.iter().map(|s| s.symbol.as_str()).collect();
@@ -65,8 +87,11 @@ pub fn render(d: &Diag) -> String {
         (
             "ring",
             format!(
-                "seq {} … {}  (holds {})",
-                d.ring.low_seq, d.ring.head_seq, d.ring.capacity
+                "seq {} … {}  (holds {}; {} now)",
+                d.ring.low_seq,
+                d.ring.head_seq,
+                d.ring.capacity,
+                mib(Some(d.ring.bytes))
             ),
         ),
         (
@@ -91,6 +116,7 @@ pub fn render(d: &Diag) -> String {
                 m.sse_slow_disconnects_total
             ),
         ),
+        ("admission", admission(&d.admission)),
         (
             "traffic",
             format!(

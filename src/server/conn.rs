@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -103,9 +103,17 @@ async fn connection(
 ) {
     let limits = &state.config.limits;
     // A connection that has not sent its request yet is dropped at shutdown.
-    let read = tokio::select! {
-        read = tokio::time::timeout(limits.header_timeout, read_head(&mut tcp)) => read,
-        _ = state.shutdown.cancelled() => return,
+    // Every phase is boxed: a task is as large as its largest phase, and
+    // thousands of streams wait in the last one.
+    let read = Box::pin(async {
+        tokio::select! {
+            read = tokio::time::timeout(limits.header_timeout, read_head(&mut tcp)) => Some(read),
+            _ = state.shutdown.cancelled() => None,
+        }
+    })
+    .await;
+    let Some(read) = read else {
+        return;
     };
     let head = match read {
         Ok(Ok(Head::Complete(head))) => head,
@@ -134,9 +142,27 @@ async fn connection(
     };
     if let Some(request) = lean_request(&head, &state.config.browser) {
         drop(head);
-        lean_sse(tcp, peer, state, request).await;
+        // Boxed: admission's state is transient, the stream should not carry it.
+        if let Some(opened) = Box::pin(lean_open(tcp, peer, &state, request)).await {
+            Box::pin(lean_stream(opened, peer, &state)).await;
+        }
         return;
     }
+    // Boxed: its state is large, and the lean streams should not pay for it.
+    Box::pin(routed(tcp, head, peer, state, app, watcher)).await;
+}
+
+/// Serves a connection with hyper and the router, the bytes read so far
+/// replayed first.
+async fn routed(
+    tcp: TcpStream,
+    head: Vec<u8>,
+    peer: SocketAddr,
+    state: AppState,
+    app: Router,
+    watcher: Watcher,
+) {
+    let limits = &state.config.limits;
     let kill = CancellationToken::new();
     let fd = tcp.as_raw_fd();
     let io = TokioIo::new(Rewind {
@@ -165,24 +191,28 @@ async fn connection(
         }
         // A stream's queue overflowed: reset the socket now (the
         // connection, which owns the descriptor, is still alive here).
-        _ = async { kill.cancelled().await; reset(fd) } => {}
+        _ = async {
+            kill.cancelled().await;
+            // SAFETY: the connection that owns `fd` is alive while this
+            // branch runs (select! drops the other branch afterwards).
+            reset(&unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+        } => {}
     }
 }
 
 /// Drops what the socket still has to send and resets it: a client that
 /// fell too far behind is gone at once, its buffers freed.
-fn reset(fd: RawFd) {
-    // SAFETY: called only while the connection that owns `fd` is alive.
-    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+fn reset(socket: &impl AsFd) {
+    let fd = socket.as_fd();
     let _ = socket::setsockopt(
-        &borrowed,
+        &fd,
         socket::sockopt::Linger,
         &nix::libc::linger {
             l_onoff: 1,
             l_linger: 0,
         },
     );
-    let _ = socket::shutdown(fd, socket::Shutdown::Both);
+    let _ = socket::shutdown(fd.as_raw_fd(), socket::Shutdown::Both);
 }
 
 /// What [`read_head`] found.
@@ -280,7 +310,14 @@ fn lean_request(head: &[u8], browser: &BrowserPolicy) -> Option<LeanRequest> {
     })
 }
 
-async fn lean_sse(tcp: TcpStream, peer: SocketAddr, state: AppState, request: LeanRequest) {
+/// Admits and subscribes a stream: the socket, the session and the
+/// response head to write; `None` once a refusal has been written.
+async fn lean_open(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    state: &AppState,
+    request: LeanRequest,
+) -> Option<Opened> {
     let request_id = request
         .headers
         .get("x-request-id")
@@ -294,19 +331,29 @@ async fn lean_sse(tcp: TcpStream, peer: SocketAddr, state: AppState, request: Le
     } else {
         format!("{}?{}", request.path, request.query)
     };
+    // The access-log span covers admission and the response head, as the
+    // router's does; it is not kept for the stream's life (a span held by
+    // thousands of idle streams costs more than the streams themselves).
     let span = super::access_span("GET", &uri, request_id.to_str().unwrap_or("-"));
-    lean_stream(tcp, peer, state, request, request_id)
+    admit_stream(tcp, peer, state, request, request_id)
         .instrument(span)
-        .await;
+        .await
 }
 
-async fn lean_stream(
+/// A stream let in: its socket, session and response head.
+struct Opened {
     tcp: TcpStream,
+    session: sse::Session,
+    head: Vec<u8>,
+}
+
+async fn admit_stream(
+    mut tcp: TcpStream,
     peer: SocketAddr,
-    state: AppState,
+    state: &AppState,
     request: LeanRequest,
     request_id: HeaderValue,
-) {
+) -> Option<Opened> {
     let start = Instant::now();
     let id_header = [(HeaderName::from_static("x-request-id"), request_id)];
     let head = admission::Head {
@@ -316,23 +363,22 @@ async fn lean_stream(
         headers: &request.headers,
         peer,
     };
-    let opened = admit(&state, &head).and_then(|admitted| {
+    let opened = admit(state, &head).and_then(|admitted| {
         let (stream, permit) = admitted
             .stream
             .ok_or_else(|| ApiError::internal("stream was not admitted"))?;
-        let session = sse::open(&state, stream, permit)?;
+        let session = sse::open(state, stream, permit)?;
         Ok((session, admitted.headers))
     });
-    let (mut session, headers) = match opened {
+    let (session, headers) = match opened {
         Ok(s) => s,
         Err(e) => {
             state
                 .metrics
                 .observe_http(SSE_PATH, e.status.as_u16(), start);
             tracing::debug!(status = e.status.as_u16(), latency = ?start.elapsed(), "finished processing request");
-            let mut tcp = tcp;
             let _ = write_refusal(&mut tcp, &e, &id_header).await;
-            return;
+            return None;
         }
     };
     let mut head = format!("HTTP/1.1 200 OK\r\n{STREAM_HEADERS}connection: close\r\n").into_bytes();
@@ -345,17 +391,28 @@ async fn lean_stream(
     head.extend_from_slice(b"\r\n");
     state.metrics.observe_http(SSE_PATH, 200, start);
     tracing::debug!(status = 200, latency = ?start.elapsed(), "finished processing request");
+    Some(Opened { tcp, session, head })
+}
+
+/// Writes an admitted stream until it ends, is closed for overflow (the
+/// queue resets the socket) or a stall, or its client hangs up. Kept
+/// small: thousands of these wait at once.
+async fn lean_stream(opened: Opened, peer: SocketAddr, state: &AppState) {
+    let Opened {
+        tcp,
+        mut session,
+        head,
+    } = opened;
     let tcp = Arc::new(tcp);
-    let kill = CancellationToken::new();
-    session.on_overflow(kill.clone());
     session.attach(Box::new(SocketWriter {
         fd: tcp.as_raw_fd(),
-        _socket: tcp.clone(),
+        socket: tcp.clone(),
         metrics: state.metrics.clone(),
     }));
     let stall = state.config.limits.stall_timeout;
     let written = async {
         write_all(&tcp, &head, stall).await?;
+        drop(head);
         while let Some(chunk) = session.next_chunk().await {
             write_all(&tcp, &chunk, stall).await?;
         }
@@ -363,45 +420,39 @@ async fn lean_stream(
     };
     let outcome = tokio::select! {
         w = written => w,
-        _ = kill.cancelled() => Err(io::ErrorKind::ConnectionAborted.into()),
         // A client that hangs up is gone now, not at the next write.
         _ = hung_up(&tcp) => Ok(()),
     };
-    drop(session);
     match outcome {
         Ok(()) => {
             let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
         }
-        Err(e) => {
-            if e.kind() == io::ErrorKind::TimedOut {
-                state.metrics.stalled();
-                tracing::info!(%peer, "stream closed: no write progress within --stall-timeout");
-            }
-            if matches!(
-                e.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::ConnectionAborted
-            ) {
-                reset(tcp.as_raw_fd());
-            }
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+            state.metrics.stalled();
+            tracing::info!(%peer, "stream closed: no write progress within --stall-timeout");
+            reset(&tcp);
         }
+        Err(_) => {}
     }
 }
 
 /// Resolves when the client closes its side (or the socket fails); what a
-/// stream client sends is read and ignored.
-async fn hung_up(tcp: &TcpStream) {
-    let mut sink = [0u8; 256];
-    loop {
-        if tcp.readable().await.is_err() {
-            return;
+/// stream client sends is read and ignored. Polls read readiness directly:
+/// the future is one reference, not a waiter node.
+fn hung_up(tcp: &TcpStream) -> impl Future<Output = ()> + '_ {
+    std::future::poll_fn(move |cx| loop {
+        match tcp.poll_read_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(_)) => return Poll::Ready(()),
+            Poll::Ready(Ok(())) => {}
         }
-        match tcp.try_read(&mut sink) {
-            Ok(0) => return,
+        match tcp.try_read(&mut [0u8; 64]) {
+            Ok(0) => return Poll::Ready(()),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => return,
+            Err(_) => return Poll::Ready(()),
         }
-    }
+    })
 }
 
 /// Writes all of `buf` to a socket shared with the hub's direct writes
@@ -409,17 +460,29 @@ async fn hung_up(tcp: &TcpStream) {
 /// when the socket takes nothing for `stall`.
 async fn write_all(tcp: &TcpStream, mut buf: &[u8], stall: Duration) -> io::Result<()> {
     while !buf.is_empty() {
-        tokio::time::timeout(stall, tcp.writable())
-            .await
-            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
         match tcp.try_write(buf) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => writable(tcp, stall).await?,
             Err(e) => return Err(e),
         }
     }
     Ok(())
+}
+
+/// Waits until the socket takes bytes again, at most `stall`. Boxed: a
+/// stream only waits here when its socket is full, and the timer would
+/// otherwise sit in every idle stream's state.
+fn writable(
+    tcp: &TcpStream,
+    stall: Duration,
+) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
+    Box::pin(async move {
+        let ready = std::future::poll_fn(|cx| tcp.poll_write_ready(cx));
+        tokio::time::timeout(stall, ready)
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
+    })
 }
 
 /// Flags of a direct send: never block; on Linux, no SIGPIPE for a closed
@@ -437,9 +500,9 @@ const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
 /// `WouldBlock` here hands the stream to its writer, whose first try finds
 /// the socket full through tokio and then waits for it properly.
 struct SocketWriter {
-    /// `_socket`'s descriptor, valid (never reused) while it is held.
+    /// `socket`'s descriptor, valid (never reused) while it is held.
     fd: RawFd,
-    _socket: Arc<TcpStream>,
+    socket: Arc<TcpStream>,
     metrics: Arc<Metrics>,
 }
 
@@ -456,6 +519,10 @@ impl DirectWrite for SocketWriter {
 
     fn written(&self, item: &QueueItem) {
         self.metrics.delivered(item);
+    }
+
+    fn abort(&self) {
+        reset(&*self.socket);
     }
 }
 

@@ -25,6 +25,9 @@ use std::sync::Arc;
 
 /// Largest chunk handed to the socket at once.
 const MAX_CHUNK: usize = 64 * 1024;
+/// Missed events read from the ring per step: small, because a resuming
+/// client that stops reading holds one step until it is closed.
+const CATCH_UP_CHUNK: usize = 8 * 1024;
 
 /// Handler (connections hyper serves): the stream admission let in,
 /// streamed as the body.
@@ -251,7 +254,7 @@ impl Session {
             return Some(p);
         }
         while self.sub.catching_up() && !self.shutdown.is_cancelled() {
-            let step = self.sub.catch_up(MAX_CHUNK);
+            let step = self.sub.catch_up(CATCH_UP_CHUNK);
             self.metrics
                 .sse_events_sent
                 .with_label_values(&["bar"])
