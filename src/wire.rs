@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::market::{Bar, Timeframe};
 
+pub mod voice;
+
 /// A `bar` SSE event: the bar plus its hub sequence number and emit time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BarEvent {
@@ -318,6 +320,20 @@ pub struct Diag {
     pub lagging_clients: Vec<ClientLag>,
     /// Connections, streams and capacity refusals.
     pub admission: DiagAdmission,
+    /// Voice sessions.
+    pub voice: DiagVoice,
+}
+
+/// The voice part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagVoice {
+    /// Sessions with a connection now.
+    pub connected: u64,
+    /// Dropped sessions that can still be resumed.
+    pub resumable: u64,
+    /// Audio relayed upstream (`--voice-upstream`) rather than echoed.
+    pub upstream: bool,
 }
 
 /// One subscriber's backlog, as diag shows the most lagging ones.

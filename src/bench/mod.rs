@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 mod publish;
 mod socket;
 mod subscriber;
+pub mod voice;
 
 pub use publish::{Publish, Publisher, INGEST_T0};
 
@@ -121,7 +122,7 @@ pub struct Percentiles {
 
 impl Percentiles {
     /// The percentiles of a histogram of µs.
-    fn of(h: &Histogram<u64>) -> Self {
+    pub(crate) fn of(h: &Histogram<u64>) -> Self {
         let ms = |us: u64| us as f64 / 1000.0;
         Percentiles {
             p50: ms(h.value_at_quantile(0.5)),

@@ -3,6 +3,7 @@
 pub mod follow;
 pub mod reconnect;
 pub mod sse;
+pub mod voice;
 
 use serde::de::DeserializeOwned;
 

@@ -49,6 +49,14 @@ impl Backoff {
         self.attempt
     }
 
+    /// The same policy with a different attempt budget.
+    pub fn attempts_at_most(max_attempts: u32) -> Backoff {
+        Backoff {
+            max_attempts,
+            ..Backoff::default()
+        }
+    }
+
     /// A connection succeeded: start over.
     pub fn reset(&mut self) {
         self.attempt = 0;

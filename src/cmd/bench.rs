@@ -1,4 +1,5 @@
-//! `spotlight bench sse`: the fan-out benchmark, pointed at any SSE server.
+//! `spotlight bench sse` (the fan-out benchmark, pointed at any SSE
+//! server) and `spotlight bench voice` (the voice echo benchmark).
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -21,6 +22,81 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Many SSE subscribers on one server: delivery, loss, latency, cost.
     Sse(SseBenchArgs),
+    /// Many voice sessions echoing audio: round trip, throughput, loss, cost.
+    Voice(VoiceBenchArgs),
+}
+
+/// Options of `spotlight bench voice`.
+#[derive(Debug, Clone, Args)]
+pub struct VoiceBenchArgs {
+    /// Concurrent sessions.
+    #[arg(long, default_value_t = 100)]
+    pub sessions: usize,
+    /// Frames per second per session.
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// Bytes per frame (at least 16).
+    #[arg(long, default_value_t = 640)]
+    pub frame_bytes: usize,
+    /// How long to send.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
+    pub duration: Duration,
+    /// The server's pid, to sample its RSS and CPU from /proc.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+async fn run_voice(args: VoiceBenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(CliError::usage("--rate must be a positive number"));
+    }
+    let load = load::voice::VoiceLoad {
+        url: crate::client::voice::voice_url(&global.url),
+        token: connect::token(global).await?,
+        sessions: args.sessions,
+        rate: args.rate,
+        frame_bytes: args.frame_bytes,
+        duration: args.duration,
+        server_pid: args.server_pid,
+    };
+    let r = load::voice::run(load).await?;
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        let rtt = &r.rtt_ms;
+        println!(
+            "sessions     {} connected of {} ({} failed{})",
+            r.connected,
+            r.sessions,
+            r.failed,
+            r.first_error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+        println!(
+            "frames       {} sent, {} echoed, {} lost in {:.1} s",
+            r.sent, r.echoed, r.lost, r.seconds
+        );
+        println!("throughput   {:.0} frames/s each way", r.echoed_per_second);
+        println!(
+            "echo rtt     p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2} ms",
+            rtt.p50, rtt.p90, rtt.p99, rtt.max
+        );
+        if let Some(rss) = r.rss_per_session {
+            println!("server RSS   {:.1} KiB per session", rss / 1024.0);
+        }
+        if let Some(cpu) = r.server_cpu_per_1k {
+            println!("server CPU   {:.2} ms per 1k echoed frames", cpu * 1000.0);
+        }
+    }
+    Ok(if r.connected == 0 {
+        Exit::Unreachable
+    } else if r.failed > 0 || r.lost > 0 {
+        Exit::Failed
+    } else {
+        Exit::Ok
+    })
 }
 
 /// Options of `spotlight bench sse`.
@@ -77,7 +153,10 @@ pub struct SseBenchArgs {
 
 /// Runs the benchmark and prints the report.
 pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let BenchTarget::Sse(args) = args.target;
+    let args = match args.target {
+        BenchTarget::Sse(args) => args,
+        BenchTarget::Voice(v) => return run_voice(v, global).await,
+    };
     let base = global.url.trim_end_matches('/');
     let default_sub = if args.ingest {
         format!("{base}/realtime/sse?symbols={}", args.symbol)

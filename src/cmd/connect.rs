@@ -23,3 +23,19 @@ pub fn failure(e: ClientError) -> anyhow::Error {
     let message = e.summary();
     CliError { exit, message }.into()
 }
+
+/// The session token for `--token`, or `--pin` exchanged for one; `None`
+/// on an open server.
+pub async fn token(global: &GlobalArgs) -> anyhow::Result<Option<String>> {
+    if global.token.is_some() {
+        return Ok(global.token.clone());
+    }
+    match &global.pin {
+        Some(pin) => {
+            let mut client = Client::new(&global.url);
+            let res = client.login(pin).await.map_err(failure)?;
+            Ok(Some(res.token))
+        }
+        None => Ok(None),
+    }
+}

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod diag;
 pub mod logging;
 pub mod metrics;
+pub mod probe;
 pub mod replay;
 pub mod serve;
 pub mod watch;
@@ -95,8 +96,10 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N.
     Replay(replay::ReplayArgs),
-    /// Benchmark a server (SSE fan-out).
+    /// Benchmark a server (SSE fan-out, voice echo).
     Bench(bench::BenchArgs),
+    /// Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream).
+    Probe(probe::ProbeArgs),
 }
 
 /// Exit codes: 0 ok, 1 check failed, 2 usage error, 3 cannot reach the server.
@@ -148,6 +151,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Watch(args) => watch::run(args, &cli.global).await,
         Command::Replay(args) => replay::run(args, &cli.global).await,
         Command::Bench(args) => bench::run(args, &cli.global).await,
+        Command::Probe(args) => probe::run(args, &cli.global).await,
     };
     match result {
         Ok(exit) => exit.into(),

@@ -18,7 +18,7 @@ use crate::market::source::file::{self, FileOptions, Stamp};
 use crate::market::source::sim_driver::{run_sim, start_sim, SimClock};
 use crate::market::{Candle, Hub, HubConfig};
 use crate::server::admission::default_max_connections;
-use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig};
+use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 use ipnet::IpNet;
 use std::collections::HashMap;
 
@@ -186,6 +186,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SPOTLIGHT_STALL_TIMEOUT", value_parser = parse_timeout, default_value = "30s", help_heading = "Limits")]
     pub stall_timeout: Duration,
 
+    /// Outbound voice messages kept for a resume (time; at most 512 KiB).
+    #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_WINDOW", value_parser = humantime::parse_duration, default_value = "5s", help_heading = "Voice")]
+    pub voice_resume_window: Duration,
+    /// How long a dropped voice session can be resumed (0s: never).
+    #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_TTL", value_parser = humantime::parse_duration, default_value = "60s", help_heading = "Voice")]
+    pub voice_resume_ttl: Duration,
+    /// Relay voice audio to this WebSocket (ws://…) instead of echoing it.
+    #[arg(long, env = "SPOTLIGHT_VOICE_UPSTREAM", value_name = "URL", value_parser = parse_ws_url, help_heading = "Voice")]
+    pub voice_upstream: Option<String>,
+
     /// Another name a loopback listener answers to (repeatable; DNS-rebinding defence).
     #[arg(
         long = "allowed-host",
@@ -261,6 +271,14 @@ fn parse_origin(s: &str) -> Result<String, String> {
         _ => Err(format!(
             "{s:?} is not an origin (scheme://host[:port], e.g. https://dash.example.com)"
         )),
+    }
+}
+
+fn parse_ws_url(s: &str) -> Result<String, String> {
+    if s.starts_with("ws://") && s.len() > "ws://".len() {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a ws:// URL"))
     }
 }
 
@@ -352,6 +370,12 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             allowed_hosts: args.allowed_hosts.clone(),
             cors_origins: args.cors_origins.clone(),
             trusted_proxies: args.trusted_proxies.clone(),
+        },
+        voice: VoiceConfig {
+            resume_window: args.voice_resume_window,
+            resume_ttl: args.voice_resume_ttl,
+            upstream: args.voice_upstream.clone(),
+            ..VoiceConfig::default()
         },
     };
     let recordings = load_recordings(&args)?;

@@ -17,6 +17,7 @@ use ipnet::IpNet;
 
 use super::error::ApiError;
 use super::sse::StreamRequest;
+use super::voice::VoiceRequest;
 use super::AppState;
 
 /// Capacity and timing limits of the server.
@@ -88,6 +89,8 @@ pub enum Kind {
     Request,
     /// An SSE stream.
     Stream,
+    /// The voice WebSocket.
+    Voice,
 }
 
 /// What body a route takes.
@@ -123,6 +126,7 @@ pub fn classify(path: &str, private_diag: bool) -> RouteClass {
         "/api/auth/pin" | "/api/auth/logout" => (Access::Public, Kind::Request, BodyKind::Json),
         "/api/diag" if !private_diag => (Access::Public, Kind::Request, BodyKind::Json),
         SSE_PATH => (Access::Session, Kind::Stream, BodyKind::Json),
+        super::voice::VOICE_PATH => (Access::Session, Kind::Voice, BodyKind::Json),
         "/api/ingest" => (Access::Session, Kind::Request, BodyKind::Ndjson),
         "/api/history" | "/api/symbols" | "/api/metrics/json" | "/api/diag" => {
             (Access::Session, Kind::Request, BodyKind::Json)
@@ -155,8 +159,12 @@ pub struct Admitted {
     pub client: IpAddr,
     /// Headers every answer to it carries (rate-limit figures).
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// For a stream: what it asks for, and its place in the capacity.
-    pub stream: Option<(StreamRequest, StreamPermit)>,
+    /// For an SSE stream: what it asks for.
+    pub stream: Option<StreamRequest>,
+    /// For a voice connection: what it asks for.
+    pub voice: Option<VoiceRequest>,
+    /// For a stream or voice connection: its place in the capacity.
+    pub permit: Option<StreamPermit>,
 }
 
 /// The server's admission state: open connections and streams.
@@ -224,11 +232,13 @@ impl Admission {
         self.per_addr.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes a stream slot for `addr`, or says which limit is reached.
+    /// Takes a stream slot for `addr`, or says which limit is reached
+    /// (`--sse-max-clients` counts SSE streams only).
     fn stream(
         self: &Arc<Self>,
         addr: IpAddr,
         limits: &Limits,
+        kind: Kind,
     ) -> Result<StreamPermit, &'static str> {
         let mut per = self.lock_per_addr();
         let mine = per.get(&addr).copied().unwrap_or(0);
@@ -236,7 +246,7 @@ impl Admission {
             return Err("max_streams_per_addr");
         }
         let total = self.streams.load(Ordering::Relaxed);
-        if limits.sse_max_clients > 0 && total >= limits.sse_max_clients {
+        if kind == Kind::Stream && limits.sse_max_clients > 0 && total >= limits.sse_max_clients {
             return Err("sse_max_clients");
         }
         per.insert(addr, mine + 1);
@@ -259,7 +269,11 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
             head.query,
             config.limits.max_symbols,
         )?),
-        Kind::Request => None,
+        _ => None,
+    };
+    let voice = match class.kind {
+        Kind::Voice => Some(VoiceRequest::parse(head.query)?),
+        _ => None,
     };
     check_content_type(head, class.body)?;
     // Host and Origin.
@@ -300,20 +314,24 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
     if state.admission.connections() > config.limits.max_connections {
         return Err(refuse("max_connections", "the server is at its connection limit").closing());
     }
-    let stream = match stream {
-        None => None,
-        Some(request) => match state.admission.stream(client, &config.limits) {
-            Ok(permit) => Some((request, permit)),
-            Err(reason @ "max_streams_per_addr") => {
-                return Err(refuse(reason, "too many streams from this address"))
+    let permit = match class.kind {
+        Kind::Request => None,
+        Kind::Stream | Kind::Voice => {
+            match state.admission.stream(client, &config.limits, class.kind) {
+                Ok(permit) => Some(permit),
+                Err(reason @ "max_streams_per_addr") => {
+                    return Err(refuse(reason, "too many streams from this address"))
+                }
+                Err(reason) => return Err(refuse(reason, "the server is at its stream limit")),
             }
-            Err(reason) => return Err(refuse(reason, "the server is at its stream limit")),
-        },
+        }
     };
     Ok(Admitted {
         client,
         headers,
         stream,
+        voice,
+        permit,
     })
 }
 

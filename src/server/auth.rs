@@ -159,6 +159,11 @@ impl Auth {
         })
     }
 
+    /// The signing key (sessions, voice resume tokens).
+    pub fn key(&self) -> Key {
+        self.key.clone()
+    }
+
     /// Whether a PIN is set.
     pub fn enabled(&self) -> bool {
         self.pin.is_some()

@@ -23,7 +23,6 @@ use bytes::{Buf, Bytes};
 use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use nix::sys::socket::{self, MsgFlags};
 use std::panic::AssertUnwindSafe;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -50,7 +49,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let tracker = TaskTracker::new();
-    let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -68,7 +66,7 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let permit = state.admission.connection();
         let metrics = state.metrics.clone();
-        let served = connection(tcp, peer, state.clone(), app.clone(), graceful.watcher());
+        let served = connection(tcp, peer, state.clone(), app.clone());
         tracker.spawn(async move {
             // A panic ends this connection only: logged, counted.
             if let Err(panic) = AssertUnwindSafe(served).catch_unwind().await {
@@ -80,7 +78,6 @@ pub async fn serve(
     }
     drop(listener);
     state.shutdown.cancel();
-    graceful.shutdown().await;
     tracker.close();
     tracker.wait().await;
     Ok(())
@@ -94,13 +91,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("(not text)")
 }
 
-async fn connection(
-    mut tcp: TcpStream,
-    peer: SocketAddr,
-    state: AppState,
-    app: Router,
-    watcher: Watcher,
-) {
+async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: Router) {
     let limits = &state.config.limits;
     // A connection that has not sent its request yet is dropped at shutdown.
     // Every phase is boxed: a task is as large as its largest phase, and
@@ -149,19 +140,12 @@ async fn connection(
         return;
     }
     // Boxed: its state is large, and the lean streams should not pay for it.
-    Box::pin(routed(tcp, head, peer, state, app, watcher)).await;
+    Box::pin(routed(tcp, head, peer, state, app)).await;
 }
 
 /// Serves a connection with hyper and the router, the bytes read so far
 /// replayed first.
-async fn routed(
-    tcp: TcpStream,
-    head: Vec<u8>,
-    peer: SocketAddr,
-    state: AppState,
-    app: Router,
-    watcher: Watcher,
-) {
+async fn routed(tcp: TcpStream, head: Vec<u8>, peer: SocketAddr, state: AppState, app: Router) {
     let limits = &state.config.limits;
     let kill = CancellationToken::new();
     let fd = tcp.as_raw_fd();
@@ -178,25 +162,37 @@ async fn routed(
         req.extensions_mut().insert(request_kill.clone());
         tower::ServiceExt::oneshot(app.clone(), req.map(Body::new))
     });
+    // With upgrades: the voice WebSocket takes the connection over.
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(MAX_HEAD.max(8192))
-        .serve_connection(io, service);
-    tokio::select! {
-        served = watcher.watch(conn) => {
-            if let Err(e) = served {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+        .serve_connection(io, service)
+        .with_upgrades();
+    let mut conn = pin!(conn);
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            served = conn.as_mut() => {
+                if let Err(e) = served {
+                    tracing::debug!(error = %e, %peer, "connection ended with an error");
+                }
+                break;
             }
+            // Shutdown: finish the request in flight, then close.
+            _ = state.shutdown.cancelled(), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            // A stream's queue overflowed: reset the socket now (the
+            // connection, which owns the descriptor, is still alive here).
+            _ = async {
+                kill.cancelled().await;
+                // SAFETY: the connection that owns `fd` is alive while this
+                // branch runs (select! drops the other branch afterwards).
+                reset(&unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+            } => break,
         }
-        // A stream's queue overflowed: reset the socket now (the
-        // connection, which owns the descriptor, is still alive here).
-        _ = async {
-            kill.cancelled().await;
-            // SAFETY: the connection that owns `fd` is alive while this
-            // branch runs (select! drops the other branch afterwards).
-            reset(&unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
-        } => {}
     }
 }
 
@@ -364,9 +360,9 @@ async fn admit_stream(
         peer,
     };
     let opened = admit(state, &head).and_then(|admitted| {
-        let (stream, permit) = admitted
-            .stream
-            .ok_or_else(|| ApiError::internal("stream was not admitted"))?;
+        let (Some(stream), Some(permit)) = (admitted.stream, admitted.permit) else {
+            return Err(ApiError::internal("stream was not admitted"));
+        };
         let session = sse::open(state, stream, permit)?;
         Ok((session, admitted.headers))
     });

@@ -9,7 +9,7 @@ use super::AppState;
 use crate::market::time::{format_ms, now_ms};
 use crate::wire::{
     Diag, DiagAdmission, DiagAuth, DiagEpoch, DiagMarket, DiagMemory, DiagMetrics, DiagProcess,
-    DiagRing, DiagSymbol,
+    DiagRing, DiagSymbol, DiagVoice,
 };
 
 /// How many lagging clients diag lists.
@@ -87,6 +87,14 @@ pub fn snapshot(state: &AppState) -> Diag {
             max_streams_per_addr: limits.max_streams_per_addr as u64,
             sse_max_clients: limits.sse_max_clients as u64,
             rejected: state.metrics.connections_rejected().into_iter().collect(),
+        },
+        voice: {
+            let (connected, resumable) = state.voice.counts();
+            DiagVoice {
+                connected: connected as u64,
+                resumable: resumable as u64,
+                upstream: state.voice.config.upstream.is_some(),
+            }
         },
     }
 }

@@ -14,6 +14,7 @@ use prometheus::{
 };
 
 use super::error::ApiError;
+use super::voice::VoiceMetrics;
 use super::AppState;
 use crate::market::hub::QueueItem;
 use crate::market::replay::Replayer;
@@ -51,6 +52,8 @@ pub struct Metrics {
     auth_failures: IntCounterVec,
     panics: IntCounter,
     stalled: IntCounter,
+    /// The voice WebSocket's metrics.
+    pub voice: VoiceMetrics,
     /// Serializes the mirroring of hub counters at scrape time.
     mirror: Mutex<()>,
     source: String,
@@ -199,6 +202,7 @@ impl Metrics {
             ),
             mirror: Mutex::new(()),
             source: source.to_string(),
+            voice: VoiceMetrics::register(&registry),
             registry,
         };
         for reason in ["max_connections", "max_streams_per_addr", "sse_max_clients"] {

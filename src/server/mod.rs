@@ -13,6 +13,7 @@ pub mod metrics;
 mod params;
 mod replay;
 mod sse;
+pub mod voice;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use auth::{Auth, AuthConfig};
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use sse::{DEFAULT_HEARTBEAT, MIN_HEARTBEAT};
+pub use voice::{Sessions, VoiceConfig};
 
 use crate::market::replay::Replayer;
 use crate::market::Hub;
@@ -54,6 +56,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Hosts, origins and proxies the server trusts.
     pub browser: BrowserPolicy,
+    /// The voice WebSocket.
+    pub voice: VoiceConfig,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +69,7 @@ impl Default for ServerConfig {
             auth: AuthConfig::default(),
             limits: Limits::default(),
             browser: BrowserPolicy::default(),
+            voice: VoiceConfig::default(),
         }
     }
 }
@@ -86,6 +91,8 @@ pub struct AppState {
     pub replay: Arc<Replayer>,
     /// Open connections and streams, for capacity.
     pub admission: Arc<Admission>,
+    /// Voice sessions, live and resumable.
+    pub voice: Arc<Sessions>,
 }
 
 impl AppState {
@@ -104,7 +111,9 @@ impl AppState {
     ) -> Result<AppState, String> {
         let auth = Arc::new(Auth::new(&config.auth)?);
         let metrics = Metrics::new(&hub, &config.source);
+        let voice = Arc::new(Sessions::new(auth.key(), config.voice.clone()));
         Ok(AppState {
+            voice,
             replay,
             hub,
             config: Arc::new(config),
@@ -144,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/pin", post(auth::pin))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/diag", get(diag::diag))
+        .route(voice::VOICE_PATH, get(voice::voice))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), admission::gate))
@@ -228,14 +238,21 @@ pub async fn launch(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let token = state.shutdown.clone();
     let auth = state.auth.clone();
-    let sweeper = token.clone();
+    let voice = state.voice.clone();
+    let sweeper = state.shutdown.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks = 0u64;
         loop {
             tokio::select! {
-                _ = every.tick() => auth.forget_idle(),
+                _ = every.tick() => {
+                    voice.sweep();
+                    ticks += 1;
+                    if ticks % 12 == 0 {
+                        auth.forget_idle();
+                    }
+                }
                 _ = sweeper.cancelled() => return,
             }
         }

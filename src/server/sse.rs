@@ -36,7 +36,7 @@ pub async fn sse(
     Extension(ticket): Extension<Ticket>,
     kill: Option<Extension<CancellationToken>>,
 ) -> Result<Response, ApiError> {
-    let Some((request, permit)) = ticket.take().and_then(|a| a.stream) else {
+    let Some((Some(request), Some(permit))) = ticket.take().map(|a| (a.stream, a.permit)) else {
         return Err(ApiError::internal("stream was not admitted"));
     };
     let session = open(&state, request, permit)?;
