@@ -85,12 +85,17 @@ struct State {
 }
 
 /// A bounded, conflating queue between the hub and one subscriber.
+///
+/// Laid out in this order on purpose: a fan-out touches `state`, `direct`
+/// and the capacities of thousands of queues in a row, and keeping them in
+/// the queue's first two cache lines saves a miss per delivery.
+#[repr(C)]
 pub struct ClientQueue {
     state: Mutex<State>,
-    notify: Notify,
+    direct: OnceLock<Box<dyn DirectWrite>>,
     capacity: usize,
     capacity_bytes: usize,
-    direct: OnceLock<Box<dyn DirectWrite>>,
+    notify: Notify,
     overflow: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
