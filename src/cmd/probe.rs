@@ -284,7 +284,10 @@ async fn probe_voice(
     while (cuts.len() as u32) < args.drops.min(frames as u32 / 2) {
         cuts.insert(rng.random_range(frames / 5..=frames * 4 / 5).max(1));
     }
-    let mut sent_at: Vec<Option<Instant>> = vec![None; frames as usize];
+    // When each frame went out, and over which connection: a round trip
+    // is timed only when the echo came back on the same one.
+    let mut sent_at: Vec<Option<(Instant, usize)>> = vec![None; frames as usize];
+    let mut connection = 0usize;
     let mut rtts: Vec<f64> = Vec::new();
     let mut reconnects: Vec<f64> = Vec::new();
     let mut resumed_all = true;
@@ -303,6 +306,7 @@ async fn probe_voice(
                 let t = Instant::now();
                 match client.reconnect().await {
                     Ok(h) => {
+                        connection += 1;
                         reconnects.push(t.elapsed().as_secs_f64() * 1e3);
                         resumed_all &= h.resumed;
                         replayed += h.replayed;
@@ -319,7 +323,7 @@ async fn probe_voice(
                     i, len,
                 )))
                 .await?;
-            sent_at[i as usize] = Some(Instant::now());
+            sent_at[i as usize] = Some((Instant::now(), connection));
             i += 1;
             next_send += args.frame_interval;
             if i == frames {
@@ -352,8 +356,10 @@ async fn probe_voice(
                         out_of_order += 1;
                     }
                     expected = idx + 1;
-                    if let Some(Some(at)) = sent_at.get(idx as usize) {
-                        rtts.push(at.elapsed().as_secs_f64() * 1e3);
+                    if let Some(Some((at, over))) = sent_at.get(idx as usize) {
+                        if *over == connection {
+                            rtts.push(at.elapsed().as_secs_f64() * 1e3);
+                        }
                     }
                 }
             }
