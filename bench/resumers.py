@@ -47,7 +47,10 @@ def ingest(url, first, count):
 
 
 def streams(url):
-    return get(f"{url}/api/diag")["admission"]["streams"]
+    diag = get(f"{url}/api/diag")
+    if "admission" in diag:
+        return diag["admission"]["streams"]
+    return diag["metrics"]["sseConnections"]  # servers before admission counts
 
 
 def main():

@@ -44,6 +44,17 @@ impl Backoff {
         Some(Duration::from_secs_f64(nominal * factor))
     }
 
+    /// Sleeps the next delay; `false` (at once) when the budget is spent.
+    pub async fn wait(&mut self) -> bool {
+        match self.next_delay() {
+            Some(d) => {
+                tokio::time::sleep(d).await;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Attempts made since the last success.
     pub fn attempts(&self) -> u32 {
         self.attempt
@@ -66,6 +77,20 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn ten_waits_take_about_three_minutes_then_it_gives_up() {
+        let mut b = Backoff::default();
+        let start = tokio::time::Instant::now();
+        let mut waits = 0;
+        while b.wait().await {
+            waits += 1;
+        }
+        let nominal = 1.0 + 2.0 + 4.0 + 8.0 + 16.0 + 30.0 * 5.0;
+        let took = start.elapsed().as_secs_f64();
+        assert_eq!(waits, 10);
+        assert!(took >= nominal * 0.8 && took <= nominal * 1.2, "{took}");
+    }
 
     #[test]
     fn delays_double_to_the_cap_with_jitter_then_stop() {

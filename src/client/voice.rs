@@ -365,8 +365,7 @@ impl VoiceClient {
     /// 10; stops at a refusal that says not to come back.
     pub async fn reconnect(&mut self) -> Result<Hello, VoiceError> {
         let mut last_error = VoiceError::Lost;
-        while let Some(delay) = self.backoff.next_delay() {
-            tokio::time::sleep(delay).await;
+        while self.backoff.wait().await {
             match self.resume().await {
                 Ok(h) => {
                     self.backoff.reset();

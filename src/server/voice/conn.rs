@@ -77,6 +77,14 @@ impl Outbox {
         }
     }
 
+    /// The next message if one is queued now.
+    fn try_pop(&self) -> Option<Message> {
+        let mut st = self.lock();
+        let m = st.items.pop_front()?;
+        st.bytes -= size(&m);
+        Some(m)
+    }
+
     fn close(&self) {
         self.lock().closed = true;
         self.notify.notify_one();
@@ -139,7 +147,7 @@ impl Conn<'_> {
         self.outbox.push(to_message(frame));
         drop(s);
         let m = &self.state.metrics.voice;
-        m.messages.with_label_values(&["out", "text"]).inc();
+        m.out_text.inc();
         Ok(())
     }
 
@@ -159,7 +167,7 @@ impl Conn<'_> {
         let (_, frame) = s.number(config, |_| Frame::Binary(bytes));
         self.outbox.push(to_message(frame));
         drop(s);
-        m.messages.with_label_values(&["out", "binary"]).inc();
+        m.out_binary.inc();
         Ok(())
     }
 
@@ -300,12 +308,26 @@ pub async fn serve<S>(
     // the stall timeout ends the connection (4008, counted).
     let stall = state.config.limits.stall_timeout;
     let writer_box = outbox.clone();
+    // Whatever is queued goes out in one batch: one flush (one send) for
+    // all of it under load.
     let mut writer = tokio::spawn(async move {
-        while let Some(m) = writer_box.pop().await {
-            let last = matches!(m, Message::Close(_));
-            match tokio::time::timeout(stall, sink.send(m)).await {
-                Ok(Ok(())) if !last => {}
-                Ok(_) => return WriterEnd::Done,
+        while let Some(first) = writer_box.pop().await {
+            let batch = async {
+                let mut next = Some(first);
+                while let Some(m) = next {
+                    let last = matches!(m, Message::Close(_));
+                    sink.feed(m).await.map_err(|_| ())?;
+                    if last {
+                        let _ = sink.flush().await;
+                        return Err(());
+                    }
+                    next = writer_box.try_pop();
+                }
+                sink.flush().await.map_err(|_| ())
+            };
+            match tokio::time::timeout(stall, batch).await {
+                Ok(Ok(())) => {}
+                Ok(Err(())) => return WriterEnd::Done,
                 Err(_) => return WriterEnd::Stalled,
             }
         }
@@ -330,7 +352,7 @@ pub async fn serve<S>(
                 heard = Instant::now();
                 match incoming {
                     Some(Ok(Message::Text(t))) => {
-                        metrics.messages.with_label_values(&["in", "text"]).inc();
+                        metrics.in_text.inc();
                         conn.text(t.as_str())
                     }
                     Some(Ok(Message::Binary(b))) if b.len() > config.max_frame => {
@@ -338,7 +360,7 @@ pub async fn serve<S>(
                         break Ending::Closed(close::TOO_BIG, false);
                     }
                     Some(Ok(Message::Binary(b))) => {
-                        metrics.messages.with_label_values(&["in", "binary"]).inc();
+                        metrics.in_binary.inc();
                         match &relay {
                             None => conn.send_audio(true, b),
                             Some(_) if !upstream_up => {

@@ -19,6 +19,14 @@ pub struct VoiceMetrics {
     pub tool_calls: IntCounterVec,
     /// Connections closed, by close code.
     pub closes: IntCounterVec,
+    /// `messages{dir="in",kind="text"}`, resolved once (counted per message).
+    pub in_text: IntCounter,
+    /// `messages{dir="in",kind="binary"}`, resolved once.
+    pub in_binary: IntCounter,
+    /// `messages{dir="out",kind="text"}`, resolved once.
+    pub out_text: IntCounter,
+    /// `messages{dir="out",kind="binary"}`, resolved once.
+    pub out_binary: IntCounter,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -43,6 +51,11 @@ impl VoiceMetrics {
             "Outbound voice messages replayed on resume",
         ));
         must(registry.register(Box::new(replayed.clone())));
+        let messages = vec(
+            "spotlight_voice_messages_total",
+            "Voice messages, by direction and kind",
+            &["dir", "kind"],
+        );
         let m = VoiceMetrics {
             connections,
             sessions: vec(
@@ -50,11 +63,11 @@ impl VoiceMetrics {
                 "Voice sessions started, by outcome",
                 &["outcome"],
             ),
-            messages: vec(
-                "spotlight_voice_messages_total",
-                "Voice messages, by direction and kind",
-                &["dir", "kind"],
-            ),
+            in_text: messages.with_label_values(&["in", "text"]),
+            in_binary: messages.with_label_values(&["in", "binary"]),
+            out_text: messages.with_label_values(&["out", "text"]),
+            out_binary: messages.with_label_values(&["out", "binary"]),
+            messages,
             replayed,
             dropped: vec(
                 "spotlight_voice_frames_dropped_total",
@@ -74,11 +87,6 @@ impl VoiceMetrics {
         };
         for outcome in ["new", "resumed", "rejected"] {
             m.sessions.with_label_values(&[outcome]);
-        }
-        for dir in ["in", "out"] {
-            for kind in ["text", "binary"] {
-                m.messages.with_label_values(&[dir, kind]);
-            }
         }
         m
     }

@@ -24,6 +24,8 @@ use super::AppState;
 pub const VOICE_PATH: &str = "/voice/ws";
 /// Read buffer of a voice connection (tungstenite's default is 128 KiB).
 const READ_BUFFER: usize = 4 * 1024;
+/// Bytes gathered before a write; the connection flushes every batch.
+const WRITE_BATCH: usize = 16 * 1024;
 /// Longest resume token accepted.
 const MAX_TOKEN: usize = 512;
 
@@ -80,7 +82,7 @@ pub async fn voice(
     // cleanly; beyond that the WebSocket layer refuses them unread.
     let hard = config.max_frame * 2;
     ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH)
         .max_write_buffer_size(hard + config.outbound_limit + 64 * 1024)
         .max_message_size(hard)
         .max_frame_size(hard)
