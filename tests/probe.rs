@@ -9,59 +9,37 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use spotlight::market::HubConfig;
-use spotlight::server::{ServerConfig, VoiceConfig};
+use spotlight::server::VoiceConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-async fn voice_server(voice: VoiceConfig) -> TestServer {
-    let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig::default()),
-        ServerConfig {
-            voice,
-            ..ServerConfig::default()
-        },
-    )
-    .await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 30)))
-        .await
-        .unwrap();
-    server
+/// Runs `spotlight --url URL --json probe ARGS…`: exit code and report.
+async fn probe(url: &str, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["--url", url, "--json", "probe"];
+    all.extend_from_slice(args);
+    let (code, out, err) = spotlight(&all, &[]).await;
+    let report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, report)
 }
 
-fn report(stdout: &str) -> serde_json::Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+/// The names of the report's steps whose `ok` is `ok`.
+fn steps(report: &serde_json::Value, ok: bool) -> Vec<String> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["ok"] == ok)
+        .map(|s| s["step"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
 async fn probe_voice_passes_against_a_healthy_server() {
     let server = voice_server(VoiceConfig::default()).await;
-    let (code, out, err) = spotlight(
-        &[
-            "--url",
-            &server.url,
-            "--json",
-            "probe",
-            "voice",
-            "--drops",
-            "1",
-            "--frames",
-            "60",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(code, 0, "{out}\n{err}");
-    let r = report(&out);
+    let (code, r) = probe(&server.url, &["voice", "--drops", "1", "--frames", "60"]).await;
+    assert_eq!(code, 0, "{r}");
     assert_eq!(r["passed"], true);
-    let steps: Vec<&str> = r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
+    let passed = steps(&r, true);
     for step in [
         "hello",
         "tool get_quote",
@@ -71,7 +49,10 @@ async fn probe_voice_passes_against_a_healthy_server() {
         "drops resumed",
         "reused token rejected",
     ] {
-        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+        assert!(
+            passed.iter().any(|s| s == step),
+            "{step} missing from {passed:?}"
+        );
     }
     assert_eq!(r["figures"]["echoed"], 60);
     assert_eq!(r["figures"]["reconnectMs"].as_array().unwrap().len(), 1);
@@ -85,32 +66,11 @@ async fn probe_voice_fails_when_sessions_cannot_be_resumed() {
         ..VoiceConfig::default()
     })
     .await;
-    let (code, out, err) = spotlight(
-        &[
-            "--url",
-            &server.url,
-            "--json",
-            "probe",
-            "voice",
-            "--drops",
-            "1",
-            "--frames",
-            "40",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(code, 1, "{out}\n{err}");
-    let r = report(&out);
+    let (code, r) = probe(&server.url, &["voice", "--drops", "1", "--frames", "40"]).await;
+    assert_eq!(code, 1, "{r}");
     assert_eq!(r["passed"], false);
-    let failed: Vec<&str> = r["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["ok"] == false)
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
-    assert!(failed.contains(&"drops resumed"), "{failed:?}");
+    let failed = steps(&r, false);
+    assert!(failed.iter().any(|s| s == "drops resumed"), "{failed:?}");
     server.stop().await;
 }
 
@@ -138,23 +98,8 @@ async fn probes_exit_3_when_nothing_listens() {
 #[tokio::test]
 async fn probe_sse_passes_against_a_healthy_server() {
     let server = TestServer::sim(&["SPY", "QQQ"], 30.0, 20).await;
-    let (code, out, err) = spotlight(
-        &[
-            "--url",
-            &server.url,
-            "--json",
-            "probe",
-            "sse",
-            "--cuts",
-            "3",
-            "--duration",
-            "3s",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(code, 0, "{out}\n{err}");
-    let r = report(&out);
+    let (code, r) = probe(&server.url, &["sse", "--cuts", "3", "--duration", "3s"]).await;
+    assert_eq!(code, 0, "{r}");
     assert_eq!(r["passed"], true, "{r}");
     assert_eq!(r["figures"]["resumeMs"].as_array().unwrap().len(), 3);
     assert!(r["figures"]["events"].as_u64().unwrap() > 10);
@@ -230,23 +175,8 @@ async fn probe_sse_fails_when_an_event_goes_missing() {
             tokio::spawn(relay(client, upstream.clone(), bars.clone(), 20));
         }
     });
-    let (code, out, err) = spotlight(
-        &[
-            "--url",
-            &proxy_url,
-            "--json",
-            "probe",
-            "sse",
-            "--cuts",
-            "2",
-            "--duration",
-            "3s",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(code, 1, "{out}\n{err}");
-    let r = report(&out);
+    let (code, r) = probe(&proxy_url, &["sse", "--cuts", "2", "--duration", "3s"]).await;
+    assert_eq!(code, 1, "{r}");
     let gap = r["steps"]
         .as_array()
         .unwrap()

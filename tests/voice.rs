@@ -16,23 +16,6 @@ use spotlight::server::{AuthConfig, ServerConfig, VoiceConfig};
 use spotlight::wire::voice::{close, ClientMessage, ServerMessage};
 use tokio_tungstenite::tungstenite::Message;
 
-async fn server_with(voice: VoiceConfig) -> TestServer {
-    let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig::default()),
-        ServerConfig {
-            voice,
-            ..ServerConfig::default()
-        },
-    )
-    .await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 10)))
-        .await
-        .unwrap();
-    server
-}
-
 /// Frame `i` of `len` bytes: its index first.
 fn frame(i: u64, len: usize) -> Bytes {
     let mut b = vec![(i % 251) as u8; len];
@@ -76,7 +59,7 @@ async fn echoes(client: &mut VoiceClient, count: usize) -> Vec<u64> {
 
 #[tokio::test]
 async fn hello_keepalive_and_echo_integrity() {
-    let server = server_with(VoiceConfig::default()).await;
+    let server = voice_server(VoiceConfig::default()).await;
     let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
     let hello = client.hello().clone();
     assert!(!hello.resumed && !hello.resume_token.is_empty());
@@ -129,7 +112,7 @@ async fn hello_keepalive_and_echo_integrity() {
 #[tokio::test]
 async fn a_silent_connection_is_closed_as_idle() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = server_with(VoiceConfig {
+    let server = voice_server(VoiceConfig {
         heartbeat: Duration::from_millis(50),
         idle: Duration::from_millis(200),
         ..VoiceConfig::default()
@@ -167,7 +150,7 @@ async fn a_silent_connection_is_closed_as_idle() {
 
 #[tokio::test]
 async fn a_cut_connection_resumes_with_nothing_lost_either_way() {
-    let server = server_with(VoiceConfig::default()).await;
+    let server = voice_server(VoiceConfig::default()).await;
     let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
     for i in 0..10 {
         client.send(Message::Binary(frame(i, 640))).await.unwrap();
@@ -199,7 +182,7 @@ async fn a_cut_connection_resumes_with_nothing_lost_either_way() {
 
 #[tokio::test]
 async fn spent_forged_and_expired_tokens_get_a_new_session() {
-    let server = server_with(VoiceConfig::default()).await;
+    let server = voice_server(VoiceConfig::default()).await;
     let url = voice::voice_url(&server.url);
     let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
     let first = client.hello().resume_token.clone();
@@ -218,7 +201,7 @@ async fn spent_forged_and_expired_tokens_get_a_new_session() {
     }
     server.stop().await;
 
-    let no_ttl = server_with(VoiceConfig {
+    let no_ttl = voice_server(VoiceConfig {
         resume_ttl: Duration::ZERO,
         ..VoiceConfig::default()
     })
@@ -232,7 +215,7 @@ async fn spent_forged_and_expired_tokens_get_a_new_session() {
 
 #[tokio::test]
 async fn what_fell_out_of_the_window_is_reported_lost() {
-    let server = server_with(VoiceConfig {
+    let server = voice_server(VoiceConfig {
         resume_window_bytes: 2000,
         ..VoiceConfig::default()
     })
@@ -264,7 +247,7 @@ async fn what_fell_out_of_the_window_is_reported_lost() {
 
 #[tokio::test]
 async fn every_tool_and_in_band_errors_with_their_ref() {
-    let server = server_with(VoiceConfig::default()).await;
+    let server = voice_server(VoiceConfig::default()).await;
     let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
     let calls = [
         ("q", "get_quote", serde_json::json!({"symbol": "SPY"}), true),
@@ -344,7 +327,7 @@ async fn every_tool_and_in_band_errors_with_their_ref() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backpressure_drops_audio_never_control() {
-    let server = server_with(VoiceConfig {
+    let server = voice_server(VoiceConfig {
         outbound_limit: 16 * 1024,
         ..VoiceConfig::default()
     })
@@ -391,7 +374,7 @@ async fn backpressure_drops_audio_never_control() {
 
 #[tokio::test]
 async fn a_frame_over_1_mib_closes_with_1009() {
-    let server = server_with(VoiceConfig::default()).await;
+    let server = voice_server(VoiceConfig::default()).await;
     let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
     client
         .send(Message::Binary(Bytes::from(vec![0u8; 1024 * 1024 + 1])))
@@ -477,7 +460,7 @@ async fn audio_is_relayed_upstream_and_the_client_hears_when_it_goes_and_comes_b
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream_addr = listener.local_addr().unwrap();
     let upstream = tokio::spawn(echo_upstream(listener));
-    let server = server_with(VoiceConfig {
+    let server = voice_server(VoiceConfig {
         upstream: Some(format!("ws://{upstream_addr}")),
         ..VoiceConfig::default()
     })

@@ -354,3 +354,21 @@ pub async fn raw_exchange(url: &str, requests: &[String]) -> Vec<RawResponse> {
     }
     out
 }
+
+/// A server with voice settings `voice` and SPY known (ten final bars).
+pub async fn voice_server(voice: spotlight::server::VoiceConfig) -> TestServer {
+    let server = TestServer::start(
+        Hub::new(HubConfig::default()),
+        ServerConfig {
+            voice,
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    server
+        .client()
+        .ingest(ndjson(&finals(&["SPY"], 0, 10)))
+        .await
+        .unwrap();
+    server
+}
