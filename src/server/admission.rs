@@ -10,11 +10,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use ipnet::IpNet;
 
+use super::browser::{check_content_type, check_host, check_origin};
+pub use super::browser::{is_cors_origin, BrowserPolicy};
+pub use super::client_addr::{client_addr, limit_key, ClientAddr};
 use super::error::ApiError;
 use super::sse::StreamRequest;
 use super::voice::VoiceRequest;
@@ -58,17 +60,6 @@ pub const FD_RESERVE: usize = 64;
 pub fn default_max_connections() -> usize {
     let limit = crate::sys::open_file_limit().unwrap_or(1024);
     (limit as usize).saturating_sub(FD_RESERVE).max(16)
-}
-
-/// Browser-facing settings: which Hosts and Origins are the server's own.
-#[derive(Debug, Clone, Default)]
-pub struct BrowserPolicy {
-    /// Extra names a loopback listener answers to (`--allowed-host`).
-    pub allowed_hosts: Vec<String>,
-    /// Origins allowed cross-site, with credentials (`--cors-origin`).
-    pub cors_origins: Vec<String>,
-    /// Peers whose `Forwarded` / `X-Forwarded-For` are believed.
-    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Who may use a route.
@@ -343,221 +334,6 @@ fn decorate(mut e: ApiError, headers: &[(HeaderName, HeaderValue)]) -> ApiError 
     e
 }
 
-/// A state-changing request with a body must say it is JSON (NDJSON for
-/// ingest): a browser cannot send those cross-site without asking first.
-fn check_content_type(head: &Head<'_>, body: BodyKind) -> Result<(), ApiError> {
-    if matches!(*head.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
-    let has_body = head.headers.contains_key(header::TRANSFER_ENCODING)
-        || head
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
-    let Some(ct) = head.headers.get(header::CONTENT_TYPE) else {
-        return if has_body {
-            Err(unsupported(body, "none"))
-        } else {
-            Ok(())
-        };
-    };
-    let essence = ct
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let ok = match body {
-        BodyKind::Json => essence == "application/json",
-        BodyKind::Ndjson => matches!(
-            essence.as_str(),
-            "application/x-ndjson" | "application/json" | "application/jsonl"
-        ),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(unsupported(body, &essence))
-    }
-}
-
-fn unsupported(body: BodyKind, got: &str) -> ApiError {
-    let want = match body {
-        BodyKind::Json => "application/json",
-        BodyKind::Ndjson => "application/x-ndjson",
-    };
-    ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        format!(
-            "Content-Type must be {want} (got {})",
-            super::error::quote(got)
-        ),
-    )
-}
-
-/// The host part of a `Host` header or an origin's authority (no port,
-/// no brackets), lowercased.
-fn host_name(authority: &str) -> String {
-    let a = authority.trim().to_ascii_lowercase();
-    if let Some(rest) = a.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("").to_string();
-    }
-    match a.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
-        _ => a,
-    }
-}
-
-fn is_loopback_name(host: &str) -> bool {
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// DNS rebinding: a loopback listener answers only to loopback names and
-/// `--allowed-host`s.
-fn check_host(
-    headers: &HeaderMap,
-    local: Option<&SocketAddr>,
-    policy: &BrowserPolicy,
-) -> Result<(), ApiError> {
-    if !local.is_some_and(|l| l.ip().is_loopback()) {
-        return Ok(());
-    }
-    let Some(host) = headers.get(header::HOST) else {
-        return Ok(());
-    };
-    let name = host_name(host.to_str().unwrap_or(""));
-    if is_loopback_name(&name) || policy.allowed_hosts.iter().any(|h| host_name(h) == name) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden_host",
-        format!(
-            "Host {} is not this server's name (a loopback name, or one given with --allowed-host)",
-            super::error::quote(&name)
-        ),
-    ))
-}
-
-/// Cross-site requests: a state-changing request or a stream whose
-/// `Origin` is neither the server's own nor a `--cors-origin` is refused.
-fn check_origin(head: &Head<'_>, kind: Kind, policy: &BrowserPolicy) -> Result<(), ApiError> {
-    let safe = matches!(*head.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe && kind == Kind::Request {
-        return Ok(());
-    }
-    let Some(origin) = head.headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or("null").trim();
-    if is_cors_origin(origin, policy) {
-        return Ok(());
-    }
-    let own = head
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|host| {
-            let authority = origin.split_once("://").map_or("", |(_, a)| a);
-            !authority.is_empty() && authority.eq_ignore_ascii_case(host.trim())
-        });
-    if own {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden_origin",
-        format!(
-            "Origin {} may not use this route (same-origin pages and --cors-origin only)",
-            super::error::quote(origin)
-        ),
-    ))
-}
-
-/// Whether `origin` is one of the `--cors-origin`s.
-pub fn is_cors_origin(origin: &str, policy: &BrowserPolicy) -> bool {
-    let origin = origin.trim_end_matches('/');
-    policy
-        .cors_origins
-        .iter()
-        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
-}
-
-/// The client's address: the peer, unless the peer is a trusted proxy, in
-/// which case the nearest address in `X-Forwarded-For` (or `Forwarded`)
-/// that is not itself a trusted proxy.
-pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let peer = canonical(peer.ip());
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(&peer) {
-        return peer;
-    }
-    let mut hops: Vec<IpAddr> = Vec::new();
-    for v in headers.get_all(header::FORWARDED) {
-        for element in v.to_str().unwrap_or("").split(',') {
-            for pair in element.split(';') {
-                if let Some((k, v)) = pair.trim().split_once('=') {
-                    if k.trim().eq_ignore_ascii_case("for") {
-                        if let Some(ip) = parse_forwarded_ip(v) {
-                            hops.push(ip);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if hops.is_empty() {
-        for v in headers.get_all("x-forwarded-for") {
-            hops.extend(
-                v.to_str()
-                    .unwrap_or("")
-                    .split(',')
-                    .filter_map(parse_forwarded_ip),
-            );
-        }
-    }
-    hops.into_iter()
-        .rev()
-        .map(canonical)
-        .find(|ip| !is_trusted(ip))
-        .unwrap_or(peer)
-}
-
-fn parse_forwarded_ip(v: &str) -> Option<IpAddr> {
-    let v = v.trim().trim_matches('"');
-    if let Some(rest) = v.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
-    }
-    v.parse::<IpAddr>()
-        .ok()
-        .or_else(|| v.parse::<SocketAddr>().ok().map(|s| s.ip()))
-}
-
-/// IPv4-mapped IPv6 addresses as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// The key rate limits count under: the address, IPv6 grouped by /64 (one
-/// host usually owns a whole /64).
-pub fn limit_key(ip: IpAddr) -> IpAddr {
-    match canonical(ip) {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
-    }
-}
-
 /// A stream admitted by the router's [`gate`], for the SSE handler to take.
 #[derive(Debug, Clone)]
 pub struct Ticket(Arc<Mutex<Option<Admitted>>>);
@@ -597,64 +373,4 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         h.insert(name, value);
     }
     response
-}
-
-/// The client address admission settled on, for handlers.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub IpAddr);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
-
-    #[test]
-    fn host_names_are_found_in_authorities() {
-        assert_eq!(host_name("127.0.0.1:5000"), "127.0.0.1");
-        assert_eq!(host_name("[::1]:5000"), "::1");
-        assert_eq!(host_name("LocalHost"), "localhost");
-        assert!(is_loopback_name("app.localhost"));
-        assert!(!is_loopback_name("evil.example"));
-        assert!(!is_loopback_name("localhost.evil.example"));
-    }
-
-    #[test]
-    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
-        let proxy: SocketAddr = "10.0.0.2:4000".parse().unwrap();
-        let h = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.7")]);
-        assert_eq!(client_addr(proxy, &h, &[]), proxy.ip());
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(
-            client_addr(proxy, &h, &trusted),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
-        );
-        let fwd = headers(&[("forwarded", "for=\"[2001:db8::1]:99\";proto=https")]);
-        assert_eq!(
-            client_addr(proxy, &fwd, &trusted),
-            "2001:db8::1".parse::<IpAddr>().unwrap()
-        );
-    }
-
-    #[test]
-    fn ipv6_limits_group_by_64() {
-        let a = limit_key("2001:db8:1:2:aaaa::1".parse().unwrap());
-        let b = limit_key("2001:db8:1:2:bbbb::9".parse().unwrap());
-        let c = limit_key("2001:db8:1:3::1".parse().unwrap());
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(
-            limit_key("::ffff:192.0.2.1".parse().unwrap()),
-            "192.0.2.1".parse::<IpAddr>().unwrap()
-        );
-    }
 }

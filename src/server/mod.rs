@@ -3,6 +3,8 @@
 
 pub mod admission;
 pub mod auth;
+pub mod browser;
+pub mod client_addr;
 mod conn;
 pub mod diag;
 pub mod error;
