@@ -11,6 +11,7 @@ pub mod error;
 mod health;
 mod history;
 mod ingest;
+mod lean;
 pub mod metrics;
 mod params;
 mod replay;
