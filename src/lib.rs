@@ -7,5 +7,6 @@ pub mod cmd;
 pub mod market;
 pub mod server;
 pub mod sys;
+pub mod text;
 pub mod tui;
 pub mod wire;

@@ -88,11 +88,6 @@ impl Client {
         self
     }
 
-    /// The session token in use, if any.
-    pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
-    }
-
     /// The full URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

@@ -12,7 +12,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -176,6 +176,14 @@ pub async fn dial(url: &str, token: Option<&str>, query: &str) -> Result<Ws, Voi
     }
 }
 
+/// The error a close frame means (1005: no code given).
+fn closed(frame: Option<CloseFrame>) -> VoiceError {
+    VoiceError::Closed {
+        code: frame.as_ref().map_or(1005, |f| u16::from(f.code)),
+        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+    }
+}
+
 /// Reads the `hello` that opens a connection (after a `resume_rejected`
 /// error, when the resume was refused).
 pub async fn read_hello(ws: &mut Ws) -> Result<Hello, VoiceError> {
@@ -183,12 +191,7 @@ pub async fn read_hello(ws: &mut Ws) -> Result<Hello, VoiceError> {
     loop {
         let text = match ws.next().await {
             Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Close(frame))) => {
-                return Err(VoiceError::Closed {
-                    code: frame.as_ref().map_or(1005, |f| u16::from(f.code)),
-                    reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
-                })
-            }
+            Some(Ok(Message::Close(frame))) => return Err(closed(frame)),
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return Err(VoiceError::Lost),
         };
@@ -256,16 +259,6 @@ impl VoiceClient {
         self.last
     }
 
-    /// Messages sent in this session so far.
-    pub fn sent_total(&self) -> u64 {
-        self.sent_base + self.sent.len() as u64
-    }
-
-    /// Whether a connection is up.
-    pub fn connected(&self) -> bool {
-        self.ws.is_some()
-    }
-
     /// Sends a message (kept until the server has counted it). While the
     /// connection is down it is only kept: the resume re-sends it.
     pub async fn send(&mut self, m: Message) -> Result<(), VoiceError> {
@@ -310,10 +303,7 @@ impl VoiceClient {
                 }
                 Some(Ok(Message::Close(frame))) => {
                     self.ws = None;
-                    return Err(VoiceError::Closed {
-                        code: frame.as_ref().map_or(1005, |f| u16::from(f.code)),
-                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
-                    });
+                    return Err(closed(frame));
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => {
@@ -333,11 +323,8 @@ impl VoiceClient {
     /// One resume attempt: dial with the token and `last`, read `hello`,
     /// re-send what the server did not count.
     pub async fn resume(&mut self) -> Result<Hello, VoiceError> {
-        let query = format!(
-            "resume={}&last={}",
-            urlencode(&self.hello.resume_token),
-            self.last
-        );
+        // Tokens are hex: they go into the URL as they are.
+        let query = format!("resume={}&last={}", self.hello.resume_token, self.last);
         let mut ws = dial(&self.url, self.token.as_deref(), &query).await?;
         let hello = read_hello(&mut ws).await?;
         if hello.resumed {
@@ -378,12 +365,6 @@ impl VoiceClient {
         Err(last_error)
     }
 
-    /// Sets the reconnect policy (tests and probes shorten it).
-    pub fn with_backoff(mut self, backoff: Backoff) -> VoiceClient {
-        self.backoff = backoff;
-        self
-    }
-
     /// Closes the session on purpose (1000): it cannot be resumed.
     pub async fn close(mut self) {
         if let Some(ws) = &mut self.ws {
@@ -392,9 +373,4 @@ impl VoiceClient {
             let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
         }
     }
-}
-
-/// Percent-encodes a query value.
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -167,10 +167,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let publisher = match (&args.publish_url, args.ingest) {
         (Some(url), _) => Some(Publisher::Post { url: url.clone() }),
         (None, true) => {
-            let token = match (&global.token, &global.pin) {
-                (None, Some(_)) => connect::client(global).await?.token().map(String::from),
-                (t, _) => t.clone(),
-            };
+            let token = connect::token(global).await?;
             Some(Publisher::Ingest {
                 url: base.to_string(),
                 symbol: args.symbol.clone(),

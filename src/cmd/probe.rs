@@ -153,17 +153,25 @@ pub async fn run(args: ProbeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 /// The first connection: `attempts` tries, about a second apart.
-pub async fn first_connect<T, F, Fut>(url: &str, attempts: u32, mut connect: F) -> anyhow::Result<T>
+/// `unreachable` tells a connection that never happened (tried again)
+/// from a refusal (which ends the probe, exit 1).
+pub async fn first_connect<T, E, F, Fut>(
+    url: &str,
+    attempts: u32,
+    mut connect: F,
+    unreachable: impl Fn(&E) -> bool,
+) -> anyhow::Result<T>
 where
+    E: std::fmt::Display,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, VoiceError>>,
+    Fut: std::future::Future<Output = Result<T, E>>,
 {
     let started = Instant::now();
     let mut backoff = Backoff::attempts_at_most(attempts.saturating_sub(1));
     loop {
         match connect().await {
             Ok(c) => return Ok(c),
-            Err(e @ VoiceError::Unreachable { .. }) => match backoff.next_delay() {
+            Err(e) if unreachable(&e) => match backoff.next_delay() {
                 Some(d) => tokio::time::sleep(d).await,
                 None => {
                     return Err(CliError {
@@ -211,9 +219,12 @@ async fn probe_voice(
     let token = connect::token(global).await?;
     let mut report = Report::new("voice");
     let url = voice::voice_url(&global.url);
-    let mut client = first_connect(&url, attempts, || {
-        VoiceClient::connect(&global.url, token.clone())
-    })
+    let mut client = first_connect(
+        &url,
+        attempts,
+        || VoiceClient::connect(&global.url, token.clone()),
+        |e| matches!(e, VoiceError::Unreachable { .. }),
+    )
     .await?;
     let hello = client.hello().clone();
     report.check(

@@ -421,13 +421,19 @@ fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::R
     Ok(Exit::Ok)
 }
 
-fn load_files(hub: &Hub, path: &std::path::Path, args: &ServeArgs) -> anyhow::Result<()> {
-    let opts = FileOptions {
+/// How files are read: `--tz`, `--stamp`, and the symbol for files that
+/// name none.
+fn file_options(args: &ServeArgs, symbol: Option<String>) -> FileOptions {
+    FileOptions {
         tz: args.tz,
         stamp: args.stamp.map(Stamp::from),
-        symbol: args.symbol.clone(),
-    };
-    let report = file::load(path, &opts).map_err(|e| CliError::usage(e.to_string()))?;
+        symbol,
+    }
+}
+
+fn load_files(hub: &Hub, path: &std::path::Path, args: &ServeArgs) -> anyhow::Result<()> {
+    let report = file::load(path, &file_options(args, args.symbol.clone()))
+        .map_err(|e| CliError::usage(e.to_string()))?;
     for (p, format) in &report.read {
         tracing::info!(file = %p.display(), ?format, "read");
     }
@@ -446,12 +452,8 @@ fn load_files(hub: &Hub, path: &std::path::Path, args: &ServeArgs) -> anyhow::Re
 fn load_recordings(args: &ServeArgs) -> anyhow::Result<HashMap<String, Vec<Candle>>> {
     let mut out = HashMap::new();
     for (symbol, path) in &args.replays {
-        let opts = FileOptions {
-            tz: args.tz,
-            stamp: args.stamp.map(Stamp::from),
-            symbol: Some(symbol.clone()),
-        };
-        let report = file::load(path, &opts).map_err(|e| CliError::usage(e.to_string()))?;
+        let report = file::load(path, &file_options(args, Some(symbol.clone())))
+            .map_err(|e| CliError::usage(e.to_string()))?;
         let mut bars = report.bars.into_values();
         let (Some(candles), None) = (bars.next(), bars.next()) else {
             return Err(CliError::usage(format!(

@@ -1,6 +1,8 @@
 //! Symbol names: what the hub accepts as a symbol, wherever it comes from
 //! (ingest, files, replay, the simulation's flags, a stream's query).
 
+use crate::text::quote;
+
 /// Longest symbol name.
 pub const MAX_LEN: usize = 32;
 
@@ -18,14 +20,6 @@ pub enum SymbolError {
     BadChar(String),
 }
 
-/// At most 64 characters of `s`, quoted, for a message.
-fn shown(s: &str) -> String {
-    match s.char_indices().nth(64) {
-        None => format!("{s:?}"),
-        Some((cut, _)) => format!("{:?}…", &s[..cut]),
-    }
-}
-
 /// Checks a symbol name: 1–32 characters of `A–Z a–z 0–9 . _ - : / ^ =`
 /// (`BRK.B`, `^GSPC`, `ES=F`, `X:BTCUSD`, `EUR/USD`).
 pub fn check(s: &str) -> Result<(), SymbolError> {
@@ -33,11 +27,11 @@ pub fn check(s: &str) -> Result<(), SymbolError> {
         return Err(SymbolError::Empty);
     }
     if s.len() > MAX_LEN {
-        return Err(SymbolError::TooLong(shown(s)));
+        return Err(SymbolError::TooLong(quote(s)));
     }
     let ok = |c: u8| c.is_ascii_alphanumeric() || b"._-:/^=".contains(&c);
     if !s.bytes().all(ok) {
-        return Err(SymbolError::BadChar(shown(s)));
+        return Err(SymbolError::BadChar(quote(s)));
     }
     Ok(())
 }

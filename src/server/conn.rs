@@ -246,7 +246,7 @@ async fn read_head(tcp: &mut TcpStream) -> io::Result<Head> {
 /// Where the head ends (after its blank line), looking from `from` on.
 fn head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while let Some(pos) = memchr_lf(&buf[i..]) {
+    while let Some(pos) = buf[i..].iter().position(|b| *b == b'\n') {
         let lf = i + pos;
         if buf.get(lf + 1) == Some(&b'\n') {
             return Some(lf + 2);
@@ -257,10 +257,6 @@ fn head_end(buf: &[u8], from: usize) -> Option<usize> {
         i = lf + 1;
     }
     None
-}
-
-fn memchr_lf(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|b| *b == b'\n')
 }
 
 /// Writes a refusal as raw HTTP/1.1 (the same bytes the router would

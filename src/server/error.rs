@@ -6,10 +6,8 @@
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+pub use crate::text::quote;
 use crate::wire::{ErrorBody, ErrorDetail};
-
-/// Longest piece of client input quoted in an error message.
-pub const QUOTE_MAX: usize = 64;
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,15 +130,6 @@ impl ApiError {
     }
 }
 
-/// Client input quoted for a message: at most [`QUOTE_MAX`] characters,
-/// with `…` when cut.
-pub fn quote(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_MAX) {
-        None => format!("{s:?}"),
-        Some((cut, _)) => format!("{:?}…", &s[..cut]),
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (
@@ -171,15 +160,6 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn long_input_is_quoted_short() {
-        assert_eq!(quote("SPY"), "\"SPY\"");
-        let long = "x".repeat(1 << 20);
-        let q = quote(&long);
-        assert!(q.chars().count() <= QUOTE_MAX + 3, "{}", q.len());
-        assert!(q.ends_with('…'));
-    }
 
     #[test]
     fn http1_bytes_carry_status_headers_and_body() {

@@ -27,7 +27,11 @@ pub async fn ingest(
             continue;
         }
         let bar: Bar = serde_json::from_str(line).map_err(|e| {
-            ApiError::bad_request(format!("line {}: {}", i + 1, shorten(&e.to_string())))
+            ApiError::bad_request(format!(
+                "line {}: {}",
+                i + 1,
+                crate::text::shorten(&e.to_string(), 160)
+            ))
         })?;
         bars.push(bar);
         lines.push(i + 1);
@@ -50,13 +54,4 @@ pub async fn ingest(
         accepted: bars.len(),
         head_seq,
     }))
-}
-
-/// A parser's message cut to a readable length: it may quote client input.
-fn shorten(message: &str) -> String {
-    const MAX: usize = 160;
-    match message.char_indices().nth(MAX) {
-        None => message.to_string(),
-        Some((cut, _)) => format!("{}…", &message[..cut]),
-    }
 }

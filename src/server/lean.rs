@@ -149,7 +149,7 @@ async fn admit_stream(
 }
 
 /// Writes an admitted stream until it ends, is closed for overflow (the
-/// queue resets the socket) or a stall, or its client hangs up. Kept
+/// queue's overflow hook resets the socket) or a stall, or its client hangs up. Kept
 /// small: thousands of these wait at once.
 pub(super) async fn lean_stream(opened: Opened, peer: SocketAddr, state: &AppState) {
     let Opened {
@@ -158,9 +158,12 @@ pub(super) async fn lean_stream(opened: Opened, peer: SocketAddr, state: &AppSta
         head,
     } = opened;
     let tcp = Arc::new(tcp);
+    // Overflow resets the socket at once, whatever the writer is waiting for.
+    let overflowed = tcp.clone();
+    session.on_overflow(Box::new(move || reset(&*overflowed)));
     session.attach(Box::new(SocketWriter {
         fd: tcp.as_raw_fd(),
-        socket: tcp.clone(),
+        _socket: tcp.clone(),
         metrics: state.metrics.clone(),
     }));
     let stall = state.config.limits.stall_timeout;
@@ -254,9 +257,9 @@ const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
 /// `WouldBlock` here hands the stream to its writer, whose first try finds
 /// the socket full through tokio and then waits for it properly.
 struct SocketWriter {
-    /// `socket`'s descriptor, valid (never reused) while it is held.
+    /// `_socket`'s descriptor, valid (never reused) while it is held.
     fd: RawFd,
-    socket: Arc<TcpStream>,
+    _socket: Arc<TcpStream>,
     metrics: Arc<Metrics>,
 }
 
@@ -273,10 +276,6 @@ impl DirectWrite for SocketWriter {
 
     fn written(&self, item: &QueueItem) {
         self.metrics.delivered(item);
-    }
-
-    fn abort(&self) {
-        reset(&*self.socket);
     }
 }
 

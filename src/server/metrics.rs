@@ -20,6 +20,9 @@ use crate::market::hub::QueueItem;
 use crate::market::replay::Replayer;
 use crate::market::Hub;
 
+/// The limits a capacity refusal names.
+const REJECT_REASONS: [&str; 3] = ["max_connections", "max_streams_per_addr", "sse_max_clients"];
+
 /// Every metric the server exposes.
 pub struct Metrics {
     registry: Registry,
@@ -205,7 +208,7 @@ impl Metrics {
             voice: VoiceMetrics::register(&registry),
             registry,
         };
-        for reason in ["max_connections", "max_streams_per_addr", "sse_max_clients"] {
+        for reason in REJECT_REASONS {
             metrics.connections_rejected.with_label_values(&[reason]);
         }
         for reason in ["wrong_pin", "rate_limited", "global_limit"] {
@@ -321,7 +324,7 @@ impl Metrics {
 
     /// Refusals for capacity so far, by limit.
     pub fn connections_rejected(&self) -> Vec<(String, u64)> {
-        ["max_connections", "max_streams_per_addr", "sse_max_clients"]
+        REJECT_REASONS
             .iter()
             .map(|r| {
                 (

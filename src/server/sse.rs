@@ -41,7 +41,7 @@ pub async fn sse(
     };
     let session = open(&state, request, permit)?;
     if let Some(Extension(kill)) = kill {
-        session.on_overflow(kill);
+        session.on_overflow(Box::new(move || kill.cancel()));
     }
     let body = Body::from_stream(futures::stream::unfold(session, |mut s| async move {
         s.next_chunk()
@@ -319,10 +319,10 @@ impl Session {
         }
     }
 
-    /// Cancels `kill` when the stream's queue overflows: the connection is
-    /// then closed at once, whatever it is waiting for.
-    pub fn on_overflow(&self, kill: CancellationToken) {
-        self.sub.queue.on_overflow(Box::new(move || kill.cancel()));
+    /// What to do when the stream's queue overflows: close the connection
+    /// at once, whatever it is waiting for.
+    pub fn on_overflow(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        self.sub.queue.on_overflow(hook);
     }
 
     /// Lets the hub write live events straight to this stream's socket

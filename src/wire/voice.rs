@@ -32,18 +32,6 @@ pub mod close {
     pub fn reconnect(code: u16) -> bool {
         !matches!(code, NORMAL | POLICY | TOO_BIG)
     }
-
-    /// The table of codes, for documentation and `--help`.
-    pub const TABLE: [(u16, &str, bool); 8] = [
-        (NORMAL, "normal", false),
-        (GOING_AWAY, "server shutdown", true),
-        (POLICY, "auth or policy", false),
-        (TOO_BIG, "frame too big", false),
-        (INTERNAL, "internal error", true),
-        (TRY_AGAIN, "try again later", true),
-        (SLOW, "slow consumer", true),
-        (IDLE, "idle", true),
-    ];
 }
 
 /// What the server sends as text.

@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::{first_connect, Report};
 use crate::client::sse::{EventStream, ServerEvent, Subscribe};
-use crate::client::voice::VoiceError;
 use crate::client::{Client, ClientError};
 use crate::cmd::{connect, GlobalArgs};
 use crate::market::{Candle, Timeframe};
@@ -28,20 +27,6 @@ pub struct SseProbeArgs {
     /// How long to follow the stream.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
     pub duration: Duration,
-}
-
-fn as_voice(e: ClientError) -> VoiceError {
-    match e {
-        ClientError::Unreachable { url, .. } => VoiceError::Unreachable {
-            message: e_summary(&url),
-            url,
-        },
-        other => VoiceError::Protocol(other.summary()),
-    }
-}
-
-fn e_summary(url: &str) -> String {
-    format!("no answer from {url}")
 }
 
 /// Opens the stream and returns it with its epoch.
@@ -70,9 +55,12 @@ pub async fn probe(
         symbols: args.symbols.clone(),
         ..Subscribe::default()
     };
-    let (epoch, mut stream) = first_connect(&global.url, attempts, || async {
-        open(&client, &sub).await.map_err(as_voice)
-    })
+    let (epoch, mut stream) = first_connect(
+        &global.url,
+        attempts,
+        || open(&client, &sub),
+        |e| matches!(e, ClientError::Unreachable { .. }),
+    )
     .await?;
     report.check("hello", true, format!("epoch {epoch}"));
 

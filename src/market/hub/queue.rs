@@ -28,8 +28,6 @@ pub trait DirectWrite: Send + Sync {
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     /// Told of each event written in full through [`DirectWrite::try_write`].
     fn written(&self, item: &QueueItem);
-    /// The queue overflowed: drop the connection now, mid-write or not.
-    fn abort(&self) {}
 }
 
 /// One event waiting for a subscriber.
@@ -165,9 +163,6 @@ impl ClientQueue {
             self.notify.notify_one();
             if let Some(hook) = self.overflow.get() {
                 hook();
-            }
-            if let Some(direct) = self.direct.get() {
-                direct.abort();
             }
             return Pushed::Closed;
         }

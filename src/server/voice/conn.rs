@@ -225,7 +225,7 @@ impl Conn<'_> {
                     None if value.is_some() => "bad_message",
                     None => "not_json",
                 };
-                let message: String = e.to_string().chars().take(160).collect();
+                let message = crate::text::shorten(&e.to_string(), 160);
                 self.send(true, |seq| ServerMessage::Error {
                     code: code.into(),
                     message,
