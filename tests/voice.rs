@@ -224,7 +224,9 @@ async fn what_fell_out_of_the_window_is_reported_lost() {
     for i in 0..10 {
         client.send(Message::Binary(frame(i, 640))).await.unwrap();
     }
-    // A tool call answered after the frames proves they were all echoed.
+    // A tool call answered after the frames proves they were all echoed
+    // (the server takes a connection's messages in order): wait for it
+    // before cutting, unread.
     client
         .send_control(&ClientMessage::Tool {
             id: "after".into(),
@@ -233,6 +235,11 @@ async fn what_fell_out_of_the_window_is_reported_lost() {
         })
         .await
         .unwrap();
+    eventually("the tool call after the frames is answered", || async {
+        let text = server.client().get_text("/api/metrics").await.unwrap();
+        text.contains("spotlight_voice_tool_calls_total{ok=\"true\",tool=\"replay_status\"} 1")
+    })
+    .await;
     let mut raw = client;
     raw.cut();
     let hello = guard(raw.resume()).await.unwrap();
@@ -369,6 +376,53 @@ async fn backpressure_drops_audio_never_control() {
     })
     .await;
     assert!(answered);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_takes_nothing_is_closed_as_slow() {
+    let mut config = ServerConfig {
+        voice: VoiceConfig {
+            outbound_limit: 16 * 1024,
+            ..VoiceConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    config.limits.stall_timeout = Duration::from_millis(500);
+    let server = with_config(config).await;
+    let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(voice::voice_url(&server.url), tcp)
+        .await
+        .unwrap();
+    // Tool calls, whose answers are control messages and never dropped,
+    // more than the kernel's buffers hold: the socket fills, and stays
+    // full while the client reads nothing.
+    let call = serde_json::to_string(&ClientMessage::Tool {
+        id: "bars".into(),
+        name: "get_bars".into(),
+        args: serde_json::json!({"symbol": "SPY", "timeframe": "1m", "limit": 10}),
+    })
+    .unwrap();
+    let closed = "spotlight_voice_closes_total{code=\"4008\"} 1";
+    let stalled = guard(async {
+        loop {
+            for _ in 0..1000 {
+                if ws.feed(Message::Text(call.clone().into())).await.is_err() {
+                    break;
+                }
+            }
+            let _ = ws.flush().await;
+            let text = server.client().get_text("/api/metrics").await.unwrap();
+            if text.contains(closed) {
+                return true;
+            }
+        }
+    })
+    .await;
+    assert!(stalled, "{closed}");
     server.stop().await;
 }
 

@@ -3,13 +3,14 @@
 //! errors, heartbeats and the idle and slow-consumer closes.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message};
 use bytes::Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::Notify;
 
 use super::session::{Attached, Frame, Session, Sessions};
 use super::tools;
@@ -19,17 +20,17 @@ use crate::server::AppState;
 use crate::wire::voice::{close, ClientMessage, ServerMessage};
 
 /// Outbound messages waiting for the socket, bounded in bytes for audio.
+/// Filled and drained by the connection's one task, so the session lock
+/// is the only thing a message crosses between being numbered and sent.
 #[derive(Default)]
 struct Outbox {
     state: Mutex<OutState>,
-    notify: Notify,
 }
 
 #[derive(Default)]
 struct OutState {
     items: VecDeque<Message>,
     bytes: usize,
-    closed: bool,
 }
 
 fn size(m: &Message) -> usize {
@@ -50,8 +51,6 @@ impl Outbox {
         let mut st = self.lock();
         st.bytes += size(&m);
         st.items.push_back(m);
-        drop(st);
-        self.notify.notify_one();
     }
 
     /// Whether `len` more bytes of audio fit under `limit`.
@@ -59,36 +58,126 @@ impl Outbox {
         self.lock().bytes + len <= limit
     }
 
-    /// The next message to send; `None` once closed and empty.
-    async fn pop(&self) -> Option<Message> {
-        loop {
-            let notified = self.notify.notified();
-            {
-                let mut st = self.lock();
-                if let Some(m) = st.items.pop_front() {
-                    st.bytes -= size(&m);
-                    return Some(m);
-                }
-                if st.closed {
-                    return None;
-                }
-            }
-            notified.await;
-        }
-    }
-
     /// The next message if one is queued now.
-    fn try_pop(&self) -> Option<Message> {
+    fn pop(&self) -> Option<Message> {
         let mut st = self.lock();
         let m = st.items.pop_front()?;
         st.bytes -= size(&m);
         Some(m)
     }
 
-    fn close(&self) {
-        self.lock().closed = true;
-        self.notify.notify_one();
+    fn is_empty(&self) -> bool {
+        self.lock().items.is_empty()
     }
+}
+
+/// The socket's write side, driven from the connection's own task: what
+/// is queued goes out in one batch with one flush, and a message leaves
+/// the outbox only once the sink has room for it, so a write interrupted
+/// by another event loses nothing. A socket that takes nothing for the
+/// stall timeout fails its write with `TimedOut` (the connection layer's
+/// stall timer, shared with every other route).
+struct Writer<K> {
+    sink: K,
+    /// Sent since the last flush.
+    unflushed: bool,
+    /// A close frame went out: nothing more is written.
+    closed: bool,
+}
+
+/// Why the writer stopped.
+enum WriteEnd {
+    /// The socket failed or the close frame went out.
+    Done,
+    /// The socket took nothing for the stall timeout.
+    Stalled,
+}
+
+impl<K: Sink<Message, Error = axum::Error> + Unpin> Writer<K> {
+    fn new(sink: K) -> Self {
+        Writer {
+            sink,
+            unflushed: false,
+            closed: false,
+        }
+    }
+
+    /// Writes what is queued; Ready once the writer is done. Pending when
+    /// everything is out or the socket has no room.
+    fn poll_write(&mut self, cx: &mut Context<'_>, outbox: &Outbox) -> Poll<WriteEnd> {
+        if self.closed {
+            return Poll::Ready(WriteEnd::Done);
+        }
+        let mut sink = Pin::new(&mut self.sink);
+        loop {
+            if !outbox.is_empty() {
+                if let Err(e) = ready!(sink.as_mut().poll_ready(cx)) {
+                    return Poll::Ready(ended(&e));
+                }
+                let Some(m) = outbox.pop() else { continue };
+                let last = matches!(m, Message::Close(_));
+                if let Err(e) = sink.as_mut().start_send(m) {
+                    return Poll::Ready(ended(&e));
+                }
+                self.unflushed = true;
+                if last {
+                    self.closed = true;
+                    return Poll::Ready(WriteEnd::Done);
+                }
+                continue;
+            }
+            if self.unflushed {
+                if let Err(e) = ready!(sink.as_mut().poll_flush(cx)) {
+                    return Poll::Ready(ended(&e));
+                }
+                self.unflushed = false;
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Sends what is left, a close frame included (the caller bounds it).
+    async fn finish(&mut self, outbox: &Outbox) {
+        std::future::poll_fn(|cx| {
+            if self.poll_write(cx, outbox).is_ready() || !self.unflushed && outbox.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let _ = self.sink.flush().await;
+    }
+}
+
+/// How a write error ends the writer.
+fn ended(e: &axum::Error) -> WriteEnd {
+    if io_error(e).is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+        WriteEnd::Stalled
+    } else {
+        WriteEnd::Done
+    }
+}
+
+/// The I/O error under a WebSocket error, if that is what it is.
+fn io_error(e: &axum::Error) -> Option<&std::io::Error> {
+    ws_error(e).and_then(|t| match t {
+        tokio_tungstenite::tungstenite::Error::Io(io) => Some(io),
+        _ => None,
+    })
+}
+
+/// The tungstenite error under an axum WebSocket error.
+fn ws_error(e: &axum::Error) -> Option<&tokio_tungstenite::tungstenite::Error> {
+    use std::error::Error;
+    let mut cause: Option<&(dyn Error + 'static)> = e.source();
+    while let Some(c) = cause {
+        if let Some(t) = c.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+            return Some(t);
+        }
+        cause = c.source();
+    }
+    None
 }
 
 fn to_message(frame: Frame) -> Message {
@@ -237,14 +326,6 @@ impl Conn<'_> {
     }
 }
 
-/// How the writer ended.
-enum WriterEnd {
-    /// Closed, or the socket failed.
-    Done,
-    /// The socket took nothing for the stall timeout.
-    Stalled,
-}
-
 /// How a connection ended.
 enum Ending {
     /// The client closed on purpose: the session ends.
@@ -266,13 +347,16 @@ pub async fn serve<S>(
     rejected: Option<&'static str>,
     _permit: StreamPermit,
 ) where
-    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Send + 'static,
+    S: Stream<Item = Result<Message, axum::Error>>
+        + Sink<Message, Error = axum::Error>
+        + Send
+        + 'static,
 {
     let sessions = state.voice.clone();
     let config = sessions.config.clone();
     let metrics = state.metrics.voice.clone();
     metrics.connections.inc();
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let outbox = Arc::new(Outbox::default());
     // Before hello: a refused resume says so.
     if let Some(why) = rejected {
@@ -304,35 +388,11 @@ pub async fn serve<S>(
         outbox.push(to_message(frame));
     }
 
-    // The writer: one message at a time; a socket that takes nothing for
-    // the stall timeout ends the connection (4008, counted).
+    // The writer runs in this task: an echo goes out in the same wake
+    // that read its frame. A socket that takes nothing for the stall
+    // timeout ends the connection (4008, counted).
     let stall = state.config.limits.stall_timeout;
-    let writer_box = outbox.clone();
-    // Whatever is queued goes out in one batch: one flush (one send) for
-    // all of it under load.
-    let mut writer = tokio::spawn(async move {
-        while let Some(first) = writer_box.pop().await {
-            let batch = async {
-                let mut next = Some(first);
-                while let Some(m) = next {
-                    let last = matches!(m, Message::Close(_));
-                    sink.feed(m).await.map_err(|_| ())?;
-                    if last {
-                        let _ = sink.flush().await;
-                        return Err(());
-                    }
-                    next = writer_box.try_pop();
-                }
-                sink.flush().await.map_err(|_| ())
-            };
-            match tokio::time::timeout(stall, batch).await {
-                Ok(Ok(())) => {}
-                Ok(Err(())) => return WriterEnd::Done,
-                Err(_) => return WriterEnd::Stalled,
-            }
-        }
-        WriterEnd::Done
-    });
+    let mut writer = Writer::new(sink);
 
     let conn = Conn {
         state: &state,
@@ -346,8 +406,17 @@ pub async fn serve<S>(
     let mut heartbeat = tokio::time::interval(config.heartbeat);
     heartbeat.reset();
     let mut heard = Instant::now();
+    // Waiting on a token registers with it: once, not once per message.
+    let replaced = attached.kick.cancelled();
+    let shutdown = state.shutdown.cancelled();
+    tokio::pin!(replaced, shutdown);
     let ending = loop {
         let handled = tokio::select! {
+            biased;
+            end = std::future::poll_fn(|cx| writer.poll_write(cx, &outbox)) => break match end {
+                WriteEnd::Done => Ending::Lost,
+                WriteEnd::Stalled => Ending::Closed(close::SLOW, true),
+            },
             incoming = stream.next() => {
                 heard = Instant::now();
                 match incoming {
@@ -407,16 +476,10 @@ pub async fn serve<S>(
                 outbox.push(Message::Ping(Bytes::new()));
                 Ok(())
             }
-            _ = attached.kick.cancelled() => break Ending::Replaced,
-            _ = state.shutdown.cancelled() => {
+            () = &mut replaced => break Ending::Replaced,
+            () = &mut shutdown => {
                 outbox.push(close_message(close::GOING_AWAY, "server shutting down"));
                 break Ending::Closed(close::GOING_AWAY, true);
-            }
-            flushed = &mut writer => {
-                break match flushed {
-                    Ok(WriterEnd::Stalled) => Ending::Closed(close::SLOW, true),
-                    _ => Ending::Lost,
-                };
             }
         };
         if let Err(Replaced) = handled {
@@ -424,7 +487,8 @@ pub async fn serve<S>(
         }
     };
     drop(relay);
-    outbox.close();
+    // A stalled socket takes nothing more; any other gets what is queued.
+    let ending_closes = !matches!(ending, Ending::Closed(close::SLOW, _));
     let (session, generation) = (&attached.session, attached.generation);
     match ending {
         Ending::ClientClosed => {
@@ -446,10 +510,9 @@ pub async fn serve<S>(
         Ending::Replaced => {}
     }
     // Let the close frame go out, within the stall bound.
-    if !writer.is_finished() {
-        let _ = tokio::time::timeout(stall, &mut writer).await;
+    if ending_closes {
+        let _ = tokio::time::timeout(stall, writer.finish(&outbox)).await;
     }
-    writer.abort();
     metrics.connections.dec();
 }
 
@@ -462,13 +525,10 @@ async fn recv_upstream(relay: &mut Option<Relay>) -> Option<FromUpstream> {
 
 /// Whether a read failed on a frame over the size limit.
 fn too_big(e: &axum::Error) -> bool {
-    use std::error::Error;
-    let mut cause: Option<&(dyn Error + 'static)> = e.source();
-    while let Some(c) = cause {
-        if let Some(t) = c.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
-            return matches!(t, tokio_tungstenite::tungstenite::Error::Capacity(_));
+    match ws_error(e) {
+        Some(t) => matches!(t, tokio_tungstenite::tungstenite::Error::Capacity(_)),
+        None => {
+            e.to_string().contains("Space limit exceeded") || e.to_string().contains("too long")
         }
-        cause = c.source();
     }
-    e.to_string().contains("Space limit exceeded") || e.to_string().contains("too long")
 }
