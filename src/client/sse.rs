@@ -47,9 +47,23 @@ pub struct Subscribe {
 /// A stream of server events.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ServerEvent, ClientError>> + Send>>;
 
+/// A stream of server events as sent: name, `id:`, data.
+pub type RawEventStream = Pin<Box<dyn Stream<Item = Result<RawEvent, ClientError>> + Send>>;
+
+/// One event as sent.
+pub type RawEvent = eventsource_stream::Event;
+
 impl Client {
     /// Opens an SSE stream.
     pub async fn subscribe(&self, sub: &Subscribe) -> Result<EventStream, ClientError> {
+        let raw = self.subscribe_raw(sub).await?;
+        Ok(Box::pin(
+            raw.map(|item| item.map(|ev| decode(&ev.event, ev.data))),
+        ))
+    }
+
+    /// Opens an SSE stream whose events keep their `id:` and raw data.
+    pub async fn subscribe_raw(&self, sub: &Subscribe) -> Result<RawEventStream, ClientError> {
         let mut query: Vec<(&str, String)> = Vec::new();
         if !sub.symbols.is_empty() {
             query.push(("symbols", sub.symbols.join(",")));
@@ -74,17 +88,23 @@ impl Client {
         }
         let res = req.send().await.map_err(unreachable(&url))?;
         let res = check(res).await?;
-        let events = res
-            .bytes_stream()
-            .eventsource()
-            .map(move |item| match item {
-                Ok(ev) => Ok(decode(&ev.event, ev.data)),
-                Err(e) => Err(ClientError::Protocol {
-                    url: url.clone(),
-                    message: e.to_string(),
-                }),
-            });
+        let events = res.bytes_stream().eventsource().map(move |item| {
+            item.map_err(|e| ClientError::Protocol {
+                url: url.clone(),
+                message: e.to_string(),
+            })
+        });
         Ok(Box::pin(events))
+    }
+
+    /// A plain HTTP request to `path` with this client's credentials.
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, path)
+    }
+
+    /// A JSON `POST` to `path` with this client's credentials.
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, path)
     }
 }
 

@@ -6,9 +6,11 @@ pub mod connect;
 pub mod diag;
 pub mod logging;
 pub mod metrics;
+pub mod out;
 pub mod probe;
 pub mod replay;
 pub mod serve;
+pub mod smoke;
 pub mod watch;
 
 use std::process::ExitCode;
@@ -100,6 +102,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream).
     Probe(probe::ProbeArgs),
+    /// CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML.
+    Smoke(smoke::SmokeArgs),
 }
 
 /// Exit codes: 0 ok, 1 check failed, 2 usage error, 3 cannot reach the server.
@@ -152,9 +156,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(args, &cli.global).await,
         Command::Bench(args) => bench::run(args, &cli.global).await,
         Command::Probe(args) => probe::run(args, &cli.global).await,
+        Command::Smoke(args) => smoke::run(args, &cli.global).await,
     };
     match result {
         Ok(exit) => exit.into(),
+        Err(e) if e.is::<out::Closed>() => Exit::Ok.into(),
         Err(e) => {
             let exit = e
                 .downcast_ref::<CliError>()

@@ -211,7 +211,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn probe_voice(
+/// Runs the voice probe (also the smoke's `voice` check).
+pub async fn probe_voice(
     args: &VoiceProbeArgs,
     attempts: u32,
     global: &GlobalArgs,

@@ -297,7 +297,65 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 /// Builds the hub and source, serves until SIGINT/SIGTERM, drains.
 pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     logging::init_stderr(global, args.log_format);
-    let pin = global.pin.clone().filter(|p| !p.is_empty());
+    let mut started = start(&args, global.pin.clone()).await?;
+    tokio::select! {
+        res = &mut started.server => return finish(res),
+        _ = shutdown_signal() => {}
+    }
+    started.shutdown(args.drain).await
+}
+
+/// A server running in this process.
+pub struct Started {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    signalled: CancellationToken,
+    stop: CancellationToken,
+}
+
+impl Started {
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Tells clients, drains within `drain`, stops.
+    pub async fn shutdown(mut self, drain: Duration) -> anyhow::Result<Exit> {
+        tracing::info!(
+            ?drain,
+            "shutting down: telling clients, draining connections"
+        );
+        self.signalled.cancel();
+        self.stop.cancel();
+        match tokio::time::timeout(drain, &mut self.server).await {
+            Ok(res) => finish(res),
+            Err(_) => {
+                tracing::warn!("drain time ({drain:?}) is up; closing the remaining connections");
+                self.server.abort();
+                Ok(Exit::Ok)
+            }
+        }
+    }
+}
+
+/// The embedded default (`serve` with no flags: the sim source) on
+/// 127.0.0.1 at a free port, for `--spawn`.
+pub async fn spawn_default() -> anyhow::Result<Started> {
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+    let args = <Defaults as clap::Parser>::try_parse_from(["serve", "--addr", "127.0.0.1:0"])
+        .map_err(|e| CliError::usage(format!("--spawn: {e}")))?
+        .serve;
+    start(&args, None).await
+}
+
+/// Builds the hub, the source and the server, and starts serving.
+pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Started> {
+    let pin = pin.filter(|p| !p.is_empty());
     if pin.is_none() && !args.addr.ip().is_loopback() && !args.allow_open {
         return Err(CliError::usage(format!(
             "refusing to listen on {} with no PIN: anyone who can reach it could read and drive the server (pass --allow-open to accept that)",
@@ -323,7 +381,7 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             "sim"
         }
         SourceSpec::File(path) => {
-            load_files(&hub, path, &args)?;
+            load_files(&hub, path, args)?;
             "file"
         }
     };
@@ -378,7 +436,7 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             ..VoiceConfig::default()
         },
     };
-    let recordings = load_recordings(&args)?;
+    let recordings = load_recordings(args)?;
     let replayer = Replayer::new(hub.clone(), recordings);
     let state = AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
     tracing::info!(epoch = hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
@@ -389,29 +447,17 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
 
     let signalled = CancellationToken::new();
-    let mut server = tokio::spawn(server::launch(
+    let server = tokio::spawn(server::launch(
         listener,
         state,
         signalled.clone().cancelled_owned(),
     ));
-    tokio::select! {
-        res = &mut server => return finish(res),
-        _ = shutdown_signal() => {}
-    }
-    tracing::info!(drain = ?args.drain, "shutting down: telling clients, draining connections");
-    signalled.cancel();
-    stop.cancel();
-    match tokio::time::timeout(args.drain, &mut server).await {
-        Ok(res) => finish(res),
-        Err(_) => {
-            tracing::warn!(
-                "drain time ({:?}) is up; closing the remaining connections",
-                args.drain
-            );
-            server.abort();
-            Ok(Exit::Ok)
-        }
-    }
+    Ok(Started {
+        addr: local,
+        server,
+        signalled,
+        stop,
+    })
 }
 
 fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Result<Exit> {
