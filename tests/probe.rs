@@ -4,14 +4,10 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use spotlight::server::VoiceConfig;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 /// Runs `spotlight --url URL --json probe ARGS…`: exit code and report.
 async fn probe(url: &str, args: &[&str]) -> (i32, serde_json::Value) {
@@ -106,75 +102,10 @@ async fn probe_sse_passes_against_a_healthy_server() {
     server.stop().await;
 }
 
-/// Relays one connection, dropping the `drop_at`-th `bar` event of an
-/// event stream (counted over every connection).
-async fn relay(mut client: TcpStream, upstream: String, bars: Arc<AtomicUsize>, drop_at: usize) {
-    let Ok(mut server) = TcpStream::connect(upstream).await else {
-        return;
-    };
-    let (mut cr, mut cw) = client.split();
-    let (mut sr, mut sw) = server.split();
-    let up = tokio::io::copy(&mut cr, &mut sw);
-    let down = async {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let mut streaming = false;
-        loop {
-            let n = match sr.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            buf.extend_from_slice(&chunk[..n]);
-            if !streaming {
-                let text = String::from_utf8_lossy(&buf);
-                match text.find("\r\n\r\n") {
-                    Some(end) if text[..end].contains("text/event-stream") => {
-                        streaming = true;
-                        let head: Vec<u8> = buf.drain(..end + 4).collect();
-                        if cw.write_all(&head).await.is_err() {
-                            return;
-                        }
-                    }
-                    Some(_) | None => {
-                        if cw.write_all(&buf).await.is_err() {
-                            return;
-                        }
-                        buf.clear();
-                        continue;
-                    }
-                }
-            }
-            // Whole SSE messages only; the one chosen is not passed on.
-            while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-                let message: Vec<u8> = buf.drain(..end + 2).collect();
-                let is_bar = message.windows(10).any(|w| w == b"event: bar");
-                if is_bar && bars.fetch_add(1, Ordering::SeqCst) + 1 == drop_at {
-                    continue;
-                }
-                if cw.write_all(&message).await.is_err() {
-                    return;
-                }
-            }
-        }
-    };
-    tokio::select! {
-        _ = up => {}
-        _ = down => {}
-    }
-}
-
 #[tokio::test]
 async fn probe_sse_fails_when_an_event_goes_missing() {
     let server = TestServer::sim(&["SPY", "QQQ"], 30.0, 20).await;
-    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
-    let upstream = server.url.trim_start_matches("http://").to_string();
-    let bars = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(async move {
-        while let Ok((client, _)) = proxy.accept().await {
-            tokio::spawn(relay(client, upstream.clone(), bars.clone(), 20));
-        }
-    });
+    let proxy_url = proxy::start(&server.url, proxy::Fault::DropOneBar(20)).await;
     let (code, r) = probe(&proxy_url, &["sse", "--cuts", "2", "--duration", "3s"]).await;
     assert_eq!(code, 1, "{r}");
     let gap = r["steps"]

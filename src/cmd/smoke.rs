@@ -270,7 +270,9 @@ pub async fn smoke(args: &SmokeArgs, global: &GlobalArgs) -> anyhow::Result<Smok
         |e: &reqwest::Error| e.is_connect() || e.is_timeout(),
     )
     .await?;
+    // Sign in once; every check (the voice probe too) uses this token.
     let token = connect::token(&global).await?;
+    global.token = token.clone();
     let ctx = checks::Ctx {
         client: Client::new(&global.url).with_token(token.clone()),
         may_replay: spawned.is_some() || token.is_some(),

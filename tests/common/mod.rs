@@ -1,6 +1,8 @@
 //! Test harness: a real server on 127.0.0.1:0 and real clients.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,11 +75,21 @@ impl TestServer {
     /// A server on the sim source: `symbols`, an hour of backfill, the
     /// simulated clock at `speed`, updates every `tick_ms`.
     pub async fn sim(symbols: &[&str], speed: f64, tick_ms: u64) -> TestServer {
+        TestServer::sim_with(symbols, speed, tick_ms, ServerConfig::default()).await
+    }
+
+    /// [`TestServer::sim`] with a server config of the test's own.
+    pub async fn sim_with(
+        symbols: &[&str],
+        speed: f64,
+        tick_ms: u64,
+        config: ServerConfig,
+    ) -> TestServer {
         let hub = Hub::new(HubConfig::default());
         let clock = SimClock::new(speed);
         let symbols: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
         let sim = start_sim(7, &symbols, Duration::from_secs(3600), &clock, &hub).unwrap();
-        let server = TestServer::start(hub.clone(), ServerConfig::default()).await;
+        let server = TestServer::start(hub.clone(), config).await;
         tokio::spawn(run_sim(
             sim,
             hub,
