@@ -6,14 +6,24 @@ mod common;
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
 
+use std::collections::HashMap;
+
 use common::*;
-use spotlight::market::{Bar, HubConfig};
+use spotlight::market::replay::Replayer;
+use spotlight::market::source::file::{load, FileOptions};
+use spotlight::market::{Bar, Candle, Hub, HubConfig};
+use spotlight::server::{AppState, ServerConfig};
+use spotlight::wire::ReplayStart;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
 fn watch(url: &str, args: &[&str]) -> Child {
+    watch_symbol(url, "ABC", args)
+}
+
+fn watch_symbol(url: &str, symbol: &str, args: &[&str]) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin("spotlight"))
-        .args(["--url", url, "watch", "ABC", "--plain"])
+        .args(["--url", url, "watch", symbol, "--plain"])
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("SPOTLIGHT_PIN")
@@ -171,4 +181,74 @@ async fn three_missed_heartbeats_count_as_a_lost_connection() {
     .await;
     assert_eq!(lost.1, 1);
     assert!(lost.0.contains("no heartbeat for 300ms"), "{}", lost.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_prints_its_bars_after_the_live_ones() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if !dir.is_dir() {
+        eprintln!(
+            "note: {} is absent; skipping the SPY replay watch test",
+            dir.display()
+        );
+        return;
+    }
+    let opts = FileOptions {
+        symbol: Some("SPY".into()),
+        ..FileOptions::default()
+    };
+    let recording = load(&dir.join("nt-spy-minute-2011-03.csv"), &opts)
+        .unwrap()
+        .bars
+        .remove("SPY")
+        .unwrap();
+    // Live SPY bars from 2026: far newer than the 2011 recording.
+    let hub = Hub::new(HubConfig::default());
+    let live_t0 = 1_796_000_000_000 - 1_796_000_000_000 % 60_000;
+    let live: Vec<Candle> = (0..3)
+        .map(|i| Candle {
+            t: live_t0 + i * 60_000,
+            o: 600.0,
+            h: 601.0,
+            l: 599.0,
+            c: 600.5,
+            v: 10,
+        })
+        .collect();
+    hub.load("SPY", live).unwrap();
+    let replayer = Replayer::new(
+        hub.clone(),
+        HashMap::from([("SPY".to_string(), recording.clone())]),
+    );
+    let server = TestServer::with_state(
+        AppState::with_replay(hub, ServerConfig::default(), replayer).unwrap(),
+    )
+    .await;
+    let mut child = watch_symbol(&server.url, "SPY", &["--json"]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let hub = server.hub().clone();
+    eventually("watch is subscribed", || {
+        let n = hub.stats().subscribers.load(Ordering::SeqCst);
+        async move { n == 1 }
+    })
+    .await;
+    server
+        .client()
+        .replay_start(&ReplayStart {
+            symbols: Some(vec!["SPY".into()]),
+            from: None,
+            to: None,
+            speed: Some(1000.0),
+        })
+        .await
+        .unwrap();
+    // Before the fix the printer still stood at 2026 and dropped every bar.
+    let bars = read_bars(&mut lines, 5).await;
+    let expected: Vec<i64> = recording.iter().take(5).map(|c| c.t).collect();
+    assert_eq!(bars.iter().map(|b| b.t).collect::<Vec<_>>(), expected);
+    assert!(bars
+        .iter()
+        .all(|b| b.symbol.as_ref() == "SPY" && b.is_final));
+    let _ = child.kill().await;
+    server.stop().await;
 }

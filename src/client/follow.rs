@@ -12,7 +12,7 @@ use super::reconnect::Backoff;
 use super::sse::{ServerEvent, Subscribe};
 use super::{Client, ClientError};
 use crate::market::Timeframe;
-use crate::wire::{BarEvent, Hello, History, Reset};
+use crate::wire::{BarEvent, Hello, History, ReplayStatus, Reset};
 
 /// What a follower reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,11 @@ pub enum FollowEvent {
     },
     /// The attempt budget is spent; the follower has stopped.
     GaveUp(String),
-    /// Another event (e.g. `replay`), raw.
+    /// The replay's state: from each `replay` event, and fetched with
+    /// every history load (a stream that opens mid-replay, or after the
+    /// reset a replay sends, gets no `replay` event of its own).
+    Replay(ReplayStatus),
+    /// Another event, raw.
     Other {
         /// Event name.
         event: String,
@@ -97,6 +101,11 @@ async fn run(client: Client, cfg: Follow, tx: mpsc::Sender<FollowEvent>) {
                     state.since_seq = Some(h.seq);
                     if tx.send(FollowEvent::History(h)).await.is_err() {
                         return;
+                    }
+                    if let Ok(status) = client.replay_status().await {
+                        if tx.send(FollowEvent::Replay(status)).await.is_err() {
+                            return;
+                        }
                     }
                     stream(&client, &cfg, &mut state, &mut backoff, &tx).await
                 }
@@ -219,6 +228,12 @@ async fn stream(
                     "the server is shutting down".into(),
                     Some(Duration::from_millis(s.retry_ms)),
                 );
+            }
+            ServerEvent::Other { event, data } if event == "replay" => {
+                match serde_json::from_str(&data) {
+                    Ok(status) => FollowEvent::Replay(status),
+                    Err(_) => FollowEvent::Other { event, data },
+                }
             }
             ServerEvent::Other { event, data } => FollowEvent::Other { event, data },
         };

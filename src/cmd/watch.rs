@@ -89,7 +89,8 @@ pub async fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 );
             }
             FollowEvent::Reset(r) => {
-                eprintln!("spotlight: reset ({:?}); reloading history", r.reason)
+                eprintln!("spotlight: reset ({:?}); reloading history", r.reason);
+                printer.reset();
             }
             FollowEvent::GaveUp(reason) => {
                 return Err(CliError {
@@ -121,9 +122,16 @@ impl LinePrinter {
         }
     }
 
+    /// A reset starts a new timeline (a replay's bars are older than the
+    /// live ones before it): the next history sets the starting point again.
+    pub fn reset(&mut self) {
+        self.last_t = None;
+        self.started = false;
+    }
+
     /// A final bar from history: the first history only sets the starting
     /// point; later ones (after a reset) fill in what the stream missed.
-    fn history(&mut self, bar: &Bar) -> anyhow::Result<bool> {
+    pub fn history(&mut self, bar: &Bar) -> anyhow::Result<bool> {
         if self.started {
             return self.print(bar);
         }

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use crate::client::follow::FollowEvent;
 use crate::market::{Candle, Timeframe};
+use crate::wire::ReplayState;
 
 /// Candles kept in memory.
 pub const MAX_CANDLES: usize = 5000;
@@ -110,8 +111,8 @@ pub struct State {
     pub epoch: Option<String>,
     /// Market source (`sim`, `file`, …).
     pub source: Option<String>,
-    /// Replay speed while a replay runs.
-    pub replay_speed: Option<f64>,
+    /// The replay's state and speed while one is running, paused or finished.
+    pub replay: Option<(ReplayState, f64)>,
     /// Last seq seen.
     pub last_seq: Option<u64>,
     /// Server → client latency of the last bar, ms.
@@ -146,7 +147,7 @@ impl State {
             conn: Conn::Connecting,
             epoch: None,
             source: None,
-            replay_speed: None,
+            replay: None,
             last_seq: None,
             latency_ms: None,
             last_event_ms: None,
@@ -248,7 +249,7 @@ fn on_key(s: &mut State, key: Key) -> Effect {
         Key::ReplayStart => return Effect::Replay(ReplayCommand::Start),
         Key::ReplayStop => return Effect::Replay(ReplayCommand::Stop),
         Key::Faster | Key::Slower => {
-            let now = s.replay_speed.unwrap_or(1.0);
+            let now = s.replay.map_or(1.0, |(_, speed)| speed);
             let next = if key == Key::Faster {
                 now * 2.0
             } else {
@@ -304,16 +305,9 @@ fn on_event(s: &mut State, event: FollowEvent, now: i64) {
             };
         }
         FollowEvent::GaveUp(reason) => s.conn = Conn::Down(reason),
-        FollowEvent::Other { event, data } if event == "replay" => {
-            let status: Option<crate::wire::ReplayStatus> = serde_json::from_str(&data).ok();
-            s.replay_speed = status
-                .filter(|st| {
-                    matches!(
-                        st.state,
-                        crate::wire::ReplayState::Running | crate::wire::ReplayState::Paused
-                    )
-                })
-                .map(|st| st.speed);
+        FollowEvent::Replay(status) => {
+            s.replay = Some((status.state, status.speed))
+                .filter(|(state, _)| !matches!(state, ReplayState::Idle | ReplayState::Stopped));
         }
         FollowEvent::Other { .. } => {}
     }

@@ -1,6 +1,7 @@
 //! Draws the watch screen from a [`State`]: header, candlestick chart with a
 //! price axis, volume, time axis, footer, and the help overlay.
 
+use crate::wire::ReplayState;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -93,8 +94,10 @@ fn header_line(s: &State, now_ms: i64) -> Line<'static> {
         ));
     }
     spans.push(Span::raw(format!("  {}", s.timeframe)));
-    let source = match (s.replay_speed, s.source.as_deref()) {
-        (Some(speed), _) => format!("  replay ×{speed}"),
+    let source = match (s.replay, s.source.as_deref()) {
+        (Some((ReplayState::Paused, speed)), _) => format!("  replay ×{speed} paused"),
+        (Some((ReplayState::Finished, _)), _) => "  replay finished".to_string(),
+        (Some((_, speed)), _) => format!("  replay ×{speed}"),
         (None, Some(src)) => format!("  {src}"),
         (None, None) => String::new(),
     };

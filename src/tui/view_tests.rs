@@ -96,3 +96,39 @@ fn empty_chart_waits() {
     let s = State::new("SPY", Timeframe::M5, (80, 24));
     assert!(render(&s, 80, 24).contains("waiting for bars"));
 }
+
+/// The header's first line for a state that took `events`.
+fn header_after(events: Vec<crate::client::follow::FollowEvent>) -> String {
+    let mut s = state((100, 24));
+    for e in events {
+        update(&mut s, Action::Follow(e, 9_000));
+    }
+    render(&s, 100, 24).lines().next().unwrap().to_string()
+}
+
+fn replay(state: crate::wire::ReplayState, speed: f64) -> crate::client::follow::FollowEvent {
+    crate::client::follow::FollowEvent::Replay(crate::wire::ReplayStatus {
+        state,
+        speed,
+        clock: Some(T),
+        progress: crate::wire::Progress { done: 1, total: 10 },
+        symbols: vec!["SPY".into()],
+        from: Some(T),
+        to: Some(T + 10 * MIN),
+    })
+}
+
+#[test]
+fn the_header_follows_the_replay_and_goes_back_to_live() {
+    use crate::wire::ReplayState::*;
+    assert!(header_after(vec![]).contains("sim  ● live"));
+    assert!(header_after(vec![replay(Running, 60.0)]).contains("replay ×60  ● live"));
+    assert!(
+        header_after(vec![replay(Running, 60.0), replay(Paused, 60.0)])
+            .contains("replay ×60 paused")
+    );
+    assert!(header_after(vec![replay(Finished, 60.0)]).contains("replay finished"));
+    assert!(
+        header_after(vec![replay(Running, 60.0), replay(Stopped, 60.0)]).contains("sim  ● live")
+    );
+}
