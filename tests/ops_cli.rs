@@ -149,3 +149,34 @@ async fn a_pin_is_exchanged_for_a_token_and_errors_exit_1() {
     assert!(err.contains("wrong PIN"), "{err}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_closed_stdout_ends_every_command_quietly_with_exit_0() {
+    let server = TestServer::sim(&["SPY"], 1.0, 50).await;
+    let commands: [&[&str]; 7] = [
+        &["metrics"],
+        &["metrics", "--raw"],
+        &["--json", "metrics"],
+        &["diag"],
+        &["--json", "diag"],
+        &["replay", "status"],
+        &["smoke", "--only", "health"],
+    ];
+    for args in commands {
+        let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("spotlight"));
+        cmd.args(["--url", &server.url])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        // The reader is gone before the command has anything to write.
+        drop(child.stdout.take());
+        let out = guard(child.wait_with_output()).await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+    server.stop().await;
+}

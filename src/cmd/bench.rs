@@ -1,6 +1,7 @@
 //! `spotlight bench sse` (the fan-out benchmark, pointed at any SSE
 //! server) and `spotlight bench voice` (the voice echo benchmark).
 
+use crate::cmd::out;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
@@ -61,11 +62,11 @@ async fn run_voice(args: VoiceBenchArgs, global: &GlobalArgs) -> anyhow::Result<
     };
     let r = load::voice::run(load).await?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        out::json(&r)?;
     } else {
         let rtt = &r.rtt_ms;
-        println!(
-            "sessions     {} connected of {} ({} failed{})",
+        let mut text = format!(
+            "sessions     {} connected of {} ({} failed{})\n",
             r.connected,
             r.sessions,
             r.failed,
@@ -74,21 +75,31 @@ async fn run_voice(args: VoiceBenchArgs, global: &GlobalArgs) -> anyhow::Result<
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default()
         );
-        println!(
-            "frames       {} sent, {} echoed, {} lost in {:.1} s",
+        text.push_str(&format!(
+            "frames       {} sent, {} echoed, {} lost in {:.1} s\n",
             r.sent, r.echoed, r.lost, r.seconds
-        );
-        println!("throughput   {:.0} frames/s each way", r.echoed_per_second);
-        println!(
-            "echo rtt     p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2} ms",
+        ));
+        text.push_str(&format!(
+            "throughput   {:.0} frames/s each way\n",
+            r.echoed_per_second
+        ));
+        text.push_str(&format!(
+            "echo rtt     p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2} ms\n",
             rtt.p50, rtt.p90, rtt.p99, rtt.max
-        );
+        ));
         if let Some(rss) = r.rss_per_session {
-            println!("server RSS   {:.1} KiB per session", rss / 1024.0);
+            text.push_str(&format!(
+                "server RSS   {:.1} KiB per session\n",
+                rss / 1024.0
+            ));
         }
         if let Some(cpu) = r.server_cpu_per_1k {
-            println!("server CPU   {:.2} ms per 1k echoed frames", cpu * 1000.0);
+            text.push_str(&format!(
+                "server CPU   {:.2} ms per 1k echoed frames\n",
+                cpu * 1000.0
+            ));
         }
+        out::text(&text)?;
     }
     Ok(if r.connected == 0 {
         Exit::Unreachable
@@ -195,9 +206,9 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let report = load::run(config).await?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out::json(&report)?;
     } else {
-        print!("{}", table(&report));
+        out::text(&table(&report))?;
     }
     Ok(if report.connected == 0 {
         Exit::Unreachable

@@ -1,5 +1,6 @@
 //! `spotlight diag`: the server's triage snapshot, readable or as JSON.
 
+use crate::cmd::out;
 use clap::Args;
 
 use super::{connect, Exit, GlobalArgs};
@@ -15,9 +16,9 @@ pub async fn run(_args: DiagArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let client = connect::client(global).await?;
     let diag = client.diag().await.map_err(connect::failure)?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&diag)?);
+        out::json(&diag)?;
     } else {
-        print!("{}", render(&diag));
+        out::text(&render(&diag))?;
     }
     Ok(Exit::Ok)
 }

@@ -1,5 +1,6 @@
 //! `spotlight metrics`: the Prometheus exposition, parsed into a table.
 
+use crate::cmd::out;
 use clap::Args;
 use prometheus_parse::{HistogramCount, Scrape, Value};
 use serde::Serialize;
@@ -46,14 +47,14 @@ pub async fn run(args: MetricsArgs, global: &GlobalArgs) -> anyhow::Result<Exit>
         .await
         .map_err(connect::failure)?;
     if args.raw {
-        print!("{text}");
+        out::text(&text)?;
         return Ok(Exit::Ok);
     }
     let rows = parse(&text, args.filter.as_deref())?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out::json(&rows)?;
     } else {
-        print!("{}", table(&rows));
+        out::text(&table(&rows))?;
     }
     Ok(Exit::Ok)
 }

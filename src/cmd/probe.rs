@@ -2,6 +2,7 @@
 //! that the voice WebSocket and the SSE stream survive dropped connections
 //! without losing or repeating anything.
 
+use crate::cmd::out;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -141,9 +142,9 @@ pub async fn run(args: ProbeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         s.finish_and_clear();
     }
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out::json(&report)?;
     } else {
-        print!("{}", report.table());
+        out::text(&report.table())?;
     }
     Ok(if report.passed {
         Exit::Ok

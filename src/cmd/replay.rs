@@ -1,5 +1,6 @@
 //! `spotlight replay`: start a replay (and follow it), or drive the running one.
 
+use crate::cmd::out;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -86,7 +87,7 @@ pub async fn run(args: ReplayArgs, global: &GlobalArgs) -> anyhow::Result<Exit> 
             };
             let status = client.replay_start(&req).await.map_err(connect::failure)?;
             let follow = start.follow || (!start.no_follow && std::io::stderr().is_terminal());
-            print_status(&status, global.json);
+            print_status(&status, global.json)?;
             if follow {
                 return follow_replay(&client, start.stop_on_exit, global.json).await;
             }
@@ -94,7 +95,7 @@ pub async fn run(args: ReplayArgs, global: &GlobalArgs) -> anyhow::Result<Exit> 
         }
     }
     .map_err(connect::failure)?;
-    print_status(&status, global.json);
+    print_status(&status, global.json)?;
     Ok(Exit::Ok)
 }
 
@@ -104,11 +105,11 @@ fn time_value(s: &str) -> serde_json::Value {
         .map_or_else(|_| serde_json::Value::from(s), serde_json::Value::from)
 }
 
-fn print_status(status: &ReplayStatus, json: bool) {
+fn print_status(status: &ReplayStatus, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string(status).unwrap_or_default());
+        out::json_line(status)
     } else {
-        println!("replay {}", summary(status));
+        out::line(&format!("replay {}", summary(status)))
     }
 }
 
@@ -155,7 +156,7 @@ async fn follow_replay(client: &Client, stop_on_exit: bool, json: bool) -> anyho
                 bar.abandon();
                 if stop_on_exit {
                     let status = client.replay_action("stop").await.map_err(connect::failure)?;
-                    print_status(&status, json);
+                    print_status(&status, json)?;
                 }
                 return Ok(Exit::Ok);
             }
@@ -169,13 +170,13 @@ async fn follow_replay(client: &Client, stop_on_exit: bool, json: bool) -> anyho
             status.speed
         ));
         if json && last_state != Some(status.state) {
-            print_status(&status, true);
+            print_status(&status, true)?;
         }
         last_state = Some(status.state);
         if matches!(status.state, ReplayState::Finished | ReplayState::Stopped) {
             bar.finish();
             if !json {
-                println!("replay {}", summary(&status));
+                out::line(&format!("replay {}", summary(&status)))?;
             }
             return Ok(Exit::Ok);
         }

@@ -2,11 +2,11 @@
 //! with `--plain`) line mode prints one line
 //! (or, with `--json`, one wire bar) per final bar: usable in pipes and CI.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::{connect, CliError, Exit, GlobalArgs};
+use super::{connect, out, CliError, Exit, GlobalArgs};
 use crate::client::follow::{follow, Follow, FollowEvent};
 use crate::client::reconnect::Backoff;
 use crate::market::time::format_ms;
@@ -147,12 +147,10 @@ impl LinePrinter {
             return Ok(true);
         }
         self.last_t = Some(bar.t);
-        let line = self.format(bar);
-        let mut out = std::io::stdout().lock();
-        match writeln!(out, "{line}").and_then(|_| out.flush()) {
+        match out::line(&self.format(bar)) {
             Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-            Err(e) => Err(e.into()),
+            Err(e) if e.is::<out::Closed>() => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
