@@ -12,6 +12,9 @@ use crate::bench::{self as load, LoadConfig, LoadReport, Publish, Publisher};
 
 /// Options of `spotlight bench`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight bench sse --clients 1000 --ingest --messages 300
+  spotlight bench voice --sessions 100 --duration 10s")]
 pub struct BenchArgs {
     /// What to benchmark.
     #[command(subcommand)]
@@ -29,6 +32,8 @@ pub enum BenchTarget {
 
 /// Options of `spotlight bench voice`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight bench voice --sessions 1000 --rate 50 --frame-bytes 640 --duration 20s --server-pid \"$PID\"")]
 pub struct VoiceBenchArgs {
     /// Concurrent sessions.
     #[arg(long, default_value_t = 100)]
@@ -112,6 +117,9 @@ async fn run_voice(args: VoiceBenchArgs, global: &GlobalArgs) -> anyhow::Result<
 
 /// Options of `spotlight bench sse`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight bench sse --clients 1000 --ingest --rate 10 --messages 300 --server-pid \"$PID\"
+  spotlight bench sse --clients 200 --duration 30s --json")]
 pub struct SseBenchArgs {
     /// Stream URL; `{i}` becomes the subscriber's index. Default: `--url` + `/realtime/sse?timeframe=1m`
     /// (with `--ingest`: `?symbols=<--symbol>`).

@@ -9,6 +9,9 @@ use crate::wire::Diag;
 
 /// Options of `spotlight diag` (`--json` prints the snapshot as served).
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight diag
+  spotlight --url https://md.example.com --json diag | jq .ring")]
 pub struct DiagArgs {}
 
 /// Fetches and prints the snapshot.

@@ -9,6 +9,9 @@ use super::{connect, Exit, GlobalArgs};
 
 /// Options of `spotlight metrics`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight metrics
+  spotlight metrics --raw | promtool check metrics")]
 pub struct MetricsArgs {
     /// Only metrics whose name contains this.
     #[arg(long)]

@@ -2,9 +2,11 @@
 //! and a `run`. [`run`] dispatches a parsed [`Cli`].
 
 pub mod bench;
+pub mod completions;
 pub mod connect;
 pub mod diag;
 pub mod logging;
+pub mod man;
 pub mod metrics;
 pub mod out;
 pub mod probe;
@@ -17,12 +19,34 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The version and the commit it was built from (`unknown` outside a checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SPOTLIGHT_GIT_SHA"),
+    ")"
+);
+
 /// Default server URL of every client command.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:5000";
 
 /// spotlight: a real-time market-data streaming server and the tools to run it.
 #[derive(Debug, Parser)]
-#[command(name = "spotlight", version, about, propagate_version = true)]
+#[command(
+    name = "spotlight",
+    version = VERSION,
+    about,
+    propagate_version = true,
+    after_help = "Examples:
+  spotlight serve                      run the server on the embedded sim source
+  spotlight watch SPY                  a live chart in the terminal
+  spotlight replay --speed 4           replay history at 4x
+  spotlight smoke --spawn              the CI smoke check against an in-process server
+  spotlight --url https://md.example.com --pin \"$PIN\" diag
+
+Exit codes: 0 ok, 1 a check failed or the server answered an error,
+2 bad usage, 3 the server cannot be reached."
+)]
 pub struct Cli {
     /// Options every subcommand understands.
     #[command(flatten)]
@@ -104,6 +128,10 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML.
     Smoke(smoke::SmokeArgs),
+    /// Shell completions (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Man pages: one for spotlight and one per subcommand.
+    Man(man::ManArgs),
 }
 
 /// Exit codes: 0 ok, 1 check failed, 2 usage error, 3 cannot reach the server.
@@ -157,6 +185,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::run(args, &cli.global).await,
         Command::Probe(args) => probe::run(args, &cli.global).await,
         Command::Smoke(args) => smoke::run(args, &cli.global).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(exit) => exit.into(),
@@ -179,5 +209,73 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// Every subcommand (nested ones too) says what it does and shows an
+    /// example; every visible option says what it is for.
+    #[test]
+    fn every_command_and_flag_has_help_and_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() && !path.is_empty() {
+                missing.push(format!("{path}: no about"));
+            }
+            let examples = cmd
+                .get_after_help()
+                .is_some_and(|h| h.to_string().contains("Example"));
+            if !examples {
+                missing.push(format!("{path}: no example in after_help"));
+            }
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none() {
+                    missing.push(format!("{path} --{}: no help", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&cmd, "", &mut missing);
+        missing.retain(|m| !m.contains(" help"));
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    /// Every example in the help parses: the flags it shows exist.
+    #[test]
+    fn every_example_parses() {
+        fn walk(cmd: &clap::Command, examples: &mut Vec<String>) {
+            if let Some(help) = cmd.get_after_help() {
+                for line in help.to_string().lines() {
+                    let line = line.trim_start();
+                    if line.starts_with("spotlight ") {
+                        // Up to a pipe, a redirection or a description.
+                        let end = ["|", ">", "   "]
+                            .iter()
+                            .filter_map(|m| line.find(m))
+                            .min()
+                            .unwrap_or(line.len());
+                        examples.push(line[..end].trim().to_string());
+                    }
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, examples);
+            }
+        }
+        let mut examples = Vec::new();
+        walk(&Cli::command(), &mut examples);
+        assert!(examples.len() > 30, "{examples:#?}");
+        for example in examples {
+            // Shell variables stand for a number or a PIN: "1234" is both.
+            let words = example
+                .split_whitespace()
+                .map(|w| w.trim_matches('"'))
+                .map(|w| if w.starts_with('$') { "1234" } else { w });
+            if let Err(e) = Cli::try_parse_from(words) {
+                panic!("{example}: {e}");
+            }
+        }
     }
 }

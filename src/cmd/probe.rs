@@ -22,6 +22,10 @@ mod sse;
 
 /// Options of `spotlight probe`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight probe voice
+  spotlight probe sse --cuts 5
+  spotlight --json probe voice --drops 3")]
 pub struct ProbeArgs {
     /// What to probe.
     #[command(subcommand)]
@@ -42,6 +46,10 @@ pub enum ProbeTarget {
 
 /// Options of `spotlight probe voice`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight probe voice
+  spotlight probe voice --drops 5 --frames 500
+  spotlight probe voice --expect-restart")]
 pub struct VoiceProbeArgs {
     /// Connections cut abruptly (no close frame) mid-stream.
     #[arg(long, default_value_t = 3)]

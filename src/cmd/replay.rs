@@ -15,6 +15,11 @@ use crate::wire::{ReplayStart, ReplayState, ReplayStatus};
 /// Options of `spotlight replay`.
 #[derive(Debug, Clone, Args)]
 #[command(args_conflicts_with_subcommands = true)]
+#[command(after_help = "Examples:
+  spotlight replay --speed 4
+  spotlight replay --symbols SPY --from 2011-03-01T14:30:00Z --speed 60
+  spotlight replay speed 10
+  spotlight replay stop")]
 pub struct ReplayArgs {
     /// Drive the running replay instead of starting one.
     #[command(subcommand)]
@@ -28,14 +33,25 @@ pub struct ReplayArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum ReplayAction {
     /// Stop it; live data comes back.
+    #[command(after_help = "Examples:
+  spotlight replay stop")]
     Stop,
     /// Hold it.
+    #[command(after_help = "Examples:
+  spotlight replay pause")]
     Pause,
     /// Continue it.
+    #[command(after_help = "Examples:
+  spotlight replay resume")]
     Resume,
     /// Show its state.
+    #[command(after_help = "Examples:
+  spotlight replay status
+  spotlight --json replay status")]
     Status,
     /// Change its speed (0.25 … 1000).
+    #[command(after_help = "Examples:
+  spotlight replay speed 60")]
     Speed {
         /// The new speed.
         speed: f64,

@@ -74,6 +74,10 @@ pub enum Env {
 
 /// Options of `spotlight serve`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight serve
+  spotlight serve --source file:../shared/data --addr 0.0.0.0:5000 --pin \"$PIN\"
+  spotlight serve --replay SPY=../shared/data/nt-spy-minute-2011-03.csv")]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SPOTLIGHT_ADDR", default_value = "127.0.0.1:5000")]

@@ -15,6 +15,10 @@ use crate::tui::app::WatchConfig;
 
 /// Options of `spotlight watch`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight watch SPY
+  spotlight watch QQQ --timeframe 5m
+  spotlight watch SPY --plain | tee spy.log")]
 pub struct WatchArgs {
     /// Symbol to watch.
     pub symbol: String,

@@ -17,6 +17,9 @@ use crate::market::{Candle, Timeframe};
 
 /// Options of `spotlight probe sse`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight probe sse
+  spotlight probe sse --symbols SPY,QQQ --cuts 10 --duration 30s")]
 pub struct SseProbeArgs {
     /// Symbols (default: every symbol; then the seqs must be gap-free).
     #[arg(long, value_delimiter = ',')]
