@@ -188,7 +188,7 @@ _spotlight() {
 
     case "${cmd}" in
         spotlight)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version serve diag metrics watch replay bench probe smoke completions man help"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version serve diag metrics watch replay bench probe smoke completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,6 +206,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -218,7 +222,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version sse voice help"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version sse voice help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,6 +238,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -304,7 +312,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__sse)
-            opts="-v -q -h -V --sub-url --clients --ramp --source-addrs --publish-url --ingest --symbol --rate --messages --warmup --grid-offset --payload-bytes --duration --server-pid --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --sub-url --clients --ramp --source-addrs --publish-url --ingest --symbol --rate --messages --warmup --grid-offset --payload-bytes --duration --server-pid --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +382,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -386,7 +398,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__voice)
-            opts="-v -q -h -V --sessions --rate --frame-bytes --duration --server-pid --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --sessions --rate --frame-bytes --duration --server-pid --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,6 +436,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -436,7 +452,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__completions)
-            opts="-v -q -h -V --out --url --pin --token --json --verbose --quiet --color --help --version bash elvish fish powershell zsh"
+            opts="-v -q -h -V --out --url --pin --token --json --output --verbose --quiet --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,6 +474,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -470,7 +490,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__diag)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -486,6 +506,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -794,7 +818,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__man)
-            opts="-v -q -h -V --out --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --out --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -816,6 +840,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -828,7 +856,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__metrics)
-            opts="-v -q -h -V --filter --raw --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --filter --raw --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -850,6 +878,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -862,7 +894,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__probe)
-            opts="-v -q -h -V --connect-attempts --url --pin --token --json --verbose --quiet --color --help --version voice sse help"
+            opts="-v -q -h -V --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version voice sse help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -882,6 +914,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -952,7 +988,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__probe__subcmd__sse)
-            opts="-v -q -h -V --symbols --cuts --duration --connect-attempts --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --symbols --cuts --duration --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -986,6 +1022,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -998,7 +1038,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__probe__subcmd__voice)
-            opts="-v -q -h -V --drops --frames --frame-bytes --frame-interval --expect-restart --connect-attempts --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --drops --frames --frame-bytes --frame-interval --expect-restart --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1036,6 +1076,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1048,7 +1092,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay)
-            opts="-v -q -h -V --speed --symbols --from --to --follow --no-follow --stop-on-exit --url --pin --token --json --verbose --quiet --color --help --version stop pause resume status speed help"
+            opts="-v -q -h -V --speed --symbols --from --to --follow --no-follow --stop-on-exit --url --pin --token --json --output --verbose --quiet --color --help --version stop pause resume status speed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1080,6 +1124,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1192,7 +1240,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__pause)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1208,6 +1256,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1222,7 +1274,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__resume)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1238,6 +1290,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1252,7 +1308,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__speed)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1268,6 +1324,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1282,7 +1342,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__status)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1298,6 +1358,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1312,7 +1376,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__stop)
-            opts="-v -q -h -V --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1330,6 +1394,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1342,7 +1410,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__serve)
-            opts="-v -q -h -V --addr --allow-open --source --log-format --drain --heartbeat --env --private-diag --pin-attempts --pin-attempts-global --rate-limit --symbols --seed --tick-ms --backfill --sim-speed --tz --stamp --symbol --replay --ring --ring-bytes --client-queue --client-queue-bytes --max-connections --max-streams-per-addr --sse-max-clients --max-symbols --header-timeout --stall-timeout --voice-resume-window --voice-resume-ttl --voice-upstream --allowed-host --cors-origin --trusted-proxy --retain --ingest-limit --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --addr --allow-open --source --log-format --drain --heartbeat --env --private-diag --pin-attempts --pin-attempts-global --rate-limit --symbols --seed --tick-ms --backfill --sim-speed --tz --stamp --symbol --replay --ring --ring-bytes --client-queue --client-queue-bytes --max-connections --max-streams-per-addr --sse-max-clients --max-symbols --header-timeout --stall-timeout --voice-resume-window --voice-resume-ttl --voice-upstream --allowed-host --cors-origin --trusted-proxy --retain --ingest-limit --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1504,6 +1572,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1516,7 +1588,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__smoke)
-            opts="-v -q -h -V --spawn --junit --timeout --sample --only --skip --connect-attempts --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --spawn --junit --timeout --sample --only --skip --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1558,6 +1630,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1570,7 +1646,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__watch)
-            opts="-t -v -q -h -V --timeframe --plain --history --fps --log-file --url --pin --token --json --verbose --quiet --color --help --version"
+            opts="-t -v -q -h -V --timeframe --plain --history --fps --log-file --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1606,6 +1682,10 @@ _spotlight() {
                     ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spotlight_global_optspecs
-    string join \n url= pin= token= json v/verbose q/quiet color= h/help V/version
+    string join \n url= pin= token= json output= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_spotlight_needs_command
@@ -27,10 +27,14 @@ end
 complete -c spotlight -n "__fish_spotlight_needs_command" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_needs_command" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_needs_command" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_needs_command" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_needs_command" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_needs_command" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_needs_command" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_needs_command" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_needs_command" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -88,12 +92,16 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l ingest-lim
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l allow-open -d 'Allow listening on a non-loopback address with no PIN set'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l private-diag -d 'Put `/api/diag` behind auth too'
-complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -101,10 +109,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s V -l versi
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -113,11 +125,15 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l filter -
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l raw -d 'Print the exposition text as served'
-complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l raw -d 'Print the exposition text as served (short for `--output raw`)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -129,11 +145,15 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l log-file -
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l plain -d 'One line per final bar instead of the chart'
-complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l plain -d 'One line per final bar instead of the chart (short for `--output plain`)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -145,13 +165,17 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fi
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l follow -d 'Show progress until the replay ends (default on a terminal)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l no-follow -d 'Return as soon as the replay has started'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l stop-on-exit -d 'With --follow: stop the replay on Ctrl-C (default: leave it running)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -165,10 +189,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fi
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -176,10 +204,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -187,10 +219,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -198,10 +234,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -209,10 +249,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -226,10 +270,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -253,11 +301,15 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l ingest -d 'Publish by POSTing one final 1m bar per message to `--url`\'s `/api/ingest`'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -270,10 +322,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -285,10 +341,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fis
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -304,11 +364,15 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l expect-restart -d 'Keep reconnecting across a server restart (pass if it comes back within the policy)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -320,10 +384,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -358,11 +426,15 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l connect-at
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l spawn -d 'Start an in-process server (the embedded sim source, 127.0.0.1:0) and check it'
-complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -371,10 +443,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l out 
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -383,10 +459,14 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l out -d 'Writ
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l json -d 'Machine-readable output on stdout'
+complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -180,3 +180,34 @@ async fn a_closed_stdout_ends_every_command_quietly_with_exit_0() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn output_is_one_value_enum_with_json_as_its_short_form() {
+    let server = TestServer::sim(&["SPY"], 1.0, 50).await;
+    let url = server.url.as_str();
+    let (code, raw, _) = spotlight(&["--url", url, "metrics", "--output", "raw"], &[]).await;
+    assert_eq!(code, 0);
+    assert!(raw.starts_with("# HELP"), "{raw}");
+    for args in [
+        vec!["--url", url, "diag", "--output", "json"],
+        vec!["--url", url, "diag", "--json"],
+    ] {
+        let (code, out, err) = spotlight(&args, &[]).await;
+        assert_eq!(code, 0, "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(doc["epoch"]["id"].is_string(), "{doc}");
+    }
+    let (code, out, _) = spotlight(&["--url", url, "diag"], &[("SPOTLIGHT_OUTPUT", "json")]).await;
+    assert_eq!(code, 0);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&out).is_ok(),
+        "{out}"
+    );
+    let (code, out, err) = spotlight(&["--url", url, "diag", "--output", "raw"], &[]).await;
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        err.trim(),
+        "spotlight: error: diag cannot print --output raw: it prints table, json"
+    );
+    server.stop().await;
+}

@@ -252,3 +252,64 @@ async fn a_replay_prints_its_bars_after_the_live_ones() {
     let _ = child.kill().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_file_follows_v_and_rust_log() {
+    let server = TestServer::empty(HubConfig::default()).await;
+    let client = server.client();
+    client
+        .ingest(ndjson(&finals(&["ABC"], 0, 1)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, args, env, debug) in [
+        ("quiet.log", vec![], None, false),
+        ("verbose.log", vec!["-v"], None, true),
+        ("rust_log.log", vec![], Some("spotlight=debug"), true),
+    ] {
+        let path = dir.path().join(name);
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("spotlight"));
+        cmd.args([
+            "--url",
+            &server.url,
+            "watch",
+            "ABC",
+            "--plain",
+            "--log-file",
+        ])
+        .arg(&path)
+        .args(&args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+        if let Some(filter) = env {
+            cmd.env("RUST_LOG", filter);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let path_seen = path.clone();
+        eventually("watch has opened its stream and logged it", || {
+            let text = std::fs::read_to_string(&path_seen).unwrap_or_default();
+            async move { !debug || text.contains("stream open") }
+        })
+        .await;
+        let hub = server.hub().clone();
+        eventually("watch is subscribed", || {
+            let n = hub.stats().subscribers.load(Ordering::SeqCst);
+            async move { n == 1 }
+        })
+        .await;
+        let _ = child.kill().await;
+        let _ = child.wait().await;
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(text.contains("DEBUG"), debug, "{name}: {text}");
+        let hub = server.hub().clone();
+        eventually("watch has gone", || {
+            let n = hub.stats().subscribers.load(Ordering::SeqCst);
+            async move { n == 0 }
+        })
+        .await;
+    }
+    server.stop().await;
+}

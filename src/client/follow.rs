@@ -124,6 +124,7 @@ async fn run(client: Client, cfg: Follow, tx: mpsc::Sender<FollowEvent>) {
                 };
                 let delay = hint.unwrap_or(delay);
                 let attempt = backoff.attempts();
+                tracing::warn!(%reason, attempt, ?delay, "connection lost; reconnecting");
                 if tx
                     .send(FollowEvent::Reconnecting {
                         attempt,
@@ -209,6 +210,7 @@ async fn stream(
         };
         let out = match next {
             ServerEvent::Hello(h) => {
+                tracing::debug!(epoch = %h.epoch, seq = h.seq, resumed = h.resumed, "stream open");
                 backoff.reset();
                 heartbeat = Duration::from_millis(h.heartbeat_ms.max(100));
                 pos.epoch = Some(h.epoch.clone());
@@ -220,6 +222,7 @@ async fn stream(
             }
             ServerEvent::Ping(p) => FollowEvent::Ping(p),
             ServerEvent::Reset(r) => {
+                tracing::info!(reason = ?r.reason, "reset: reloading history");
                 let _ = tx.send(FollowEvent::Reset(r)).await;
                 return Ended::Reset;
             }

@@ -36,19 +36,19 @@ pub enum BenchTarget {
   spotlight bench voice --sessions 1000 --rate 50 --frame-bytes 640 --duration 20s --server-pid \"$PID\"")]
 pub struct VoiceBenchArgs {
     /// Concurrent sessions.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, env = "SPOTLIGHT_SESSIONS", default_value_t = 100)]
     pub sessions: usize,
     /// Frames per second per session.
-    #[arg(long, default_value_t = 50.0)]
+    #[arg(long, env = "SPOTLIGHT_RATE", default_value_t = 50.0)]
     pub rate: f64,
     /// Bytes per frame (at least 16).
-    #[arg(long, default_value_t = 640)]
+    #[arg(long, env = "SPOTLIGHT_FRAME_BYTES", default_value_t = 640)]
     pub frame_bytes: usize,
     /// How long to send.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
+    #[arg(long, env = "SPOTLIGHT_DURATION", value_parser = humantime::parse_duration, default_value = "20s")]
     pub duration: Duration,
     /// The server's pid, to sample its RSS and CPU from /proc.
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_SERVER_PID")]
     pub server_pid: Option<u32>,
 }
 
@@ -123,50 +123,80 @@ async fn run_voice(args: VoiceBenchArgs, global: &GlobalArgs) -> anyhow::Result<
 pub struct SseBenchArgs {
     /// Stream URL; `{i}` becomes the subscriber's index. Default: `--url` + `/realtime/sse?timeframe=1m`
     /// (with `--ingest`: `?symbols=<--symbol>`).
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_SUB_URL")]
     pub sub_url: Option<String>,
     /// Concurrent subscribers.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, env = "SPOTLIGHT_CLIENTS", default_value_t = 1000)]
     pub clients: usize,
     /// Connections opened at once while ramping up.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, env = "SPOTLIGHT_RAMP", default_value_t = 256)]
     pub ramp: usize,
     /// Local addresses to spread connections over (e.g. 127.0.0.1,127.0.0.2).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "SPOTLIGHT_SOURCE_ADDRS", value_delimiter = ',')]
     pub source_addrs: Vec<IpAddr>,
     /// Publish by POSTing messages to this URL (e.g. an nchan publisher location).
-    #[arg(long, conflicts_with = "ingest", help_heading = "Publishing")]
+    #[arg(
+        long,
+        env = "SPOTLIGHT_PUBLISH_URL",
+        conflicts_with = "ingest",
+        help_heading = "Publishing"
+    )]
     pub publish_url: Option<String>,
     /// Publish by POSTing one final 1m bar per message to `--url`'s `/api/ingest`.
-    #[arg(long, help_heading = "Publishing")]
+    #[arg(long, env = "SPOTLIGHT_INGEST", help_heading = "Publishing")]
     pub ingest: bool,
     /// Symbol of the ingested bars.
-    #[arg(long, default_value = "BENCH", help_heading = "Publishing")]
+    #[arg(
+        long,
+        env = "SPOTLIGHT_SYMBOL",
+        default_value = "BENCH",
+        help_heading = "Publishing"
+    )]
     pub symbol: String,
     /// Messages per second.
-    #[arg(long, default_value_t = 10.0, help_heading = "Publishing")]
+    #[arg(
+        long,
+        env = "SPOTLIGHT_RATE",
+        default_value_t = 10.0,
+        help_heading = "Publishing"
+    )]
     pub rate: f64,
     /// Messages measured.
-    #[arg(long, default_value_t = 100, help_heading = "Publishing")]
+    #[arg(
+        long,
+        env = "SPOTLIGHT_MESSAGES",
+        default_value_t = 100,
+        help_heading = "Publishing"
+    )]
     pub messages: u64,
     /// Messages published before the measured ones and not timed (their
     /// loss still counts).
-    #[arg(long, default_value_t = 20, help_heading = "Publishing")]
+    #[arg(
+        long,
+        env = "SPOTLIGHT_WARMUP",
+        default_value_t = 20,
+        help_heading = "Publishing"
+    )]
     pub warmup: u64,
     /// Put message slots on the wall clock's grid (whole periods since the
     /// Unix epoch) shifted by this much. Two runs started together against
     /// two servers on one machine then take turns: `0ms` for one and `50ms`
     /// for the other at 10/s.
-    #[arg(long, value_parser = humantime::parse_duration, help_heading = "Publishing")]
+    #[arg(long, env = "SPOTLIGHT_GRID_OFFSET", value_parser = humantime::parse_duration, help_heading = "Publishing")]
     pub grid_offset: Option<Duration>,
     /// Size of a `--publish-url` message, bytes.
-    #[arg(long, default_value_t = 200, help_heading = "Publishing")]
+    #[arg(
+        long,
+        env = "SPOTLIGHT_PAYLOAD_BYTES",
+        default_value_t = 200,
+        help_heading = "Publishing"
+    )]
     pub payload_bytes: usize,
     /// Without a publisher: how long to measure what the server streams.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    #[arg(long, env = "SPOTLIGHT_DURATION", value_parser = humantime::parse_duration, default_value = "30s")]
     pub duration: Duration,
     /// The server's pid, to sample its RSS and CPU from /proc.
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_SERVER_PID")]
     pub server_pid: Option<u32>,
 }
 

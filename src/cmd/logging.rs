@@ -16,8 +16,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Sends logs to stderr. Safe to call more than once (later calls do nothing).
-pub fn init_stderr(global: &GlobalArgs, format: LogFormat) {
+/// `RUST_LOG` when set, else the level `-v`/`-q` ask for (info by default).
+fn filter(global: &GlobalArgs) -> EnvFilter {
     let level = match (global.verbose, global.quiet) {
         (0, 0) => "info",
         (1, _) => "debug",
@@ -25,9 +25,23 @@ pub fn init_stderr(global: &GlobalArgs, format: LogFormat) {
         (_, 1) => "warn",
         _ => "error",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level))
+}
+
+/// Sends logs to a file (`watch --log-file`: the terminal is the chart's),
+/// filtered like stderr logs. Safe to call more than once.
+pub fn init_file(global: &GlobalArgs, file: std::fs::File) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter(global))
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Sends logs to stderr. Safe to call more than once (later calls do nothing).
+pub fn init_stderr(global: &GlobalArgs, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter(global))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

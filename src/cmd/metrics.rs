@@ -14,10 +14,10 @@ use super::{connect, Exit, GlobalArgs};
   spotlight metrics --raw | promtool check metrics")]
 pub struct MetricsArgs {
     /// Only metrics whose name contains this.
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_FILTER")]
     pub filter: Option<String>,
-    /// Print the exposition text as served.
-    #[arg(long, conflicts_with = "json")]
+    /// Print the exposition text as served (short for `--output raw`).
+    #[arg(long, env = "SPOTLIGHT_RAW", conflicts_with_all = ["json", "output"])]
     pub raw: bool,
 }
 
@@ -49,7 +49,7 @@ pub async fn run(args: MetricsArgs, global: &GlobalArgs) -> anyhow::Result<Exit>
         .get_text("/api/metrics")
         .await
         .map_err(connect::failure)?;
-    if args.raw {
+    if args.raw || global.output == Some(super::Output::Raw) {
         out::text(&text)?;
         return Ok(Exit::Ok);
     }

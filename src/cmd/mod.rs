@@ -69,9 +69,12 @@ pub struct GlobalArgs {
     /// Session token for client commands (from `POST /api/auth/pin`).
     #[arg(long, global = true, env = "SPOTLIGHT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Machine-readable output on stdout.
-    #[arg(long, global = true)]
+    /// Machine-readable output on stdout (short for `--output json`).
+    #[arg(long, env = "SPOTLIGHT_JSON", global = true)]
     pub json: bool,
+    /// Output format, where a command has several: table, json, raw (metrics), plain (watch, replay).
+    #[arg(long, env = "SPOTLIGHT_OUTPUT", global = true, value_enum)]
+    pub output: Option<Output>,
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -81,6 +84,50 @@ pub struct GlobalArgs {
     /// When to use colour (NO_COLOR is honoured with `auto`).
     #[arg(long, global = true, value_enum, env = "SPOTLIGHT_COLOR", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// What a command prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned columns for a person.
+    Table,
+    /// JSON (NDJSON for streams).
+    Json,
+    /// As the server sent it (`metrics`: the Prometheus exposition).
+    Raw,
+    /// One line per item, no decoration (`watch`, `replay`).
+    Plain,
+}
+
+impl GlobalArgs {
+    /// The output asked for (`--json` or `--output`), checked against
+    /// what `command` can print; `None` for its default.
+    pub fn output_for(&self, command: &str, allowed: &[Output]) -> anyhow::Result<Option<Output>> {
+        let asked = if self.json {
+            Some(Output::Json)
+        } else {
+            self.output
+        };
+        match asked {
+            Some(o) if !allowed.contains(&o) => {
+                let names: Vec<String> = allowed
+                    .iter()
+                    .filter_map(|a| a.to_possible_value().map(|v| v.get_name().to_string()))
+                    .collect();
+                Err(CliError::usage(format!(
+                    "{command} cannot print --output {}: it prints {}",
+                    o.to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string()),
+                    if names.is_empty() {
+                        "no output of that kind".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )))
+            }
+            other => Ok(other),
+        }
+    }
 }
 
 /// When to colour output.
@@ -176,17 +223,15 @@ impl CliError {
 
 /// Runs a parsed command line; errors are printed as one line on stderr.
 pub async fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(*args, &cli.global).await,
-        Command::Diag(args) => diag::run(args, &cli.global).await,
-        Command::Metrics(args) => metrics::run(args, &cli.global).await,
-        Command::Watch(args) => watch::run(args, &cli.global).await,
-        Command::Replay(args) => replay::run(args, &cli.global).await,
-        Command::Bench(args) => bench::run(args, &cli.global).await,
-        Command::Probe(args) => probe::run(args, &cli.global).await,
-        Command::Smoke(args) => smoke::run(args, &cli.global).await,
-        Command::Completions(args) => completions::run(args),
-        Command::Man(args) => man::run(args),
+    let mut cli = cli;
+    let allowed = cli.command.outputs();
+    let result = match cli.global.output_for(cli.command.name(), allowed) {
+        Err(e) => Err(e),
+        Ok(output) => {
+            // `--output json` and `--json` are the same thing from here on.
+            cli.global.json = output == Some(Output::Json);
+            dispatch(cli).await
+        }
     };
     match result {
         Ok(exit) => exit.into(),
@@ -198,6 +243,53 @@ pub async fn run(cli: Cli) -> ExitCode {
             eprintln!("spotlight: error: {e:#}");
             exit.into()
         }
+    }
+}
+
+impl Command {
+    /// Its name on the command line.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Serve(_) => "serve",
+            Command::Diag(_) => "diag",
+            Command::Metrics(_) => "metrics",
+            Command::Watch(_) => "watch",
+            Command::Replay(_) => "replay",
+            Command::Bench(_) => "bench",
+            Command::Probe(_) => "probe",
+            Command::Smoke(_) => "smoke",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+        }
+    }
+
+    /// The `--output` formats it can print.
+    fn outputs(&self) -> &'static [Output] {
+        match self {
+            Command::Metrics(_) => &[Output::Table, Output::Json, Output::Raw],
+            Command::Watch(_) => &[Output::Plain, Output::Json],
+            Command::Replay(_) => &[Output::Plain, Output::Json],
+            Command::Diag(_) | Command::Bench(_) | Command::Probe(_) | Command::Smoke(_) => {
+                &[Output::Table, Output::Json]
+            }
+            Command::Serve(_) | Command::Completions(_) | Command::Man(_) => &[],
+        }
+    }
+}
+
+/// Runs the subcommand.
+async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Serve(args) => serve::run(*args, &cli.global).await,
+        Command::Diag(args) => diag::run(args, &cli.global).await,
+        Command::Metrics(args) => metrics::run(args, &cli.global).await,
+        Command::Watch(args) => watch::run(args, &cli.global).await,
+        Command::Replay(args) => replay::run(args, &cli.global).await,
+        Command::Bench(args) => bench::run(args, &cli.global).await,
+        Command::Probe(args) => probe::run(args, &cli.global).await,
+        Command::Smoke(args) => smoke::run(args, &cli.global).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 
@@ -239,6 +331,29 @@ mod tests {
         cmd.build();
         walk(&cmd, "", &mut missing);
         missing.retain(|m| !m.contains(" help"));
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    /// Every operator flag also reads `SPOTLIGHT_<FLAG>`.
+    #[test]
+    fn every_operator_flag_reads_the_environment() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                let exempt = arg.is_positional()
+                    || ["help", "version", "verbose", "quiet", "out"].contains(&id);
+                let flag = arg.get_long().unwrap_or(id);
+                let expected = format!("SPOTLIGHT_{}", flag.to_uppercase().replace('-', "_"));
+                if !exempt && arg.get_env().and_then(|e| e.to_str()) != Some(expected.as_str()) {
+                    missing.push(format!("{path} --{id}: no {expected}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
         assert!(missing.is_empty(), "{missing:#?}");
     }
 

@@ -52,19 +52,19 @@ pub enum ProbeTarget {
   spotlight probe voice --expect-restart")]
 pub struct VoiceProbeArgs {
     /// Connections cut abruptly (no close frame) mid-stream.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, env = "SPOTLIGHT_DROPS", default_value_t = 3)]
     pub drops: u32,
     /// Audio frames streamed.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "SPOTLIGHT_FRAMES", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     pub frames: u64,
     /// Bytes per frame (640: 20 ms of 16 kHz 16-bit mono).
-    #[arg(long, default_value_t = 640, value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
+    #[arg(long, env = "SPOTLIGHT_FRAME_BYTES", default_value_t = 640, value_parser = clap::value_parser!(u64).range(8..=1_048_576))]
     pub frame_bytes: u64,
     /// Time between frames (real-time pace).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "20ms")]
+    #[arg(long, env = "SPOTLIGHT_FRAME_INTERVAL", value_parser = humantime::parse_duration, default_value = "20ms")]
     pub frame_interval: Duration,
     /// Keep reconnecting across a server restart (pass if it comes back within the policy).
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_EXPECT_RESTART")]
     pub expect_restart: bool,
 }
 

@@ -62,25 +62,25 @@ pub enum ReplayAction {
 #[derive(Debug, Clone, Args)]
 pub struct StartArgs {
     /// Speed, × real time (0.25 … 1000).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, env = "SPOTLIGHT_SPEED", default_value_t = 1.0)]
     pub speed: f64,
     /// Symbols (default: the server's recordings, else every symbol).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "SPOTLIGHT_SYMBOLS", value_delimiter = ',')]
     pub symbols: Vec<String>,
     /// Window start: RFC 3339 or Unix ms.
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_FROM")]
     pub from: Option<String>,
     /// Window end: RFC 3339 or Unix ms.
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_TO")]
     pub to: Option<String>,
     /// Show progress until the replay ends (default on a terminal).
-    #[arg(long, overrides_with = "no_follow")]
+    #[arg(long, env = "SPOTLIGHT_FOLLOW", overrides_with = "no_follow")]
     pub follow: bool,
     /// Return as soon as the replay has started.
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_NO_FOLLOW")]
     pub no_follow: bool,
     /// With --follow: stop the replay on Ctrl-C (default: leave it running).
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_STOP_ON_EXIT")]
     pub stop_on_exit: bool,
 }
 

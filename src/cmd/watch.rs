@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::{connect, out, CliError, Exit, GlobalArgs};
+use super::{connect, logging, out, CliError, Exit, GlobalArgs};
 use crate::client::follow::{follow, Follow, FollowEvent};
 use crate::client::reconnect::Backoff;
 use crate::market::time::format_ms;
@@ -23,19 +23,19 @@ pub struct WatchArgs {
     /// Symbol to watch.
     pub symbol: String,
     /// Timeframe.
-    #[arg(long, short, default_value = "1m")]
+    #[arg(long, env = "SPOTLIGHT_TIMEFRAME", short, default_value = "1m")]
     pub timeframe: Timeframe,
-    /// One line per final bar instead of the chart.
-    #[arg(long)]
+    /// One line per final bar instead of the chart (short for `--output plain`).
+    #[arg(long, env = "SPOTLIGHT_PLAIN")]
     pub plain: bool,
     /// Bars of history to start from.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
+    #[arg(long, env = "SPOTLIGHT_HISTORY", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
     pub history: u64,
     /// Most chart redraws per second.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=60))]
+    #[arg(long, env = "SPOTLIGHT_FPS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub fps: u32,
     /// Write logs to this file (the screen belongs to the chart).
-    #[arg(long)]
+    #[arg(long, env = "SPOTLIGHT_LOG_FILE")]
     pub log_file: Option<std::path::PathBuf>,
 }
 
@@ -46,13 +46,12 @@ pub async fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)?;
-        let _ = tracing_subscriber::fmt()
-            .with_writer(std::sync::Mutex::new(file))
-            .with_ansi(false)
-            .try_init();
+            .open(path)
+            .map_err(|e| CliError::usage(format!("--log-file {}: {e}", path.display())))?;
+        logging::init_file(global, file);
     }
-    if !args.plain && !global.json && std::io::stdout().is_terminal() {
+    let plain = args.plain || global.output == Some(super::Output::Plain);
+    if !plain && !global.json && std::io::stdout().is_terminal() {
         let cfg = WatchConfig {
             symbol: args.symbol,
             timeframe: args.timeframe,

@@ -22,13 +22,13 @@ use crate::market::{Candle, Timeframe};
   spotlight probe sse --symbols SPY,QQQ --cuts 10 --duration 30s")]
 pub struct SseProbeArgs {
     /// Symbols (default: every symbol; then the seqs must be gap-free).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "SPOTLIGHT_SYMBOLS", value_delimiter = ',')]
     pub symbols: Vec<String>,
     /// Cuts at random moments.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, env = "SPOTLIGHT_CUTS", default_value_t = 5)]
     pub cuts: u32,
     /// How long to follow the stream.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    #[arg(long, env = "SPOTLIGHT_DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
     pub duration: Duration,
 }
 
