@@ -74,6 +74,9 @@ pub fn follow(client: Client, cfg: Follow) -> mpsc::Receiver<FollowEvent> {
     rx
 }
 
+/// How long the replay status fetched with history may take.
+const STATUS_WAIT: Duration = Duration::from_secs(2);
+
 enum Ended {
     /// Reconnect with the position we have.
     Lost(String, Option<Duration>),
@@ -102,7 +105,10 @@ async fn run(client: Client, cfg: Follow, tx: mpsc::Sender<FollowEvent>) {
                     if tx.send(FollowEvent::History(h)).await.is_err() {
                         return;
                     }
-                    if let Ok(status) = client.replay_status().await {
+                    // Best effort and bounded: an older server, or one
+                    // that is slow to answer, must not hold the stream up.
+                    let status = tokio::time::timeout(STATUS_WAIT, client.replay_status()).await;
+                    if let Ok(Ok(status)) = status {
                         if tx.send(FollowEvent::Replay(status)).await.is_err() {
                             return;
                         }
