@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Address to listen on')
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Market source: `sim` (embedded) or `file:PATH` (a file or folder of 1m bars)')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log format')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Save the epoch, seq, ring and history here on shutdown, and continue from them on start')
             [CompletionResult]::new('--drain', '--drain', [CompletionResultType]::ParameterName, 'Time allowed for connections to finish after SIGINT/SIGTERM (at least 100ms)')
             [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'Interval of SSE `ping` events (at least 100ms)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Deployment: `prod` makes session cookies `SameSite=None; Secure`')

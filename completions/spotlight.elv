@@ -48,6 +48,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand --addr 'Address to listen on'
             cand --source 'Market source: `sim` (embedded) or `file:PATH` (a file or folder of 1m bars)'
             cand --log-format 'Log format'
+            cand --state-dir 'Save the epoch, seq, ring and history here on shutdown, and continue from them on start'
             cand --drain 'Time allowed for connections to finish after SIGINT/SIGTERM (at least 100ms)'
             cand --heartbeat 'Interval of SSE `ping` events (at least 100ms)'
             cand --env 'Deployment: `prod` makes session cookies `SameSite=None; Secure`'

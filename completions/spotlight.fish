@@ -54,6 +54,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l addr -d 'A
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source -d 'Market source: `sim` (embedded) or `file:PATH` (a file or folder of 1m bars)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l log-format -d 'Log format' -r -f -a "pretty\t'Human-readable lines'
 json\t'One JSON object per line'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l state-dir -d 'Save the epoch, seq, ring and history here on shutdown, and continue from them on start' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l drain -d 'Time allowed for connections to finish after SIGINT/SIGTERM (at least 100ms)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l heartbeat -d 'Interval of SSE `ping` events (at least 100ms)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l env -d 'Deployment: `prod` makes session cookies `SameSite=None; Secure`' -r -f -a "dev\t'Local development: `SameSite=Lax` cookies without `Secure`'

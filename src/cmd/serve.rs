@@ -15,12 +15,13 @@ use super::logging::{self, LogFormat};
 use super::{CliError, Exit, GlobalArgs};
 use crate::market::replay::Replayer;
 use crate::market::source::file::{self, FileOptions, Stamp};
-use crate::market::source::sim_driver::{run_sim, start_sim, SimClock};
+use crate::market::source::sim_driver::{resume_sim, run_sim, start_sim_at, SimClock};
 use crate::market::{Candle, Hub, HubConfig};
 use crate::server::admission::default_max_connections;
 use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 use ipnet::IpNet;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Where bars come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "SPOTLIGHT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+    /// Save the epoch, seq, ring and history here on shutdown, and continue from them on start.
+    #[arg(long, env = "SPOTLIGHT_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Time allowed for connections to finish after SIGINT/SIGTERM (at least 100ms).
     #[arg(long, env = "SPOTLIGHT_DRAIN", value_parser = parse_drain, default_value = "5s")]
     pub drain: Duration,
@@ -316,6 +320,42 @@ pub struct Started {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     signalled: CancellationToken,
     stop: CancellationToken,
+    saver: Option<Saver>,
+}
+
+/// What a graceful shutdown saves, and where (`--state-dir`).
+struct Saver {
+    dir: PathBuf,
+    hub: Arc<Hub>,
+    source: String,
+    origin: i64,
+}
+
+impl Saver {
+    fn save(&self) {
+        let t = std::time::Instant::now();
+        let Some(state) = self.hub.snapshot(&self.source, self.origin) else {
+            tracing::warn!(
+                "a replay is running: state not saved; clients will get a reset after the restart"
+            );
+            return;
+        };
+        let events = state.ring.len();
+        match crate::market::state::save(&self.dir, &state) {
+            Ok(bytes) => tracing::info!(
+                dir = %self.dir.display(),
+                epoch = %state.epoch,
+                seq = state.head,
+                events,
+                mib = format!("{:.1}", bytes as f64 / (1 << 20) as f64),
+                ms = t.elapsed().as_millis() as u64,
+                "state saved"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "state not saved; clients will get a reset after the restart")
+            }
+        }
+    }
 }
 
 impl Started {
@@ -332,14 +372,20 @@ impl Started {
         );
         self.signalled.cancel();
         self.stop.cancel();
-        match tokio::time::timeout(drain, &mut self.server).await {
+        let exit = match tokio::time::timeout(drain, &mut self.server).await {
             Ok(res) => finish(res),
             Err(_) => {
                 tracing::warn!("drain time ({drain:?}) is up; closing the remaining connections");
                 self.server.abort();
                 Ok(Exit::Ok)
             }
+        };
+        // The sources have stopped and the streams are closed: what is in
+        // the hub now is what the next start continues.
+        if let Some(saver) = self.saver.take() {
+            let _ = tokio::task::spawn_blocking(move || saver.save()).await;
         }
+        exit
     }
 }
 
@@ -366,27 +412,48 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             args.addr
         )));
     }
-    let hub = Hub::new(HubConfig {
+    let hub_config = HubConfig {
         ring: args.ring as usize,
         ring_bytes: args.ring_bytes as usize,
         client_queue: args.client_queue as usize,
         client_queue_bytes: args.client_queue_bytes as usize,
         retain: args.retain as usize,
         max_symbols: args.max_symbols as usize,
-    });
+    };
+    let source_id = match &args.source {
+        SourceSpec::Sim => format!("sim:seed={}:{}", args.seed, args.symbols.join(",")),
+        SourceSpec::File(path) => format!("file:{}", path.display()),
+    };
+    let restored = args
+        .state_dir
+        .as_deref()
+        .and_then(|dir| restore(dir, &source_id, &hub_config));
     let stop = CancellationToken::new();
-    let source = match &args.source {
-        SourceSpec::Sim => {
+    let (hub, origin, source) = match (&args.source, restored) {
+        (SourceSpec::Sim, restored) => {
             let clock = SimClock::new(args.sim_speed);
-            let sim = start_sim(args.seed, &args.symbols, args.backfill, &clock, &hub)
-                .map_err(|e| CliError::usage(format!("--symbols: {e}")))?;
+            let (hub, sim, origin) = match restored {
+                Some((hub, origin)) => {
+                    let sim = resume_sim(args.seed, &args.symbols, origin, &hub);
+                    (hub, sim, origin)
+                }
+                None => {
+                    let hub = Hub::new(hub_config);
+                    let (sim, origin) =
+                        start_sim_at(args.seed, &args.symbols, args.backfill, &clock, &hub)
+                            .map_err(|e| CliError::usage(format!("--symbols: {e}")))?;
+                    (hub, sim, origin)
+                }
+            };
             let tick = Duration::from_millis(args.tick_ms);
             tokio::spawn(run_sim(sim, hub.clone(), clock, tick, stop.clone()));
-            "sim"
+            (hub, origin, "sim")
         }
-        SourceSpec::File(path) => {
+        (SourceSpec::File(_), Some((hub, origin))) => (hub, origin, "file"),
+        (SourceSpec::File(path), None) => {
+            let hub = Hub::new(hub_config);
             load_files(&hub, path, args)?;
-            "file"
+            (hub, 0, "file")
         }
     };
     let listener = TcpListener::bind(args.addr)
@@ -456,12 +523,60 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         state,
         signalled.clone().cancelled_owned(),
     ));
+    let saver = args.state_dir.clone().map(|dir| Saver {
+        dir,
+        hub: hub.clone(),
+        source: source_id,
+        origin,
+    });
     Ok(Started {
         addr: local,
         server,
         signalled,
         stop,
+        saver,
     })
+}
+
+/// The hub saved in `dir` for this source, and the source's origin; `None`
+/// (a new epoch) when there is none or it cannot be used, said in one line.
+fn restore(dir: &std::path::Path, source: &str, config: &HubConfig) -> Option<(Arc<Hub>, i64)> {
+    use crate::market::state::{self, StateError};
+    let t = std::time::Instant::now();
+    let state = match state::load(dir, source) {
+        Ok(s) => s,
+        Err(StateError::Missing(path)) => {
+            tracing::info!(file = %path.display(), "no saved state: a new epoch");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "saved state not used: a new epoch (clients will get a reset)");
+            return None;
+        }
+    };
+    // Used once: a crash after this start must not bring back this older
+    // position (its seqs would run backwards for clients that saw more).
+    let path = dir.join(state::FILE_NAME);
+    if let Err(e) = std::fs::remove_file(&path) {
+        tracing::warn!(file = %path.display(), error = %e, "saved state not used: it cannot be removed after loading, so a crash could bring it back; a new epoch");
+        return None;
+    }
+    let (epoch, head, events, origin) = (
+        state.epoch.clone(),
+        state.head,
+        state.ring.len(),
+        state.origin,
+    );
+    match Hub::restore(config.clone(), state) {
+        Ok(hub) => {
+            tracing::info!(%epoch, seq = head, events, ms = t.elapsed().as_millis() as u64, "state restored: continuing the epoch");
+            Some((hub, origin))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "saved state not used: a new epoch (clients will get a reset)");
+            None
+        }
+    }
 }
 
 fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Result<Exit> {

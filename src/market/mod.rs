@@ -6,6 +6,7 @@ pub mod hub;
 pub mod replay;
 pub mod rollup;
 pub mod source;
+pub mod state;
 pub mod symbol;
 pub mod time;
 pub mod timeframe;

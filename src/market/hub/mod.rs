@@ -27,6 +27,7 @@ pub use series::{Emit, Series};
 pub use subscription::Subscription;
 
 use crate::market::bar::{Bar, Candle};
+use crate::market::state::{EventState, SeriesState, State};
 use crate::market::symbol;
 use crate::market::time::now_ms;
 use crate::market::timeframe::Timeframe;
@@ -131,6 +132,22 @@ struct Inner {
     boundary: Option<(u64, ResetReason)>,
 }
 
+impl Inner {
+    fn new(config: &HubConfig) -> Inner {
+        Inner {
+            head: 0,
+            ring: Ring::new(config.ring, config.ring_bytes),
+            series: Vec::new(),
+            index: HashMap::new(),
+            subscribers: Vec::new(),
+            clients: HashMap::new(),
+            next_id: 1,
+            stashed: HashMap::new(),
+            boundary: None,
+        }
+    }
+}
+
 /// What the hub remembers of a subscriber, for diag.
 #[derive(Debug, Clone)]
 struct ClientInfo {
@@ -174,24 +191,88 @@ pub fn new_epoch() -> String {
 impl Hub {
     /// A hub with a fresh epoch.
     pub fn new(config: HubConfig) -> Arc<Hub> {
+        let inner = Inner::new(&config);
+        Hub::build(config, new_epoch(), inner)
+    }
+
+    fn build(config: HubConfig, epoch: String, inner: Inner) -> Arc<Hub> {
         Arc::new(Hub {
-            epoch: new_epoch(),
+            epoch,
             started_ms: now_ms(),
-            inner: Mutex::new(Inner {
-                head: 0,
-                ring: Ring::new(config.ring, config.ring_bytes),
-                series: Vec::new(),
-                index: HashMap::new(),
-                subscribers: Vec::new(),
-                clients: HashMap::new(),
-                next_id: 1,
-                stashed: HashMap::new(),
-                boundary: None,
-            }),
+            inner: Mutex::new(inner),
             config,
             writer: Mutex::new(()),
             stats: HubStats::default(),
         })
+    }
+
+    /// Everything a restart needs to continue this epoch (see
+    /// [`crate::market::state`]); `None` while a replay runs, whose events
+    /// are not the live history's.
+    pub fn snapshot(&self, source: &str, origin: i64) -> Option<State> {
+        let _writer = self.writer();
+        let inner = self.lock();
+        if !inner.stashed.is_empty() {
+            return None;
+        }
+        Some(State {
+            source: source.to_string(),
+            origin,
+            epoch: self.epoch.clone(),
+            head: inner.head,
+            boundary: inner.boundary,
+            series: inner
+                .series
+                .iter()
+                .map(|s| SeriesState {
+                    name: s.name.to_string(),
+                    finals: s.finals().to_vec(),
+                    forming: s.forming(),
+                })
+                .collect(),
+            ring: inner
+                .ring
+                .after(0)
+                .map(|e| EventState {
+                    seq: e.seq,
+                    symbol: e.symbol,
+                    finals: e.finals,
+                    frames: e.frames.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    /// A hub that continues a saved state: its epoch, seq, ring and history.
+    pub fn restore(config: HubConfig, state: State) -> Result<Arc<Hub>, PublishError> {
+        let mut inner = Inner::new(&config);
+        for s in state.series {
+            if inner.series.len() >= config.max_symbols {
+                return Err(PublishError::TooManySymbols(config.max_symbols));
+            }
+            symbol::check(&s.name)?;
+            let name: Arc<str> = Arc::from(s.name.as_str());
+            let i = inner.series.len() as u32;
+            inner.series.push(Series::restore(
+                name.clone(),
+                config.retain,
+                s.finals,
+                s.forming,
+            ));
+            inner.subscribers.push(Default::default());
+            inner.index.insert(name, i);
+        }
+        for e in state.ring {
+            inner.ring.push(RingEntry {
+                seq: e.seq,
+                symbol: e.symbol,
+                frames: e.frames,
+                finals: e.finals,
+            });
+        }
+        inner.head = state.head;
+        inner.boundary = state.boundary;
+        Ok(Hub::build(config, state.epoch, inner))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -73,6 +73,24 @@ impl Series {
         }
     }
 
+    /// A series as saved: its final bars, then its forming one.
+    pub fn restore(
+        name: Arc<str>,
+        retain: usize,
+        finals: Vec<Candle>,
+        forming: Option<Candle>,
+    ) -> Series {
+        let mut s = Series::new(name, retain);
+        s.load(finals);
+        s.forming = forming;
+        s
+    }
+
+    /// The forming 1m bar, if a minute is in progress.
+    pub fn forming(&self) -> Option<Candle> {
+        self.forming
+    }
+
     /// Whether a 1m bar at `t` may still be published: not before the
     /// forming minute, and after the newest final minute.
     pub fn check_order(&self, t: i64) -> Result<(), PublishError> {

@@ -83,13 +83,45 @@ pub fn start_sim(
     clock: &SimClock,
     hub: &Hub,
 ) -> Result<Sim, PublishError> {
+    Ok(start_sim_at(seed, symbols, backfill, clock, hub)?.0)
+}
+
+/// [`start_sim`], also returning the simulation's origin (where its walks
+/// start, Unix ms) for [`resume_sim`].
+pub fn start_sim_at(
+    seed: u64,
+    symbols: &[String],
+    backfill: Duration,
+    clock: &SimClock,
+    hub: &Hub,
+) -> Result<(Sim, i64), PublishError> {
     let to = Timeframe::M1.bucket_start(clock.now_ms());
     let from = to - backfill.as_millis() as i64;
     let mut sim = Sim::new(seed, symbols, from);
     for (symbol, candles) in sim.backfill(from, to) {
         hub.load(&symbol, candles)?;
     }
-    Ok(sim)
+    Ok((sim, from))
+}
+
+/// The same simulation (seed, symbols, origin) continued after a restart:
+/// each walk moves on past the newest final bar the hub already holds, so
+/// the next bars follow the saved history (the minutes the server was down
+/// are published as they come due).
+pub fn resume_sim(seed: u64, symbols: &[String], origin: i64, hub: &Hub) -> Sim {
+    let mut sim = Sim::new(seed, symbols, origin);
+    for (symbol, walk) in sim.walks_mut() {
+        let last_final = hub
+            .history(symbol, Timeframe::M1, None, 2)
+            .ok()
+            .and_then(|h| h.bars.iter().rev().find(|b| b.is_final).map(|b| b.t));
+        if let Some(last) = last_final {
+            while walk.minute() <= last {
+                walk.advance();
+            }
+        }
+    }
+    sim
 }
 
 #[cfg(test)]
