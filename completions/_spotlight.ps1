@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Benchmark a server (SSE fan-out, voice echo)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream)')
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Drain mode for deploys: on, off, status; `--wait` until the streams are gone')
             [CompletionResult]::new('smoke', 'smoke', [CompletionResultType]::ParameterValue, 'CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Shell completions (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Man pages: one for spotlight and one per subcommand')
@@ -473,6 +474,25 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
         'spotlight;probe;help;help' {
             break
         }
+        'spotlight;drain' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long `--wait` waits before giving up (exit 1)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL for client commands')
+            [CompletionResult]::new('--pin', '--pin', [CompletionResultType]::ParameterName, 'PIN: `serve` protects data with it; client commands exchange it for a session token')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Session token for client commands (from `POST /api/auth/pin`)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with `auto`)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until no stream and no voice session is left (a progress bar on a terminal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output on stdout (short for `--output json`)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'spotlight;smoke' {
             [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the results as JUnit XML to this file')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time each check may take')
@@ -541,6 +561,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Benchmark a server (SSE fan-out, voice echo)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream)')
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Drain mode for deploys: on, off, status; `--wait` until the streams are gone')
             [CompletionResult]::new('smoke', 'smoke', [CompletionResultType]::ParameterValue, 'CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Shell completions (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Man pages: one for spotlight and one per subcommand')
@@ -602,6 +623,9 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             break
         }
         'spotlight;help;probe;sse' {
+            break
+        }
+        'spotlight;help;drain' {
             break
         }
         'spotlight;help;smoke' {

@@ -25,6 +25,9 @@ _spotlight() {
             spotlight,diag)
                 cmd="spotlight__subcmd__diag"
                 ;;
+            spotlight,drain)
+                cmd="spotlight__subcmd__drain"
+                ;;
             spotlight,help)
                 cmd="spotlight__subcmd__help"
                 ;;
@@ -75,6 +78,9 @@ _spotlight() {
                 ;;
             spotlight__subcmd__help,diag)
                 cmd="spotlight__subcmd__help__subcmd__diag"
+                ;;
+            spotlight__subcmd__help,drain)
+                cmd="spotlight__subcmd__help__subcmd__drain"
                 ;;
             spotlight__subcmd__help,help)
                 cmd="spotlight__subcmd__help__subcmd__help"
@@ -188,7 +194,7 @@ _spotlight() {
 
     case "${cmd}" in
         spotlight)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version serve diag metrics watch replay bench probe smoke completions man help"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version serve diag metrics watch replay bench probe drain smoke completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -523,8 +529,46 @@ _spotlight() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        spotlight__subcmd__drain)
+            opts="-v -q -h -V --wait --timeout --url --pin --token --json --output --verbose --quiet --color --help --version on off status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         spotlight__subcmd__help)
-            opts="serve diag metrics watch replay bench probe smoke completions man help"
+            opts="serve diag metrics watch replay bench probe drain smoke completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,6 +638,20 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__help__subcmd__diag)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spotlight__subcmd__help__subcmd__drain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

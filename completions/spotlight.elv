@@ -39,6 +39,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand replay 'Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N'
             cand bench 'Benchmark a server (SSE fan-out, voice echo)'
             cand probe 'Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream)'
+            cand drain 'Drain mode for deploys: on, off, status; `--wait` until the streams are gone'
             cand smoke 'CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML'
             cand completions 'Shell completions (bash, zsh, fish, powershell, elvish)'
             cand man 'Man pages: one for spotlight and one per subcommand'
@@ -438,6 +439,24 @@ set edit:completion:arg-completer[spotlight] = {|@words|
         }
         &'spotlight;probe;help;help'= {
         }
+        &'spotlight;drain'= {
+            cand --timeout 'How long `--wait` waits before giving up (exit 1)'
+            cand --url 'Server URL for client commands'
+            cand --pin 'PIN: `serve` protects data with it; client commands exchange it for a session token'
+            cand --token 'Session token for client commands (from `POST /api/auth/pin`)'
+            cand --output 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)'
+            cand --color 'When to use colour (NO_COLOR is honoured with `auto`)'
+            cand --wait 'Wait until no stream and no voice session is left (a progress bar on a terminal)'
+            cand --json 'Machine-readable output on stdout (short for `--output json`)'
+            cand -v 'More log output (repeat for more)'
+            cand --verbose 'More log output (repeat for more)'
+            cand -q 'Less log output'
+            cand --quiet 'Less log output'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'spotlight;smoke'= {
             cand --junit 'Also write the results as JUnit XML to this file'
             cand --timeout 'Time each check may take'
@@ -503,6 +522,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand replay 'Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N'
             cand bench 'Benchmark a server (SSE fan-out, voice echo)'
             cand probe 'Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream)'
+            cand drain 'Drain mode for deploys: on, off, status; `--wait` until the streams are gone'
             cand smoke 'CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML'
             cand completions 'Shell completions (bash, zsh, fish, powershell, elvish)'
             cand man 'Man pages: one for spotlight and one per subcommand'
@@ -548,6 +568,8 @@ set edit:completion:arg-completer[spotlight] = {|@words|
         &'spotlight;help;probe;voice'= {
         }
         &'spotlight;help;probe;sse'= {
+        }
+        &'spotlight;help;drain'= {
         }
         &'spotlight;help;smoke'= {
         }

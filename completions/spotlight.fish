@@ -46,6 +46,7 @@ complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "watch" -d 'Tail
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "replay" -d 'Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N'
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "bench" -d 'Benchmark a server (SSE fan-out, voice echo)'
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "probe" -d 'Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream)'
+complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "drain" -d 'Drain mode for deploys: on, off, status; `--wait` until the streams are gone'
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "smoke" -d 'CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML'
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "completions" -d 'Shell completions (bash, zsh, fish, powershell, elvish)'
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "man" -d 'Man pages: one for spotlight and one per subcommand'
@@ -400,6 +401,23 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "voice" -d 'The voice WebSocket: hello, echo integrity, tools, drops with lossless resume'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "sse" -d 'The SSE stream: cuts and Last-Event-ID resumes with no gap and no duplicate'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l timeout -d 'How long `--wait` waits before giving up (exit 1)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l url -d 'Server URL for client commands' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t'Always'
+never\t'Never'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l wait -d 'Wait until no stream and no voice session is left (a progress bar on a terminal)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -s v -l verbose -d 'More log output (repeat for more)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -s q -l quiet -d 'Less log output'
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l junit -d 'Also write the results as JUnit XML to this file' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l timeout -d 'Time each check may take' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l sample -d 'How long the stream checks watch the stream' -r
@@ -472,17 +490,18 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand man" -s v -l verbose
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -s V -l version -d 'Print version'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "serve" -d 'Run the streaming server'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "diag" -d 'Show the server\'s triage snapshot'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "metrics" -d 'Show the server\'s Prometheus metrics as a table'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "watch" -d 'Tail a symbol\'s bars (`--plain`: one line per final bar)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "replay" -d 'Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "bench" -d 'Benchmark a server (SSE fan-out, voice echo)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "probe" -d 'Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "smoke" -d 'CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "completions" -d 'Shell completions (bash, zsh, fish, powershell, elvish)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "man" -d 'Man pages: one for spotlight and one per subcommand'
-complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe smoke completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "serve" -d 'Run the streaming server'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "diag" -d 'Show the server\'s triage snapshot'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "metrics" -d 'Show the server\'s Prometheus metrics as a table'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "watch" -d 'Tail a symbol\'s bars (`--plain`: one line per final bar)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "replay" -d 'Start a replay (`--speed 4`), or drive it: stop, pause, resume, status, speed N'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "bench" -d 'Benchmark a server (SSE fan-out, voice echo)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "probe" -d 'Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "drain" -d 'Drain mode for deploys: on, off, status; `--wait` until the streams are gone'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "smoke" -d 'CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "completions" -d 'Shell completions (bash, zsh, fish, powershell, elvish)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "man" -d 'Man pages: one for spotlight and one per subcommand'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and not __fish_seen_subcommand_from serve diag metrics watch replay bench probe drain smoke completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from replay" -f -a "stop" -d 'Stop it; live data comes back'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from replay" -f -a "pause" -d 'Hold it'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from replay" -f -a "resume" -d 'Continue it'

@@ -143,6 +143,27 @@ pub struct IngestResult {
     pub head_seq: u64,
 }
 
+/// `POST /api/admin/drain` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrainRequest {
+    /// Drain mode on or off.
+    pub on: bool,
+}
+
+/// `GET/POST /api/admin/drain` response, and the drain part of diag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainStatus {
+    /// New streams and voice sessions are refused (drain mode, or shutting down).
+    pub draining: bool,
+    /// When drain mode was turned on, Unix ms.
+    pub since: Option<i64>,
+    /// SSE streams still open.
+    pub streams: u64,
+    /// Voice sessions still connected.
+    pub voice_sessions: u64,
+}
+
 /// `GET /health`, `/api/healthz`, `/api/readyz` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
@@ -322,6 +343,8 @@ pub struct Diag {
     pub admission: DiagAdmission,
     /// Voice sessions.
     pub voice: DiagVoice,
+    /// Drain mode.
+    pub drain: DrainStatus,
 }
 
 /// The voice part of [`Diag`].

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::market::Timeframe;
 use crate::wire::{
-    Diag, ErrorBody, History, IngestResult, PinRequest, PinResponse, ReplaySpeed, ReplayStart,
-    ReplayStatus, Symbols,
+    Diag, DrainRequest, DrainStatus, ErrorBody, History, IngestResult, PinRequest, PinResponse,
+    ReplaySpeed, ReplayStart, ReplayStatus, Symbols,
 };
 
 /// What a call to the server can end in.
@@ -210,6 +210,20 @@ impl Client {
     /// `GET /api/replay/status`.
     pub async fn replay_status(&self) -> Result<ReplayStatus, ClientError> {
         self.get_json("/api/replay/status").await
+    }
+
+    /// `GET /api/admin/drain`.
+    pub async fn drain_status(&self) -> Result<DrainStatus, ClientError> {
+        self.get_json("/api/admin/drain").await
+    }
+
+    /// `POST /api/admin/drain {"on": on}`.
+    pub async fn drain_set(&self, on: bool) -> Result<DrainStatus, ClientError> {
+        self.send(
+            self.request(reqwest::Method::POST, "/api/admin/drain")
+                .json(&DrainRequest { on }),
+        )
+        .await
     }
 
     /// `GET /api/symbols`.

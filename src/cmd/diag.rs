@@ -131,6 +131,17 @@ pub fn render(d: &Diag) -> String {
         ("auth", auth),
         ("replay", super::replay::summary(&d.replay)),
         (
+            "drain",
+            if d.drain.draining {
+                format!(
+                    "DRAINING: {} streams, {} voice sessions still connected",
+                    d.drain.streams, d.drain.voice_sessions
+                )
+            } else {
+                "off".to_string()
+            },
+        ),
+        (
             "process",
             format!(
                 "pid {}  spotlight {} ({})  {}",

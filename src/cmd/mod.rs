@@ -5,6 +5,7 @@ pub mod bench;
 pub mod completions;
 pub mod connect;
 pub mod diag;
+pub mod drain;
 pub mod logging;
 pub mod man;
 pub mod metrics;
@@ -173,6 +174,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Prove resume from outside: `probe voice` (WebSocket), `probe sse` (stream).
     Probe(probe::ProbeArgs),
+    /// Drain mode for deploys: on, off, status; `--wait` until the streams are gone.
+    Drain(drain::DrainArgs),
     /// CI smoke check of a running (or `--spawn`ed) server: one line per check, JUnit XML.
     Smoke(smoke::SmokeArgs),
     /// Shell completions (bash, zsh, fish, powershell, elvish).
@@ -258,6 +261,7 @@ impl Command {
             Command::Bench(_) => "bench",
             Command::Probe(_) => "probe",
             Command::Smoke(_) => "smoke",
+            Command::Drain(_) => "drain",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }
@@ -269,6 +273,7 @@ impl Command {
             Command::Metrics(_) => &[Output::Table, Output::Json, Output::Raw],
             Command::Watch(_) => &[Output::Plain, Output::Json],
             Command::Replay(_) => &[Output::Plain, Output::Json],
+            Command::Drain(_) => &[Output::Plain, Output::Json],
             Command::Diag(_) | Command::Bench(_) | Command::Probe(_) | Command::Smoke(_) => {
                 &[Output::Table, Output::Json]
             }
@@ -288,6 +293,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Bench(args) => bench::run(args, &cli.global).await,
         Command::Probe(args) => probe::run(args, &cli.global).await,
         Command::Smoke(args) => smoke::run(args, &cli.global).await,
+        Command::Drain(args) => drain::run(args, &cli.global).await,
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

@@ -490,6 +490,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         max_symbols: args.max_symbols as usize,
     };
     let config = ServerConfig {
+        drain: args.drain,
         heartbeat: args.heartbeat,
         source: source.into(),
         ingest_limit: args.ingest_limit,

@@ -123,6 +123,7 @@ pub fn classify(path: &str, private_diag: bool) -> RouteClass {
             (Access::Session, Kind::Request, BodyKind::Json)
         }
         p if p.starts_with("/api/replay/") => (Access::Session, Kind::Request, BodyKind::Json),
+        "/api/admin/drain" => (Access::Session, Kind::Request, BodyKind::Json),
         _ => (Access::Public, Kind::Request, BodyKind::Json),
     };
     RouteClass { access, kind, body }
@@ -304,6 +305,22 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
     };
     if state.admission.connections() > config.limits.max_connections {
         return Err(refuse("max_connections", "the server is at its connection limit").closing());
+    }
+    // Drain: new streams and new voice sessions go to another instance;
+    // a voice session that resumes is finished here.
+    let resuming = voice.as_ref().is_some_and(|v| v.resume.is_some());
+    let new_work = class.kind == Kind::Stream || (class.kind == Kind::Voice && !resuming);
+    if new_work && (state.drain.is_on() || state.shutdown.is_cancelled()) {
+        state.metrics.connection_rejected("draining");
+        return Err(decorate(
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "draining",
+                "this server is draining for a deploy; connect again (another instance takes it)",
+            )
+            .retry_after(RETRY_AFTER_CAPACITY),
+            &headers,
+        ));
     }
     let permit = match class.kind {
         Kind::Request => None,

@@ -75,6 +75,13 @@ pub async fn serve(
     }
     drop(listener);
     state.shutdown.cancel();
+    state.metrics.set_draining(true);
+    // Streams end in waves across the drain window, not all at once.
+    let waves = state.waves.clone();
+    let metrics = state.metrics.clone();
+    let drain = state.config.drain;
+    // Not tracked: with no stream left, nothing waits for the last wave.
+    tokio::spawn(async move { waves.run(drain, &metrics).await });
     tracker.close();
     tracker.wait().await;
     Ok(())

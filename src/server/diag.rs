@@ -96,6 +96,7 @@ pub fn snapshot(state: &AppState) -> Diag {
                 upstream: state.voice.config.upstream.is_some(),
             }
         },
+        drain: super::drain::status(state),
     }
 }
 

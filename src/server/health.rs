@@ -14,8 +14,16 @@ pub async fn healthz() -> Json<Status> {
     })
 }
 
-/// `GET /api/readyz`: 200 once the source has produced data, else 503.
+/// `GET /api/readyz`: 200 once the source has produced data, else 503;
+/// 503 `draining` in drain mode and while shutting down.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    if state.drain.is_on() || state.shutdown.is_cancelled() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "draining for a deploy: route new clients elsewhere",
+        ));
+    }
     if state.hub.has_data() {
         Ok(Json(Status {
             status: "ok".into(),

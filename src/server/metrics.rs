@@ -21,7 +21,12 @@ use crate::market::replay::Replayer;
 use crate::market::Hub;
 
 /// The limits a capacity refusal names.
-const REJECT_REASONS: [&str; 3] = ["max_connections", "max_streams_per_addr", "sse_max_clients"];
+const REJECT_REASONS: [&str; 4] = [
+    "max_connections",
+    "max_streams_per_addr",
+    "sse_max_clients",
+    "draining",
+];
 
 /// Every metric the server exposes.
 pub struct Metrics {
@@ -55,6 +60,8 @@ pub struct Metrics {
     auth_failures: IntCounterVec,
     panics: IntCounter,
     stalled: IntCounter,
+    draining: IntGauge,
+    shutdown_waves: IntCounter,
     /// The voice WebSocket's metrics.
     pub voice: VoiceMetrics,
     /// Serializes the mirroring of hub counters at scrape time.
@@ -203,6 +210,14 @@ impl Metrics {
                 "spotlight_stalled_disconnects_total",
                 "Streams closed because their writes made no progress for --stall-timeout",
             ),
+            draining: gauge(
+                "spotlight_draining",
+                "1 while the server refuses new streams and voice sessions (drain mode or shutdown)",
+            ),
+            shutdown_waves: counter(
+                "spotlight_shutdown_waves_total",
+                "Waves in which a shutdown closed the streams",
+            ),
             mirror: Mutex::new(()),
             source: source.to_string(),
             voice: VoiceMetrics::register(&registry),
@@ -343,6 +358,16 @@ impl Metrics {
     /// Counts a connection ended by a panic.
     pub fn panicked(&self) {
         self.panics.inc();
+    }
+
+    /// Sets the draining gauge.
+    pub fn set_draining(&self, on: bool) {
+        self.draining.set(i64::from(on));
+    }
+
+    /// Counts a shutdown wave.
+    pub fn shutdown_wave(&self) {
+        self.shutdown_waves.inc();
     }
 
     /// Counts a stream closed for making no progress.

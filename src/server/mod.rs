@@ -7,6 +7,7 @@ pub mod browser;
 pub mod client_addr;
 mod conn;
 pub mod diag;
+pub mod drain;
 pub mod error;
 mod health;
 mod history;
@@ -61,6 +62,8 @@ pub struct ServerConfig {
     pub browser: BrowserPolicy,
     /// The voice WebSocket.
     pub voice: VoiceConfig,
+    /// Time a graceful shutdown has: streams close in waves across it.
+    pub drain: Duration,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +76,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             browser: BrowserPolicy::default(),
             voice: VoiceConfig::default(),
+            drain: Duration::from_secs(5),
         }
     }
 }
@@ -96,6 +100,10 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     /// Voice sessions, live and resumable.
     pub voice: Arc<Sessions>,
+    /// Drain mode for deploys.
+    pub drain: Arc<drain::Drain>,
+    /// The waves a shutdown closes streams in.
+    pub waves: Arc<drain::Waves>,
 }
 
 impl AppState {
@@ -124,6 +132,8 @@ impl AppState {
             metrics,
             auth,
             admission: Arc::new(Admission::default()),
+            drain: Arc::new(drain::Drain::default()),
+            waves: Arc::new(drain::Waves::default()),
         })
     }
 }
@@ -156,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/pin", post(auth::pin))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/diag", get(diag::diag))
+        .route("/api/admin/drain", get(drain::get).post(drain::post))
         .route(voice::VOICE_PATH, get(voice::voice))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -183,7 +183,10 @@ pub struct Session {
     sub: Subscription,
     preamble: Option<Bytes>,
     heartbeat: Interval,
+    /// Cancelled when this stream's shutdown wave comes.
     shutdown: CancellationToken,
+    /// The shutdown's drain window (for the `retry:` it suggests).
+    drain: Duration,
     done: bool,
     metrics: Arc<Metrics>,
     opened: std::time::Instant,
@@ -239,7 +242,8 @@ impl Session {
             sub,
             preamble: Some(Bytes::from(buf)),
             heartbeat,
-            shutdown: state.shutdown.clone(),
+            shutdown: state.waves.assign(),
+            drain: state.config.drain,
             done: false,
             metrics,
             opened: std::time::Instant::now(),
@@ -293,8 +297,8 @@ impl Session {
                 // After what is pending: part of an event may be out already.
                 let pending = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item));
                 Some(match pending {
-                    Some((bytes, _)) => [bytes, shutdown_frame()].concat().into(),
-                    None => shutdown_frame(),
+                    Some((bytes, _)) => [bytes, shutdown_frame(self.drain)].concat().into(),
+                    None => shutdown_frame(self.drain),
                 })
             }
             batch = self.sub.queue.next_batch(MAX_CHUNK, |item| metrics.delivered(item)) => {
@@ -349,8 +353,8 @@ fn concat(frames: Vec<Bytes>) -> Bytes {
 
 /// The `shutdown` event with a randomized `retry:` (1–5 s) so clients do
 /// not all come back at the same moment.
-fn shutdown_frame() -> Bytes {
-    let retry_ms = rand::rng().random_range(1000..=5000);
+fn shutdown_frame(drain: Duration) -> Bytes {
+    let retry_ms = super::drain::retry_ms(drain);
     let mut buf = format!("retry: {retry_ms}\n").into_bytes();
     let notice = Shutdown {
         reason: "server shutting down".into(),
