@@ -73,9 +73,9 @@ pub async fn run(args: DrainArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     if !status.draining {
-        return Err(
-            CliError::usage("--wait needs drain mode on: spotlight drain on --wait").into(),
-        );
+        return Err(CliError::usage(
+            "--wait needs drain mode on: spotlight drain on --wait",
+        ));
     }
     let left = |s: &DrainStatus| s.streams + s.voice_sessions;
     let bar = (!global.json && std::io::stderr().is_terminal()).then(|| {
