@@ -323,6 +323,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('sse', 'sse', [CompletionResultType]::ParameterValue, 'Many SSE subscribers on one server: delivery, loss, latency, cost')
             [CompletionResult]::new('voice', 'voice', [CompletionResultType]::ParameterValue, 'Many voice sessions echoing audio: round trip, throughput, loss, cost')
+            [CompletionResult]::new('chaos', 'chaos', [CompletionResultType]::ParameterValue, 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -379,9 +380,33 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'spotlight;bench;chaos' {
+            [CompletionResult]::new('--clients', '--clients', [CompletionResultType]::ParameterName, 'Concurrent clients')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'How long they run')
+            [CompletionResult]::new('--symbols', '--symbols', [CompletionResultType]::ParameterName, 'Symbols (default: every symbol; then seqs must be gap-free too)')
+            [CompletionResult]::new('--cut-min', '--cut-min', [CompletionResultType]::ParameterName, 'Shortest time between a client''s cuts')
+            [CompletionResult]::new('--cut-max', '--cut-max', [CompletionResultType]::ParameterName, 'Longest time between a client''s cuts')
+            [CompletionResult]::new('--restart-cmd', '--restart-cmd', [CompletionResultType]::ParameterName, 'A shell command that restarts the server, run halfway through')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL for client commands')
+            [CompletionResult]::new('--pin', '--pin', [CompletionResultType]::ParameterName, 'PIN: `serve` protects data with it; client commands exchange it for a session token')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Session token for client commands (from `POST /api/auth/pin`)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with `auto`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output on stdout (short for `--output json`)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'spotlight;bench;help' {
             [CompletionResult]::new('sse', 'sse', [CompletionResultType]::ParameterValue, 'Many SSE subscribers on one server: delivery, loss, latency, cost')
             [CompletionResult]::new('voice', 'voice', [CompletionResultType]::ParameterValue, 'Many voice sessions echoing audio: round trip, throughput, loss, cost')
+            [CompletionResult]::new('chaos', 'chaos', [CompletionResultType]::ParameterValue, 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -389,6 +414,9 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             break
         }
         'spotlight;bench;help;voice' {
+            break
+        }
+        'spotlight;bench;help;chaos' {
             break
         }
         'spotlight;bench;help;help' {
@@ -606,12 +634,16 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
         'spotlight;help;bench' {
             [CompletionResult]::new('sse', 'sse', [CompletionResultType]::ParameterValue, 'Many SSE subscribers on one server: delivery, loss, latency, cost')
             [CompletionResult]::new('voice', 'voice', [CompletionResultType]::ParameterValue, 'Many voice sessions echoing audio: round trip, throughput, loss, cost')
+            [CompletionResult]::new('chaos', 'chaos', [CompletionResultType]::ParameterValue, 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order')
             break
         }
         'spotlight;help;bench;sse' {
             break
         }
         'spotlight;help;bench;voice' {
+            break
+        }
+        'spotlight;help;bench;chaos' {
             break
         }
         'spotlight;help;probe' {

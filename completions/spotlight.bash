@@ -52,6 +52,9 @@ _spotlight() {
             spotlight,watch)
                 cmd="spotlight__subcmd__watch"
                 ;;
+            spotlight__subcmd__bench,chaos)
+                cmd="spotlight__subcmd__bench__subcmd__chaos"
+                ;;
             spotlight__subcmd__bench,help)
                 cmd="spotlight__subcmd__bench__subcmd__help"
                 ;;
@@ -60,6 +63,9 @@ _spotlight() {
                 ;;
             spotlight__subcmd__bench,voice)
                 cmd="spotlight__subcmd__bench__subcmd__voice"
+                ;;
+            spotlight__subcmd__bench__subcmd__help,chaos)
+                cmd="spotlight__subcmd__bench__subcmd__help__subcmd__chaos"
                 ;;
             spotlight__subcmd__bench__subcmd__help,help)
                 cmd="spotlight__subcmd__bench__subcmd__help__subcmd__help"
@@ -105,6 +111,9 @@ _spotlight() {
                 ;;
             spotlight__subcmd__help,watch)
                 cmd="spotlight__subcmd__help__subcmd__watch"
+                ;;
+            spotlight__subcmd__help__subcmd__bench,chaos)
+                cmd="spotlight__subcmd__help__subcmd__bench__subcmd__chaos"
                 ;;
             spotlight__subcmd__help__subcmd__bench,sse)
                 cmd="spotlight__subcmd__help__subcmd__bench__subcmd__sse"
@@ -228,7 +237,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version sse voice help"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version sse voice chaos help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,9 +270,81 @@ _spotlight() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        spotlight__subcmd__bench__subcmd__help)
-            opts="sse voice help"
+        spotlight__subcmd__bench__subcmd__chaos)
+            opts="-v -q -h -V --clients --duration --symbols --cut-min --cut-max --restart-cmd --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --clients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --symbols)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cut-min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cut-max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spotlight__subcmd__bench__subcmd__help)
+            opts="sse voice chaos help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spotlight__subcmd__bench__subcmd__help__subcmd__chaos)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -582,8 +663,22 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__help__subcmd__bench)
-            opts="sse voice"
+            opts="sse voice chaos"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spotlight__subcmd__help__subcmd__bench__subcmd__chaos)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

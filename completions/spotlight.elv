@@ -302,6 +302,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand --version 'Print version'
             cand sse 'Many SSE subscribers on one server: delivery, loss, latency, cost'
             cand voice 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
+            cand chaos 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'spotlight;bench;sse'= {
@@ -355,14 +356,39 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'spotlight;bench;chaos'= {
+            cand --clients 'Concurrent clients'
+            cand --duration 'How long they run'
+            cand --symbols 'Symbols (default: every symbol; then seqs must be gap-free too)'
+            cand --cut-min 'Shortest time between a client''s cuts'
+            cand --cut-max 'Longest time between a client''s cuts'
+            cand --restart-cmd 'A shell command that restarts the server, run halfway through'
+            cand --url 'Server URL for client commands'
+            cand --pin 'PIN: `serve` protects data with it; client commands exchange it for a session token'
+            cand --token 'Session token for client commands (from `POST /api/auth/pin`)'
+            cand --output 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)'
+            cand --color 'When to use colour (NO_COLOR is honoured with `auto`)'
+            cand --json 'Machine-readable output on stdout (short for `--output json`)'
+            cand -v 'More log output (repeat for more)'
+            cand --verbose 'More log output (repeat for more)'
+            cand -q 'Less log output'
+            cand --quiet 'Less log output'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'spotlight;bench;help'= {
             cand sse 'Many SSE subscribers on one server: delivery, loss, latency, cost'
             cand voice 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
+            cand chaos 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'spotlight;bench;help;sse'= {
         }
         &'spotlight;bench;help;voice'= {
+        }
+        &'spotlight;bench;help;chaos'= {
         }
         &'spotlight;bench;help;help'= {
         }
@@ -556,10 +582,13 @@ set edit:completion:arg-completer[spotlight] = {|@words|
         &'spotlight;help;bench'= {
             cand sse 'Many SSE subscribers on one server: delivery, loss, latency, cost'
             cand voice 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
+            cand chaos 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
         }
         &'spotlight;help;bench;sse'= {
         }
         &'spotlight;help;bench;voice'= {
+        }
+        &'spotlight;help;bench;chaos'= {
         }
         &'spotlight;help;probe'= {
             cand voice 'The voice WebSocket: hello, echo integrity, tools, drops with lossless resume'

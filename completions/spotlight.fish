@@ -269,24 +269,25 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show its state'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from help" -f -a "speed" -d 'Change its speed (0.25 … 1000)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l url -d 'Server URL for client commands' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l url -d 'Server URL for client commands' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
 raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
 plain\t'One line per item, no decoration (`watch`, `replay`)'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -s v -l verbose -d 'More log output (repeat for more)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -s q -l quiet -d 'Less log output'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -s V -l version -d 'Print version'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s v -l verbose -d 'More log output (repeat for more)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s q -l quiet -d 'Less log output'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s V -l version -d 'Print version'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "chaos" -d 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l sub-url -d 'Stream URL; `{i}` becomes the subscriber\'s index. Default: `--url` + `/realtime/sse?timeframe=1m` (with `--ingest`: `?symbols=<--symbol>`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l clients -d 'Concurrent subscribers' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l ramp -d 'Connections opened at once while ramping up' -r
@@ -336,8 +337,30 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s V -l version -d 'Print version'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l clients -d 'Concurrent clients' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l duration -d 'How long they run' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l symbols -d 'Symbols (default: every symbol; then seqs must be gap-free too)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l cut-min -d 'Shortest time between a client\'s cuts' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l cut-max -d 'Longest time between a client\'s cuts' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l restart-cmd -d 'A shell command that restarts the server, run halfway through' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l url -d 'Server URL for client commands' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t'Always'
+never\t'Never'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s v -l verbose -d 'More log output (repeat for more)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s q -l quiet -d 'Less log output'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "chaos" -d 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l connect-attempts -d 'Tries of the first connection before giving up (exit 3)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l url -d 'Server URL for client commands' -r
@@ -509,5 +532,6 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_see
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from replay" -f -a "speed" -d 'Change its speed (0.25 … 1000)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "chaos" -d 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "voice" -d 'The voice WebSocket: hello, echo integrity, tools, drops with lossless resume'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "sse" -d 'The SSE stream: cuts and Last-Event-ID resumes with no gap and no duplicate'

@@ -19,6 +19,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch, Semaphore};
 
+pub mod chaos;
 mod publish;
 mod socket;
 mod subscriber;

@@ -28,6 +28,85 @@ pub enum BenchTarget {
     Sse(SseBenchArgs),
     /// Many voice sessions echoing audio: round trip, throughput, loss, cost.
     Voice(VoiceBenchArgs),
+    /// Clients that cut and resume at random, checked against history: lost, duplicated, out of order.
+    Chaos(ChaosBenchArgs),
+}
+
+/// Options of `spotlight bench chaos`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight bench chaos --clients 100 --duration 60s
+  spotlight bench chaos --clients 20 --duration 30s --symbols SPY,QQQ
+  spotlight bench chaos --duration 60s --restart-cmd 'systemctl restart spotlight'")]
+pub struct ChaosBenchArgs {
+    /// Concurrent clients.
+    #[arg(long, env = "SPOTLIGHT_CLIENTS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub clients: u64,
+    /// How long they run.
+    #[arg(long, env = "SPOTLIGHT_DURATION", value_parser = humantime::parse_duration, default_value = "60s")]
+    pub duration: Duration,
+    /// Symbols (default: every symbol; then seqs must be gap-free too).
+    #[arg(long, env = "SPOTLIGHT_SYMBOLS", value_delimiter = ',')]
+    pub symbols: Vec<String>,
+    /// Shortest time between a client's cuts.
+    #[arg(long, env = "SPOTLIGHT_CUT_MIN", value_parser = humantime::parse_duration, default_value = "100ms")]
+    pub cut_min: Duration,
+    /// Longest time between a client's cuts.
+    #[arg(long, env = "SPOTLIGHT_CUT_MAX", value_parser = humantime::parse_duration, default_value = "2s")]
+    pub cut_max: Duration,
+    /// A shell command that restarts the server, run halfway through.
+    #[arg(long, env = "SPOTLIGHT_RESTART_CMD")]
+    pub restart_cmd: Option<String>,
+}
+
+async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let load = load::chaos::ChaosLoad {
+        url: global.url.clone(),
+        token: connect::token(global).await?,
+        clients: args.clients as usize,
+        duration: args.duration,
+        symbols: args.symbols,
+        cut_every: (args.cut_min, args.cut_max.max(args.cut_min)),
+        restart_cmd: args.restart_cmd,
+    };
+    let r = load::chaos::run(load).await?;
+    if global.json {
+        out::json(&r)?;
+    } else {
+        let restart = match r.restarted {
+            None => String::new(),
+            Some(true) => "restart      ran, succeeded\n".to_string(),
+            Some(false) => "restart      ran, FAILED\n".to_string(),
+        };
+        out::text(&format!(
+            "clients      {} for {:.1} s\n\
+             cuts         {} ({} resumed, {} reset, {} failed connects)\n\
+             events       {}\n\
+             finals       {} checked against history\n\
+             lost         {}\n\
+             duplicated   {}\n\
+             out of order {}\n\
+             seq gaps     {}\n{restart}{}\n",
+            r.clients,
+            r.seconds,
+            r.cuts,
+            r.resumes,
+            r.resets,
+            r.connect_failures,
+            r.events,
+            r.finals_checked,
+            r.lost,
+            r.duplicated,
+            r.out_of_order,
+            r.seq_gaps,
+            if r.clean() { "clean" } else { "FAILED" }
+        ))?;
+    }
+    Ok(if r.clean() && r.restarted != Some(false) {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }
 
 /// Options of `spotlight bench voice`.
@@ -205,6 +284,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let args = match args.target {
         BenchTarget::Sse(args) => args,
         BenchTarget::Voice(v) => return run_voice(v, global).await,
+        BenchTarget::Chaos(c) => return run_chaos(c, global).await,
     };
     let base = global.url.trim_end_matches('/');
     let default_sub = if args.ingest {
