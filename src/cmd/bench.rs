@@ -37,7 +37,7 @@ pub enum BenchTarget {
 #[command(after_help = "Examples:
   spotlight bench chaos --clients 100 --duration 60s
   spotlight bench chaos --clients 20 --duration 30s --symbols SPY,QQQ
-  spotlight bench chaos --duration 60s --restart-cmd 'systemctl restart spotlight'")]
+  spotlight bench chaos --duration 60s --restart-cmd ./deploy-restart.sh")]
 pub struct ChaosBenchArgs {
     /// Concurrent clients.
     #[arg(long, env = "SPOTLIGHT_CLIENTS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
