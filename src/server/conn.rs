@@ -135,6 +135,12 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: 
             return;
         }
     };
+    // A head hyper would refuse with a bare 400 gets the JSON error here.
+    if let Err(why) = check_head(&head) {
+        let e = ApiError::bad_request(format!("malformed request head: {why}"));
+        let _ = write_refusal(&mut tcp, &e, &[]).await;
+        return;
+    }
     if let Some(request) = super::lean::lean_request(&head, &state.config.browser) {
         drop(head);
         // Boxed: admission's state is transient, the stream should not carry it.
@@ -248,6 +254,35 @@ async fn read_head(tcp: &mut TcpStream) -> io::Result<Head> {
             });
         }
     }
+}
+
+/// Whether a complete head parses as HTTP/1.x with a usable body length.
+fn check_head(head: &[u8]) -> Result<(), String> {
+    let mut slots = [httparse::EMPTY_HEADER; 100];
+    let mut req = httparse::Request::new(&mut slots);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err("it ends before its blank line".into()),
+        Err(e) => return Err(e.to_string()),
+    }
+    if !req.path.is_some_and(|p| p.starts_with('/') || p == "*") {
+        return Err("the target is not a path".into());
+    }
+    let mut length: Option<u64> = None;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(h.value)
+                .ok()
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or("Content-Length is not a number")?;
+            if length.is_some_and(|l| l != n) {
+                return Err("two different Content-Length values".into());
+            }
+            length = Some(n);
+        }
+    }
+    Ok(())
 }
 
 /// Where the head ends (after its blank line), looking from `from` on.
