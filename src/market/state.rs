@@ -326,6 +326,12 @@ impl Reader<'_> {
     }
 }
 
+/// Decodes a state file's body (after its header): what a damaged body
+/// does to the loader, checked without the CRC (the fuzz target's entry).
+pub fn decode_body(body: &[u8]) -> Result<State, String> {
+    decode(Bytes::copy_from_slice(body))
+}
+
 fn decode(body: Bytes) -> Result<State, String> {
     let mut r = Reader {
         rest: &body[..],

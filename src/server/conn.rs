@@ -257,7 +257,7 @@ async fn read_head(tcp: &mut TcpStream) -> io::Result<Head> {
 }
 
 /// Whether a complete head parses as HTTP/1.x with a usable body length.
-fn check_head(head: &[u8]) -> Result<(), String> {
+pub fn check_head(head: &[u8]) -> Result<(), String> {
     let mut slots = [httparse::EMPTY_HEADER; 100];
     let mut req = httparse::Request::new(&mut slots);
     match req.parse(head) {

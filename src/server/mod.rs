@@ -39,7 +39,8 @@ pub use admission::{Admission, BrowserPolicy, Limits};
 pub use auth::{Auth, AuthConfig};
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use sse::{DEFAULT_HEARTBEAT, MIN_HEARTBEAT};
+pub use conn::check_head;
+pub use sse::{StreamRequest, DEFAULT_HEARTBEAT, MIN_HEARTBEAT};
 pub use voice::{Sessions, VoiceConfig};
 
 use crate::market::replay::Replayer;
