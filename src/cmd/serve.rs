@@ -305,10 +305,11 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 /// Builds the hub and source, serves until SIGINT/SIGTERM, drains.
 pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     logging::init_stderr(global, args.log_format);
+    let signalled = shutdown_signal().context("cannot listen for SIGINT/SIGTERM")?;
     let mut started = start(&args, global.pin.clone()).await?;
     tokio::select! {
         res = &mut started.server => return finish(res),
-        _ = shutdown_signal() => {}
+        () = signalled => {}
     }
     started.shutdown(args.drain).await
 }
@@ -633,27 +634,28 @@ fn load_recordings(args: &ServeArgs) -> anyhow::Result<HashMap<String, Vec<Candl
     Ok(out)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
+/// Resolves on SIGINT or SIGTERM. The handlers are registered when this
+/// is called, not when it is first awaited: a signal that comes right
+/// after the server says it listens must not kill it unsaved.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 #[cfg(test)]

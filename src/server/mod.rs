@@ -37,9 +37,9 @@ use tower_http::trace::TraceLayer;
 
 pub use admission::{Admission, BrowserPolicy, Limits};
 pub use auth::{Auth, AuthConfig};
+pub use conn::check_head;
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use conn::check_head;
 pub use sse::{StreamRequest, DEFAULT_HEARTBEAT, MIN_HEARTBEAT};
 pub use voice::{Sessions, VoiceConfig};
 
