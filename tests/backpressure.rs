@@ -253,3 +253,109 @@ async fn a_stream_whose_writes_make_no_progress_is_closed_on_either_path() {
         server.stop().await;
     }
 }
+
+/// A raw HTTP/1.0 reader of `/realtime/sse?symbols=SPY` that reads all
+/// along, reports the newest seq it has on `seen`, and returns every seq
+/// it got once `until` has come.
+async fn raw_reader(
+    addr: std::net::SocketAddr,
+    seen: tokio::sync::watch::Sender<u64>,
+    until: tokio::sync::watch::Receiver<u64>,
+) -> Vec<u64> {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET /realtime/sse?symbols=SPY HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    let mut seqs = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = tcp.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "a reading client was closed");
+        text.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        // Whole messages only; the rest waits for the next read.
+        let done = text.rfind("\n\n").map_or(0, |i| i + 2);
+        for message in text[..done].split("\n\n") {
+            if let Some(id) = message.lines().find_map(|l| l.strip_prefix("id: ")) {
+                seqs.push(id.rsplit(':').next().unwrap().parse().unwrap());
+            }
+        }
+        text.drain(..done);
+        if let Some(last) = seqs.last() {
+            seen.send_replace(*last);
+        }
+        let target = *until.borrow();
+        if target > 0 && seqs.last() == Some(&target) {
+            return seqs;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_stalled_client_beside_200_readers_is_closed_and_they_get_everything() {
+    const BARS: i64 = 20_000;
+    const STEP: i64 = 60;
+    let server = TestServer::empty(HubConfig {
+        client_queue: 64,
+        ..HubConfig::default()
+    })
+    .await;
+    let client = server.client();
+    client
+        .ingest(ndjson(&finals(&["SPY"], 0, 1)))
+        .await
+        .unwrap();
+    let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    stalled
+        .write_all(b"GET /realtime/sse?symbols=SPY HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let (until_tx, until_rx) = tokio::sync::watch::channel(0u64);
+    let mut seen = Vec::new();
+    let mut readers = Vec::new();
+    for _ in 0..200 {
+        let (tx, rx) = tokio::sync::watch::channel(0u64);
+        seen.push(rx);
+        readers.push(tokio::spawn(raw_reader(addr, tx, until_rx.clone())));
+    }
+    eventually("201 subscribers", || async {
+        server.hub().stats().subscribers.load(Ordering::SeqCst) == 201
+    })
+    .await;
+    let start = server.hub().ring_bounds().1;
+    // Far more than the stalled client's queue and socket hold, in steps
+    // smaller than a queue, each read by all 200 before the next.
+    let mut head = start;
+    let mut minute = 1;
+    while minute <= BARS {
+        head = client
+            .ingest(ndjson(&finals(&["SPY"], minute, minute + STEP)))
+            .await
+            .unwrap()
+            .head_seq;
+        minute += STEP;
+        for rx in &mut seen {
+            guard(rx.wait_for(|s| *s >= head)).await.unwrap();
+        }
+    }
+    until_tx.send(head).unwrap();
+    let expected: Vec<u64> = (start + 1..=head).collect();
+    for reader in readers {
+        assert_eq!(
+            guard(reader).await.unwrap(),
+            expected,
+            "every event, once, in order"
+        );
+    }
+    let stats = server.hub().stats();
+    assert_eq!(
+        stats.slow_disconnects.load(Ordering::SeqCst),
+        1,
+        "the stalled one was closed, and only it"
+    );
+    drop(stalled);
+    server.stop().await;
+}
