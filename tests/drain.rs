@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::Stdio;
 
+use common::process::serve;
 use common::*;
 use spotlight::client::sse::{ServerEvent, Subscribe};
 use spotlight::client::voice::{VoiceClient, VoiceError};
@@ -126,39 +127,14 @@ async fn drain_mode_turns_readiness_and_admission_and_back() {
 
 #[tokio::test]
 async fn sigterm_closes_streams_in_waves_with_spread_retry_values() {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("spotlight"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--drain", "3s"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = guard(lines.next_line())
-            .await
-            .unwrap()
-            .expect("serve exited");
-        if let Some(i) = line.find("listening on http://") {
-            let rest = &line[i + "listening on ".len()..];
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let served = serve("127.0.0.1:0", &["--drain", "3s"]).await;
+    let url = served.url.clone();
     let client = spotlight::client::Client::new(&url);
     let mut streams = Vec::new();
     for _ in 0..24 {
         streams.push(open(&client, Subscribe::default()).await.1);
     }
-    let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap()
-        .success());
+    let stopping = tokio::spawn(served.stop("-TERM"));
     let mut retries = BTreeSet::new();
     for mut stream in streams {
         let notice = guard(async {
@@ -177,8 +153,8 @@ async fn sigterm_closes_streams_in_waves_with_spread_retry_values() {
         retries.len() > 1,
         "every client told the same retry: {retries:?}"
     );
-    let status = guard(child.wait()).await.unwrap();
-    assert!(status.success(), "{status:?}");
+    let (status, logs) = guard(stopping).await.unwrap();
+    assert!(status.success(), "{status:?}\n{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,94 +5,12 @@
 
 mod common;
 
-use std::process::Stdio;
-
+use common::process::{free_port, serve};
 use common::*;
 use futures::StreamExt;
 use spotlight::client::sse::{ServerEvent, Subscribe};
 use spotlight::client::Client;
 use spotlight::market::Timeframe;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// A running `spotlight serve` and its log lines so far.
-struct Served {
-    child: Child,
-    url: String,
-    logs: tokio::task::JoinHandle<Vec<String>>,
-    startup: Vec<String>,
-}
-
-/// Starts `serve --addr 127.0.0.1:PORT ARGS…` and waits for it to listen.
-async fn serve(port: u16, args: &[&str]) -> Served {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("spotlight"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut startup = Vec::new();
-    loop {
-        let line = guard(lines.next_line())
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("serve exited before listening: {startup:#?}"));
-        let listening = line.contains("listening on http://");
-        startup.push(line);
-        if listening {
-            break;
-        }
-    }
-    let logs = tokio::spawn(async move {
-        let mut all = Vec::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            all.push(l);
-        }
-        all
-    });
-    Served {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        logs,
-        startup,
-    }
-}
-
-impl Served {
-    /// SIGTERM (or SIGKILL with `kill`), then its exit and every log line.
-    async fn stop(mut self, signal: &str) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().unwrap().to_string();
-        let sent = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .await
-            .unwrap();
-        assert!(sent.success());
-        let status = guard(self.child.wait()).await.unwrap();
-        let mut logs = self.startup.join("\n");
-        logs.push('\n');
-        logs.push_str(&self.logs.await.unwrap().join("\n"));
-        (status, logs)
-    }
-
-    fn startup(&self) -> String {
-        self.startup.join("\n")
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A fast simulation: a minute every second of wall time.
 const FAST: [&str; 4] = ["--sim-speed", "60", "--tick-ms", "50"];
@@ -114,10 +32,10 @@ async fn bars(stream: &mut spotlight::client::sse::EventStream, n: usize) -> Vec
 async fn a_planned_restart_continues_the_epoch_without_reset_or_gap() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_str().unwrap();
-    let port = free_port();
+    let addr = format!("127.0.0.1:{}", free_port());
     let mut args = vec!["--state-dir", state];
     args.extend(FAST);
-    let first = serve(port, &args).await;
+    let first = serve(&addr, &args).await;
     assert!(
         first.startup().contains("no saved state"),
         "{}",
@@ -140,7 +58,7 @@ async fn a_planned_restart_continues_the_epoch_without_reset_or_gap() {
     assert!(status.success(), "{logs}");
     assert!(logs.contains("state saved"), "{logs}");
 
-    let second = serve(port, &args).await;
+    let second = serve(&addr, &args).await;
     assert!(
         second.startup().contains("state restored"),
         "{}",
@@ -190,8 +108,8 @@ async fn a_planned_restart_continues_the_epoch_without_reset_or_gap() {
 async fn a_damaged_or_foreign_state_is_one_line_and_a_new_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_str().unwrap();
-    let port = free_port();
-    let saved = serve(port, &["--state-dir", state]).await;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let saved = serve(&addr, &["--state-dir", state]).await;
     let epoch = Client::new(&saved.url).diag().await.unwrap().epoch.id;
     let (status, _) = saved.stop("-TERM").await;
     assert!(status.success());
@@ -207,7 +125,7 @@ async fn a_damaged_or_foreign_state_is_one_line_and_a_new_epoch() {
         std::fs::write(&file, &bytes).unwrap();
         let mut args = vec!["--state-dir", state];
         args.extend(extra);
-        let served = serve(port, &args).await;
+        let served = serve(&addr, &args).await;
         let startup = served.startup();
         let refusals = startup.matches("saved state not used").count();
         assert_eq!(refusals, 1, "{what}: {startup}");
@@ -222,11 +140,11 @@ async fn a_damaged_or_foreign_state_is_one_line_and_a_new_epoch() {
 async fn a_crash_after_a_restart_is_a_new_epoch_and_resumers_get_reset() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_str().unwrap();
-    let port = free_port();
-    let first = serve(port, &["--state-dir", state]).await;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let first = serve(&addr, &["--state-dir", state]).await;
     let (status, _) = first.stop("-TERM").await;
     assert!(status.success());
-    let second = serve(port, &["--state-dir", state]).await;
+    let second = serve(&addr, &["--state-dir", state]).await;
     assert!(second.startup().contains("state restored"));
     let client = Client::new(&second.url);
     let (hello, stream) = open(&client, Subscribe::default()).await;
@@ -234,7 +152,7 @@ async fn a_crash_after_a_restart_is_a_new_epoch_and_resumers_get_reset() {
     // SIGKILL: nothing is saved, and the state the start used is gone.
     let (status, _) = second.stop("-KILL").await;
     assert!(!status.success());
-    let third = serve(port, &["--state-dir", state]).await;
+    let third = serve(&addr, &["--state-dir", state]).await;
     assert!(
         third.startup().contains("no saved state"),
         "{}",

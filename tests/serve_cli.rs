@@ -4,12 +4,12 @@ mod common;
 
 use std::process::Stdio;
 
+use common::process::serve;
 use common::*;
 use futures::StreamExt;
 use spotlight::client::sse::{ServerEvent, Subscribe};
 use spotlight::client::Client;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 fn spotlight() -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("spotlight"));
@@ -19,41 +19,10 @@ fn spotlight() -> Command {
     cmd
 }
 
-/// Starts `serve` on an ephemeral port and returns the process and its URL,
-/// read from the "listening on" log line.
-async fn serve(args: &[&str]) -> (Child, String, tokio::task::JoinHandle<Vec<String>>) {
-    let mut child = spotlight()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = guard(lines.next_line())
-            .await
-            .unwrap()
-            .expect("serve exited before listening");
-        if let Some(i) = line.find("listening on http://") {
-            let rest = &line[i + "listening on ".len()..];
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    let rest = tokio::spawn(async move {
-        let mut all = Vec::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            all.push(l);
-        }
-        all
-    });
-    (child, url, rest)
-}
-
 #[tokio::test]
 async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
-    let (mut child, url, logs) = serve(&["--drain", "3s"]).await;
+    let served = serve("127.0.0.1:0", &["--drain", "3s"]).await;
+    let url = served.url.clone();
     let client = Client::new(&url);
     let (hello, mut stream) = open(&client, Subscribe::default()).await;
     assert_eq!(hello.source, "sim");
@@ -68,13 +37,7 @@ async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
         "two days of backfill exist from the start"
     );
 
-    let pid = child.id().unwrap().to_string();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(status.success());
+    let stopping = tokio::spawn(served.stop("-TERM"));
     let notice = guard(async {
         loop {
             match next(&mut stream).await {
@@ -90,9 +53,8 @@ async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
         guard(stream.next()).await.is_none(),
         "the stream ends after shutdown"
     );
-    let exit = guard(child.wait()).await.unwrap();
+    let (exit, logs) = guard(stopping).await.unwrap();
     assert!(exit.success(), "exit status {exit:?}");
-    let logs = logs.await.unwrap().join("\n");
     assert!(logs.contains("shutting down"), "{logs}");
 }
 
@@ -159,7 +121,12 @@ async fn file_source_serves_recorded_history() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bars.ndjson");
     std::fs::write(&path, ndjson(&finals(&["ABC"], 0, 30))).unwrap();
-    let (_child, url, _logs) = serve(&["--source", &format!("file:{}", path.display())]).await;
+    let served = serve(
+        "127.0.0.1:0",
+        &["--source", &format!("file:{}", path.display())],
+    )
+    .await;
+    let url = served.url.clone();
     let client = Client::new(&url);
     let h = client
         .history("ABC", spotlight::market::Timeframe::M5, 50, None)

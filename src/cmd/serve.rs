@@ -21,7 +21,12 @@ use crate::server::admission::default_max_connections;
 use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 use ipnet::IpNet;
 use std::collections::HashMap;
-use std::sync::Arc;
+
+mod parse;
+mod state_dir;
+
+use parse::*;
+use state_dir::{restore, Saver};
 
 /// Where bars come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,81 +232,6 @@ pub struct ServeArgs {
     pub ingest_limit: usize,
 }
 
-fn parse_symbol(s: &str) -> Result<String, String> {
-    crate::market::symbol::check(s).map_err(|e| e.to_string())?;
-    Ok(s.to_string())
-}
-
-fn parse_replay(s: &str) -> Result<(String, PathBuf), String> {
-    match s.split_once('=') {
-        Some((sym, path)) if !sym.is_empty() && !path.is_empty() => {
-            Ok((parse_symbol(sym)?, PathBuf::from(path)))
-        }
-        _ => Err(format!("{s:?} is not SYMBOL=PATH")),
-    }
-}
-
-fn duration_at_least(s: &str, min: Duration) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e}"))?;
-    if d < min {
-        return Err(format!(
-            "{s:?} is too short (at least {})",
-            humantime::format_duration(min)
-        ));
-    }
-    Ok(d)
-}
-
-fn parse_heartbeat(s: &str) -> Result<Duration, String> {
-    duration_at_least(s, crate::server::MIN_HEARTBEAT)
-}
-
-fn parse_drain(s: &str) -> Result<Duration, String> {
-    duration_at_least(s, Duration::from_millis(100))
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    duration_at_least(s, Duration::from_secs(1))
-}
-
-fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)"))
-}
-
-fn parse_origin(s: &str) -> Result<String, String> {
-    let o = s.trim().trim_end_matches('/');
-    match o.split_once("://") {
-        Some(("http" | "https", host)) if !host.is_empty() && !host.contains('/') => {
-            Ok(o.to_string())
-        }
-        _ => Err(format!(
-            "{s:?} is not an origin (scheme://host[:port], e.g. https://dash.example.com)"
-        )),
-    }
-}
-
-fn parse_ws_url(s: &str) -> Result<String, String> {
-    if s.starts_with("ws://") && s.len() > "ws://".len() {
-        Ok(s.to_string())
-    } else {
-        Err(format!("{s:?} is not a ws:// URL"))
-    }
-}
-
-fn parse_tz(s: &str) -> Result<Tz, String> {
-    s.parse::<Tz>()
-        .map_err(|_| format!("unknown time zone {s:?} (an IANA name such as America/New_York)"))
-}
-
-fn parse_speed(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("{s:?} is not a positive number")),
-    }
-}
-
 /// Builds the hub and source, serves until SIGINT/SIGTERM, drains.
 pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     logging::init_stderr(global, args.log_format);
@@ -322,41 +252,6 @@ pub struct Started {
     signalled: CancellationToken,
     stop: CancellationToken,
     saver: Option<Saver>,
-}
-
-/// What a graceful shutdown saves, and where (`--state-dir`).
-struct Saver {
-    dir: PathBuf,
-    hub: Arc<Hub>,
-    source: String,
-    origin: i64,
-}
-
-impl Saver {
-    fn save(&self) {
-        let t = std::time::Instant::now();
-        let Some(state) = self.hub.snapshot(&self.source, self.origin) else {
-            tracing::warn!(
-                "a replay is running: state not saved; clients will get a reset after the restart"
-            );
-            return;
-        };
-        let events = state.ring.len();
-        match crate::market::state::save(&self.dir, &state) {
-            Ok(bytes) => tracing::info!(
-                dir = %self.dir.display(),
-                epoch = %state.epoch,
-                seq = state.head,
-                events,
-                mib = format!("{:.1}", bytes as f64 / (1 << 20) as f64),
-                ms = t.elapsed().as_millis() as u64,
-                "state saved"
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "state not saved; clients will get a reset after the restart")
-            }
-        }
-    }
 }
 
 impl Started {
@@ -538,47 +433,6 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         stop,
         saver,
     })
-}
-
-/// The hub saved in `dir` for this source, and the source's origin; `None`
-/// (a new epoch) when there is none or it cannot be used, said in one line.
-fn restore(dir: &std::path::Path, source: &str, config: &HubConfig) -> Option<(Arc<Hub>, i64)> {
-    use crate::market::state::{self, StateError};
-    let t = std::time::Instant::now();
-    let state = match state::load(dir, source) {
-        Ok(s) => s,
-        Err(StateError::Missing(path)) => {
-            tracing::info!(file = %path.display(), "no saved state: a new epoch");
-            return None;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "saved state not used: a new epoch (clients will get a reset)");
-            return None;
-        }
-    };
-    // Used once: a crash after this start must not bring back this older
-    // position (its seqs would run backwards for clients that saw more).
-    let path = dir.join(state::FILE_NAME);
-    if let Err(e) = std::fs::remove_file(&path) {
-        tracing::warn!(file = %path.display(), error = %e, "saved state not used: it cannot be removed after loading, so a crash could bring it back; a new epoch");
-        return None;
-    }
-    let (epoch, head, events, origin) = (
-        state.epoch.clone(),
-        state.head,
-        state.ring.len(),
-        state.origin,
-    );
-    match Hub::restore(config.clone(), state) {
-        Ok(hub) => {
-            tracing::info!(%epoch, seq = head, events, ms = t.elapsed().as_millis() as u64, "state restored: continuing the epoch");
-            Some((hub, origin))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "saved state not used: a new epoch (clients will get a reset)");
-            None
-        }
-    }
 }
 
 fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Result<Exit> {

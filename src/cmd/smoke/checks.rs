@@ -2,19 +2,20 @@
 //! contract. `Ok(outcome)` says what the server did; `Err` says the check
 //! could not run to the end.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context};
-use futures::StreamExt;
+mod sse;
+mod stream;
 
 use super::exposition;
 use super::{Check, Outcome};
-use crate::client::sse::{RawEvent, RawEventStream, Subscribe};
+use crate::client::sse::{RawEvent, Subscribe};
 use crate::client::Client;
 use crate::cmd::probe::{probe_voice, VoiceProbeArgs};
 use crate::cmd::GlobalArgs;
 use crate::market::{Bar, Timeframe};
-use crate::wire::{BarEvent, Diag, Hello, ReplayStart, ReplayState, Reset, ResetReason};
+use crate::wire::{Diag, ReplayStart, ReplayState, Reset, ResetReason};
+use stream::{everything, Stream};
 
 /// What every check gets.
 pub struct Ctx {
@@ -32,91 +33,16 @@ pub struct Ctx {
 pub async fn run(check: Check, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match check {
         Check::Health => health(ctx).await,
-        Check::SseOpen => sse_open(ctx).await,
-        Check::SseBuffering => sse_buffering(ctx).await,
-        Check::SseContinuity => sse_continuity(ctx).await,
-        Check::SseResume => sse_resume(ctx).await,
+        Check::SseOpen => sse::sse_open(ctx).await,
+        Check::SseBuffering => sse::sse_buffering(ctx).await,
+        Check::SseContinuity => sse::sse_continuity(ctx).await,
+        Check::SseResume => sse::sse_resume(ctx).await,
         Check::History => history(ctx).await,
         Check::Metrics => metrics(ctx).await,
         Check::Diag => diag(ctx).await,
         Check::Replay => replay(ctx).await,
         Check::Voice => voice(ctx).await,
     }
-}
-
-/// Wall clock, Unix ms.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// An open stream after its `hello`.
-struct Stream {
-    hello: Hello,
-    events: RawEventStream,
-}
-
-/// A `bar` event as received.
-struct Received {
-    /// Its `id:` line.
-    id: String,
-    /// Its data.
-    bar: BarEvent,
-    /// When it arrived, Unix ms.
-    at: i64,
-}
-
-impl Stream {
-    /// Opens `/realtime/sse` and reads its first event, which must be `hello`.
-    async fn open(ctx: &Ctx, sub: &Subscribe) -> anyhow::Result<Stream> {
-        let mut events = ctx.client.subscribe_raw(sub).await?;
-        let first = events
-            .next()
-            .await
-            .ok_or_else(|| anyhow!("the stream ended before its first event"))??;
-        if first.event != "hello" {
-            bail!("the first event is {:?}, not hello", first.event);
-        }
-        let hello = serde_json::from_str(&first.data)
-            .with_context(|| format!("hello does not decode: {}", first.data))?;
-        Ok(Stream { hello, events })
-    }
-
-    /// The next event, if one comes before `deadline`.
-    async fn next_until(&mut self, deadline: Instant) -> anyhow::Result<Option<RawEvent>> {
-        match tokio::time::timeout_at(deadline.into(), self.events.next()).await {
-            Err(_) => Ok(None),
-            Ok(None) => bail!("the stream ended"),
-            Ok(Some(e)) => Ok(Some(e?)),
-        }
-    }
-
-    /// The `bar` events until `deadline` or until `max` of them.
-    async fn bars(&mut self, deadline: Instant, max: usize) -> anyhow::Result<Vec<Received>> {
-        let mut out = Vec::new();
-        while out.len() < max {
-            let Some(ev) = self.next_until(deadline).await? else {
-                break;
-            };
-            if ev.event == "bar" {
-                out.push(received(ev)?);
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn received(ev: RawEvent) -> anyhow::Result<Received> {
-    let at = now_ms();
-    let bar = serde_json::from_str(&ev.data)
-        .with_context(|| format!("a bar event does not decode: {}", ev.data))?;
-    Ok(Received { id: ev.id, bar, at })
-}
-
-/// Every symbol on the 1m stream: every seq of the hub, in order.
-fn everything() -> Subscribe {
-    Subscribe::default()
 }
 
 async fn health(ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -150,232 +76,6 @@ async fn health(ctx: &Ctx) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(Outcome::pass(figures.join(", ")))
-}
-
-async fn sse_open(ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let t = Instant::now();
-    let res = ctx
-        .client
-        .get("/realtime/sse")
-        .header("accept", "text/event-stream")
-        .send()
-        .await?;
-    let status = res.status();
-    if !status.is_success() {
-        return Ok(Outcome::fail(format!("answered {status}")));
-    }
-    let header = |name: &str| {
-        res.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    let (kind, cache, accel) = (
-        header("content-type"),
-        header("cache-control"),
-        header("x-accel-buffering"),
-    );
-    let mut wrong = Vec::new();
-    if !kind.starts_with("text/event-stream") {
-        wrong.push(format!("content-type {kind:?}"));
-    }
-    if !cache.contains("no-cache") || !cache.contains("no-transform") {
-        wrong.push(format!("cache-control {cache:?}"));
-    }
-    if accel != "no" {
-        wrong.push(format!("x-accel-buffering {accel:?}"));
-    }
-    if !wrong.is_empty() {
-        return Ok(Outcome::fail(format!(
-            "wrong headers: {}",
-            wrong.join(", ")
-        )));
-    }
-    let mut body = res.bytes_stream();
-    let mut text = String::new();
-    let mut first_byte = None;
-    while !text.contains("event: hello")
-        || !text[text.find("event: hello").unwrap_or(0)..].contains("\n\n")
-    {
-        match body.next().await {
-            Some(chunk) => {
-                first_byte.get_or_insert_with(|| t.elapsed());
-                text.push_str(&String::from_utf8_lossy(&chunk?));
-            }
-            None => return Ok(Outcome::fail("the stream ended before hello")),
-        }
-        if text.len() > 64 * 1024 {
-            return Ok(Outcome::fail("no hello in the first 64 KiB"));
-        }
-    }
-    if !text.starts_with("retry:") {
-        return Ok(Outcome::fail(format!(
-            "the stream does not start with retry: but {:?}",
-            crate::text::shorten(&text, 60)
-        )));
-    }
-    let first_event = text.lines().find(|l| l.starts_with("event:"));
-    if first_event != Some("event: hello") {
-        return Ok(Outcome::fail(format!(
-            "the first event is {first_event:?}, not hello"
-        )));
-    }
-    let retry = text.lines().next().unwrap_or_default();
-    Ok(Outcome::pass(format!(
-        "200, text/event-stream, no-cache, no-transform, x-accel-buffering no; {retry}, hello first; first byte after {:.0} ms",
-        first_byte.unwrap_or_default().as_secs_f64() * 1e3
-    )))
-}
-
-/// The most an event may be held back, beyond the quickest one, before
-/// the stream counts as buffered.
-const HELD_AT_MOST_MS: i64 = 500;
-
-async fn sse_buffering(ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let mut stream = Stream::open(ctx, &everything()).await?;
-    let bars = stream.bars(Instant::now() + ctx.sample, usize::MAX).await?;
-    if bars.len() < 5 {
-        return Ok(Outcome::skipped(format!(
-            "{} events in {}: too few to judge (a source with no live updates?)",
-            bars.len(),
-            humantime::format_duration(ctx.sample)
-        )));
-    }
-    // Arrival minus send time, less the smallest: how long each event was
-    // held beyond the quickest (the clocks' offset cancels out).
-    let lags: Vec<i64> = bars.iter().map(|b| b.at - b.bar.ts).collect();
-    let quickest = lags.iter().copied().min().unwrap_or(0);
-    let mut held: Vec<i64> = lags.iter().map(|l| l - quickest).collect();
-    held.sort_unstable();
-    let p90 = held[held.len() * 9 / 10];
-    let worst = held[held.len() - 1];
-    if p90 > HELD_AT_MOST_MS {
-        return Ok(Outcome::fail(format!(
-            "{} events arrived in bursts: held up to {worst} ms (p90 {p90} ms) after they were sent — is a buffering proxy in between? (nginx: proxy_buffering off)",
-            bars.len()
-        )));
-    }
-    Ok(Outcome::pass(format!(
-        "{} events arrived as sent: held p90 {p90} ms, at most {worst} ms",
-        bars.len()
-    )))
-}
-
-/// Gaps and repeats in `seqs` after `from`: (missing, repeated).
-fn gaps(from: u64, seqs: impl IntoIterator<Item = u64>) -> (u64, u64) {
-    let (mut missing, mut repeated, mut last) = (0, 0, from);
-    for seq in seqs {
-        if seq <= last {
-            repeated += 1;
-        } else {
-            missing += seq - last - 1;
-            last = seq;
-        }
-    }
-    (missing, repeated)
-}
-
-/// Whether every id reads `{epoch}:{seq}` with the event's own seq.
-fn bad_id<'a>(epoch: &str, bars: impl IntoIterator<Item = &'a Received>) -> Option<String> {
-    bars.into_iter()
-        .find(|b| b.id != format!("{epoch}:{}", b.bar.seq))
-        .map(|b| format!("id {:?} for seq {} of epoch {epoch}", b.id, b.bar.seq))
-}
-
-async fn sse_continuity(ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let mut stream = Stream::open(ctx, &everything()).await?;
-    let bars = stream.bars(Instant::now() + ctx.sample, usize::MAX).await?;
-    if bars.is_empty() {
-        return Ok(Outcome::skipped(format!(
-            "no events in {}: nothing to judge",
-            humantime::format_duration(ctx.sample)
-        )));
-    }
-    if let Some(bad) = bad_id(&stream.hello.epoch, &bars) {
-        return Ok(Outcome::fail(format!(
-            "ids are not {{epoch}}:{{seq}}: {bad}"
-        )));
-    }
-    let (missing, repeated) = gaps(stream.hello.seq, bars.iter().map(|b| b.bar.seq));
-    if missing > 0 || repeated > 0 {
-        return Ok(Outcome::fail(format!(
-            "{missing} missing, {repeated} repeated among {} events after hello's seq {}",
-            bars.len(),
-            stream.hello.seq
-        )));
-    }
-    Ok(Outcome::pass(format!(
-        "{} events, seq {}…{}, no gap, no repeat",
-        bars.len(),
-        stream.hello.seq + 1,
-        bars.last().map_or(0, |b| b.bar.seq)
-    )))
-}
-
-async fn sse_resume(ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let half = ctx.sample / 2;
-    let mut first = Stream::open(ctx, &everything()).await?;
-    let before = first.bars(Instant::now() + half, 5).await?;
-    let Some(last) = before.last() else {
-        return Ok(Outcome::skipped(
-            "no events to resume after: nothing to judge",
-        ));
-    };
-    let (last_id, last_seq) = (last.id.clone(), last.bar.seq);
-    drop(first);
-    let mut second = Stream::open(
-        ctx,
-        &Subscribe {
-            last_event_id: Some(last_id.clone()),
-            ..everything()
-        },
-    )
-    .await?;
-    if !second.hello.resumed {
-        return Ok(Outcome::fail(format!(
-            "Last-Event-ID {last_id} was not resumed (hello.resumed false)"
-        )));
-    }
-    let mut after = Vec::new();
-    let deadline = Instant::now() + half;
-    while after.len() < 5 {
-        let Some(ev) = second.next_until(deadline).await? else {
-            break;
-        };
-        match ev.event.as_str() {
-            "bar" => after.push(received(ev)?),
-            "reset" => {
-                let reset: Option<Reset> = serde_json::from_str(&ev.data).ok();
-                return Ok(Outcome::fail(format!(
-                    "a reset instead of the missed events: {:?}",
-                    reset.map(|r| r.reason)
-                )));
-            }
-            _ => {}
-        }
-    }
-    if after.is_empty() {
-        return Ok(Outcome::skipped(
-            "no events after the resume: nothing to judge",
-        ));
-    }
-    if let Some(bad) = bad_id(&second.hello.epoch, &after) {
-        return Ok(Outcome::fail(format!(
-            "ids are not {{epoch}}:{{seq}}: {bad}"
-        )));
-    }
-    let (missing, repeated) = gaps(last_seq, after.iter().map(|b| b.bar.seq));
-    if missing > 0 || repeated > 0 {
-        return Ok(Outcome::fail(format!(
-            "after resuming from {last_id}: {missing} missing, {repeated} repeated"
-        )));
-    }
-    Ok(Outcome::pass(format!(
-        "cut after seq {last_seq}, resumed with Last-Event-ID: {} events from seq {}, no gap, no repeat",
-        after.len(),
-        last_seq + 1
-    )))
 }
 
 /// The 1m bars of each 5m bucket rolled up by hand: (t, o, h, l, c, v).
@@ -710,17 +410,4 @@ async fn voice(ctx: &Ctx) -> anyhow::Result<Outcome> {
         crate::text::shorten(&step("echo"), 80),
         step("drops resumed")
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gaps_count_missing_and_repeated() {
-        assert_eq!(gaps(10, [11, 12, 13]), (0, 0));
-        assert_eq!(gaps(10, [11, 13, 14]), (1, 0));
-        assert_eq!(gaps(10, [12, 12, 15]), (3, 1));
-        assert_eq!(gaps(10, [9]), (0, 1));
-    }
 }

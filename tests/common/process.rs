@@ -1,0 +1,94 @@
+//! `spotlight serve` as a real process: start it, wait until it listens,
+//! signal it, collect its logs.
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::guard;
+
+/// A running `spotlight serve` and its log lines so far.
+pub struct Served {
+    pub child: Child,
+    pub url: String,
+    logs: tokio::task::JoinHandle<Vec<String>>,
+    startup: Vec<String>,
+}
+
+/// Starts `serve --addr ADDR ARGS…` and waits for its "listening on" line.
+pub async fn serve(addr: &str, args: &[&str]) -> Served {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("spotlight"))
+        .args(["serve", "--addr", addr])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut startup = Vec::new();
+    let url = loop {
+        let line = guard(lines.next_line())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("serve exited before listening: {startup:#?}"));
+        let url = line.find("listening on http://").map(|i| {
+            let rest = &line[i + "listening on ".len()..];
+            rest.split_whitespace().next().unwrap().to_string()
+        });
+        startup.push(line);
+        if let Some(url) = url {
+            break url;
+        }
+    };
+    let logs = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            all.push(l);
+        }
+        all
+    });
+    Served {
+        child,
+        url,
+        logs,
+        startup,
+    }
+}
+
+impl Served {
+    /// Sends `signal` (`-TERM`, `-KILL`…), then returns its exit and every
+    /// log line.
+    pub async fn stop(mut self, signal: &str) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(sent.success());
+        let status = guard(self.child.wait()).await.unwrap();
+        let mut logs = self.startup.join("\n");
+        logs.push('\n');
+        logs.push_str(&self.logs.await.unwrap().join("\n"));
+        (status, logs)
+    }
+
+    /// The log lines up to "listening on".
+    pub fn startup(&self) -> String {
+        self.startup.join("\n")
+    }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
