@@ -28,7 +28,14 @@ async fn twenty_clients_cutting_at_random_lose_and_repeat_nothing() {
     let report: serde_json::Value =
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
     assert_eq!(code, 0, "{report:#}\n{err}");
-    for field in ["lost", "duplicated", "outOfOrder", "seqGaps", "resets"] {
+    for field in [
+        "lost",
+        "duplicated",
+        "changed",
+        "outOfOrder",
+        "seqGaps",
+        "resets",
+    ] {
         assert_eq!(report[field], 0, "{field}: {report:#}");
     }
     assert!(report["cuts"].as_u64().unwrap() >= 20 * 5, "{report:#}");

@@ -58,6 +58,8 @@ pub struct ChaosReport {
     pub lost: u64,
     /// Final bars (or seqs) a client got twice.
     pub duplicated: u64,
+    /// Final bars whose close differs from history's.
+    pub changed: u64,
     /// Final bars that came after a later one.
     pub out_of_order: u64,
     /// Seqs skipped on a gap-free stream.
@@ -69,7 +71,11 @@ pub struct ChaosReport {
 impl ChaosReport {
     /// Nothing lost, repeated or out of order.
     pub fn clean(&self) -> bool {
-        self.lost == 0 && self.duplicated == 0 && self.out_of_order == 0 && self.seq_gaps == 0
+        self.lost == 0
+            && self.duplicated == 0
+            && self.changed == 0
+            && self.out_of_order == 0
+            && self.seq_gaps == 0
     }
 }
 
@@ -157,15 +163,17 @@ pub async fn run(load: ChaosLoad) -> anyhow::Result<ChaosReport> {
             }
         }
         for (symbol, (from, to)) in spans {
-            for (t, _) in history
+            for (t, close) in history
                 .get(symbol)
                 .into_iter()
                 .flatten()
                 .filter(|(t, _)| (from..=to).contains(t))
             {
                 report.finals_checked += 1;
-                if !s.finals.contains_key(&(symbol.to_string(), *t)) {
-                    report.lost += 1;
+                match s.finals.get(&(symbol.to_string(), *t)) {
+                    None => report.lost += 1,
+                    Some((_, got)) if got != close => report.changed += 1,
+                    Some(_) => {}
                 }
             }
         }

@@ -85,6 +85,7 @@ async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<
              finals       {} checked against history\n\
              lost         {}\n\
              duplicated   {}\n\
+             changed      {}\n\
              out of order {}\n\
              seq gaps     {}\n{restart}{}\n",
             r.clients,
@@ -97,6 +98,7 @@ async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<
             r.finals_checked,
             r.lost,
             r.duplicated,
+            r.changed,
             r.out_of_order,
             r.seq_gaps,
             if r.clean() { "clean" } else { "FAILED" }
