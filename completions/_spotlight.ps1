@@ -392,6 +392,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Session token for client commands (from `POST /api/auth/pin`)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with `auto`)')
+            [CompletionResult]::new('--no-cuts', '--no-cuts', [CompletionResultType]::ParameterName, 'No cuts: clients reconnect only when the server closes their stream (to measure a restart''s comeback)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output on stdout (short for `--output json`)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')

@@ -271,7 +271,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__chaos)
-            opts="-v -q -h -V --clients --duration --symbols --cut-min --cut-max --restart-cmd --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --clients --duration --symbols --cut-min --cut-max --no-cuts --restart-cmd --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

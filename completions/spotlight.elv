@@ -368,6 +368,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand --token 'Session token for client commands (from `POST /api/auth/pin`)'
             cand --output 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)'
             cand --color 'When to use colour (NO_COLOR is honoured with `auto`)'
+            cand --no-cuts 'No cuts: clients reconnect only when the server closes their stream (to measure a restart''s comeback)'
             cand --json 'Machine-readable output on stdout (short for `--output json`)'
             cand -v 'More log output (repeat for more)'
             cand --verbose 'More log output (repeat for more)'

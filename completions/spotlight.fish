@@ -353,6 +353,7 @@ plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l no-cuts -d 'No cuts: clients reconnect only when the server closes their stream (to measure a restart\'s comeback)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s q -l quiet -d 'Less log output'

@@ -37,7 +37,8 @@ pub enum BenchTarget {
 #[command(after_help = "Examples:
   spotlight bench chaos --clients 100 --duration 60s
   spotlight bench chaos --clients 20 --duration 30s --symbols SPY,QQQ
-  spotlight bench chaos --duration 60s --restart-cmd ./deploy-restart.sh")]
+  spotlight bench chaos --duration 60s --restart-cmd ./deploy-restart.sh
+  spotlight bench chaos --clients 5000 --no-cuts --duration 40s --restart-cmd ./deploy-restart.sh")]
 pub struct ChaosBenchArgs {
     /// Concurrent clients.
     #[arg(long, env = "SPOTLIGHT_CLIENTS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
@@ -54,9 +55,31 @@ pub struct ChaosBenchArgs {
     /// Longest time between a client's cuts.
     #[arg(long, env = "SPOTLIGHT_CUT_MAX", value_parser = humantime::parse_duration, default_value = "2s")]
     pub cut_max: Duration,
+    /// No cuts: clients reconnect only when the server closes their stream (to measure a restart's comeback).
+    #[arg(long, env = "SPOTLIGHT_NO_CUTS")]
+    pub no_cuts: bool,
     /// A shell command that restarts the server, run halfway through.
     #[arg(long, env = "SPOTLIGHT_RESTART_CMD")]
     pub restart_cmd: Option<String>,
+}
+
+/// The comeback after server closes, as text: a summary line and one bar
+/// per second (empty when the server closed nothing).
+fn comeback_table(c: &load::chaos::Comeback) -> String {
+    if c.server_closes == 0 {
+        return String::new();
+    }
+    let mut text = format!(
+        "comeback     {} closed by the server ({} with a shutdown notice), {} reconnected \
+         from {:.1} s to {:.1} s, {} failed attempts\n  second  closed  back\n",
+        c.server_closes, c.shutdown_notices, c.reconnected, c.first_s, c.last_s, c.failed_attempts
+    );
+    let top = c.buckets.iter().map(|b| b[2]).max().unwrap_or(1).max(1);
+    for [second, closed, back] in &c.buckets {
+        let bar = "#".repeat((back * 40).div_ceil(top) as usize);
+        text.push_str(&format!("  {second:>6}  {closed:>6}  {back:>5} {bar}\n"));
+    }
+    text
 }
 
 async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -66,7 +89,7 @@ async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<
         clients: args.clients as usize,
         duration: args.duration,
         symbols: args.symbols,
-        cut_every: (args.cut_min, args.cut_max.max(args.cut_min)),
+        cut_every: (!args.no_cuts).then_some((args.cut_min, args.cut_max.max(args.cut_min))),
         restart_cmd: args.restart_cmd,
     };
     let r = load::chaos::run(load).await?;
@@ -87,7 +110,7 @@ async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<
              duplicated   {}\n\
              changed      {}\n\
              out of order {}\n\
-             seq gaps     {}\n{restart}{}\n",
+             seq gaps     {} ({} across a reconnect; the server conflated {} in-progress updates)\n{restart}{}{}\n",
             r.clients,
             r.seconds,
             r.cuts,
@@ -101,6 +124,9 @@ async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<
             r.changed,
             r.out_of_order,
             r.seq_gaps,
+            r.resume_gaps,
+            r.conflated,
+            comeback_table(&r.comeback),
             if r.clean() { "clean" } else { "FAILED" }
         ))?;
     }
