@@ -81,6 +81,8 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'A stream whose writes make no progress this long is closed (at least 1s)')
             [CompletionResult]::new('--voice-resume-window', '--voice-resume-window', [CompletionResultType]::ParameterName, 'Outbound voice messages kept for a resume (time; at most 512 KiB)')
             [CompletionResult]::new('--voice-resume-ttl', '--voice-resume-ttl', [CompletionResultType]::ParameterName, 'How long a dropped voice session can be resumed (0s: never)')
+            [CompletionResult]::new('--voice-max-sessions', '--voice-max-sessions', [CompletionResultType]::ParameterName, 'Voice sessions at once (0: no limit); more wait in a first-come, first-served queue')
+            [CompletionResult]::new('--voice-queue-max', '--voice-queue-max', [CompletionResultType]::ParameterName, 'Voice connections waiting for a seat at most (beyond: `at_capacity`, close 1013)')
             [CompletionResult]::new('--voice-upstream', '--voice-upstream', [CompletionResultType]::ParameterName, 'Relay voice audio to this WebSocket (ws://…) instead of echoing it')
             [CompletionResult]::new('--allowed-host', '--allowed-host', [CompletionResultType]::ParameterName, 'Another name a loopback listener answers to (repeatable; DNS-rebinding defence)')
             [CompletionResult]::new('--cors-origin', '--cors-origin', [CompletionResultType]::ParameterName, 'An origin allowed cross-site, with credentials (repeatable), e.g. https://dash.example.com')

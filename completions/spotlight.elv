@@ -77,6 +77,8 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand --stall-timeout 'A stream whose writes make no progress this long is closed (at least 1s)'
             cand --voice-resume-window 'Outbound voice messages kept for a resume (time; at most 512 KiB)'
             cand --voice-resume-ttl 'How long a dropped voice session can be resumed (0s: never)'
+            cand --voice-max-sessions 'Voice sessions at once (0: no limit); more wait in a first-come, first-served queue'
+            cand --voice-queue-max 'Voice connections waiting for a seat at most (beyond: `at_capacity`, close 1013)'
             cand --voice-upstream 'Relay voice audio to this WebSocket (ws://…) instead of echoing it'
             cand --allowed-host 'Another name a loopback listener answers to (repeatable; DNS-rebinding defence)'
             cand --cors-origin 'An origin allowed cross-site, with credentials (repeatable), e.g. https://dash.example.com'

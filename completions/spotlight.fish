@@ -85,6 +85,8 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l header-tim
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l stall-timeout -d 'A stream whose writes make no progress this long is closed (at least 1s)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-resume-window -d 'Outbound voice messages kept for a resume (time; at most 512 KiB)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-resume-ttl -d 'How long a dropped voice session can be resumed (0s: never)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-max-sessions -d 'Voice sessions at once (0: no limit); more wait in a first-come, first-served queue' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-queue-max -d 'Voice connections waiting for a seat at most (beyond: `at_capacity`, close 1013)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-upstream -d 'Relay voice audio to this WebSocket (ws://…) instead of echoing it' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l allowed-host -d 'Another name a loopback listener answers to (repeatable; DNS-rebinding defence)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l cors-origin -d 'An origin allowed cross-site, with credentials (repeatable), e.g. https://dash.example.com' -r

@@ -393,6 +393,59 @@ pub struct DiagAdmission {
     pub sse_max_clients: u64,
     /// Capacity refusals so far, by limit.
     pub rejected: std::collections::BTreeMap<String, u64>,
+    /// SSE streams against `--sse-max-clients`.
+    pub sse: KindAdmission,
+    /// Voice sessions against `--voice-max-sessions`, with the queue.
+    pub voice: KindAdmission,
+}
+
+/// `GET /api/admission`: capacity, use and queue per kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionStatus {
+    /// SSE streams.
+    pub sse: KindAdmission,
+    /// Voice sessions.
+    pub voice: KindAdmission,
+    /// Drain mode or shutdown: nothing new is admitted (resumes are).
+    pub draining: bool,
+}
+
+/// One kind's capacity, use, queue and decisions so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindAdmission {
+    /// Allowed at once (0: no limit).
+    pub capacity: u64,
+    /// Holding capacity now (voice: dropped sessions held for resume too).
+    pub in_use: u64,
+    /// `inUse / capacity` (0 when unlimited).
+    pub utilization: f64,
+    /// Longest queue (0: none; SSE streams never queue).
+    pub queue_max: u64,
+    /// Waiting now, in order.
+    pub queue: Vec<QueuedClient>,
+    /// The session duration queue ETAs assume, ms (voice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_session_ms: Option<u64>,
+    /// Let in at once so far.
+    pub admitted: u64,
+    /// Queued so far.
+    pub queued: u64,
+    /// Refused so far (capacity, queue full, draining, per-address limit).
+    pub rejected: u64,
+}
+
+/// One connection waiting for a seat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedClient {
+    /// 1-based place.
+    pub position: u64,
+    /// Waited so far, ms.
+    pub waited_ms: u64,
+    /// Estimated wait left, ms.
+    pub eta_ms: u64,
 }
 
 /// The epoch part of [`Diag`].

@@ -185,7 +185,8 @@ fn closed(frame: Option<CloseFrame>) -> VoiceError {
 }
 
 /// Reads the `hello` that opens a connection (after a `resume_rejected`
-/// error, when the resume was refused).
+/// error, when the resume was refused, and after the `queued` places of a
+/// server at capacity; a queue that is full or dismissed ends in close 1013).
 pub async fn read_hello(ws: &mut Ws) -> Result<Hello, VoiceError> {
     let mut rejected = None;
     loop {
@@ -221,6 +222,11 @@ pub async fn read_hello(ws: &mut Ws) -> Result<Hello, VoiceError> {
             Ok(ServerMessage::Error { code, message, .. }) if code == "resume_rejected" => {
                 rejected = Some(message);
             }
+            Ok(ServerMessage::Queued { position, .. }) => {
+                tracing::debug!(position, "voice: waiting for a seat");
+            }
+            Ok(ServerMessage::Draining { .. }) => {}
+            Ok(ServerMessage::Error { code, .. }) if code == "at_capacity" => {}
             other => {
                 return Err(VoiceError::Protocol(format!(
                     "expected hello, got {other:?}"

@@ -63,6 +63,35 @@ fn admission(a: &crate::wire::DiagAdmission) -> String {
     )
 }
 
+/// One kind's capacity, use and queue: `3 of 10 (30 %)`, `2 unlimited`,
+/// then the queue and the decisions so far.
+pub fn capacity(k: &crate::wire::KindAdmission, noun: &str) -> String {
+    let used = if k.capacity == 0 {
+        format!("{} {noun}, no limit", k.in_use)
+    } else {
+        format!(
+            "{} of {} {noun} ({:.0} %)",
+            k.in_use,
+            k.capacity,
+            k.utilization * 100.0
+        )
+    };
+    let queue = match k.queue.last() {
+        None if k.queue_max > 0 => ", queue empty".to_string(),
+        None => String::new(),
+        Some(last) => format!(
+            ", {} queued (longest wait {}, last ETA {})",
+            k.queue.len(),
+            duration(k.queue[0].waited_ms as f64 / 1000.0),
+            duration(last.eta_ms as f64 / 1000.0)
+        ),
+    };
+    format!(
+        "{used}{queue}; {} admitted, {} queued, {} refused so far",
+        k.admitted, k.queued, k.rejected
+    )
+}
+
 /// The aligned, readable summary.
 pub fn render(d: &Diag) -> String {
     let symbols: Vec<&str> = d.market.symbols.iter().map(|s| s.symbol.as_str()).collect();
@@ -121,6 +150,8 @@ pub fn render(d: &Diag) -> String {
             ),
         ),
         ("admission", admission(&d.admission)),
+        ("sse", capacity(&d.admission.sse, "streams")),
+        ("voice", capacity(&d.admission.voice, "seats")),
         (
             "traffic",
             format!(
@@ -172,6 +203,44 @@ pub fn render(d: &Diag) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capacity_reads_as_use_queue_and_decisions() {
+        let k = crate::wire::KindAdmission {
+            capacity: 2,
+            in_use: 2,
+            utilization: 1.0,
+            queue_max: 10,
+            queue: vec![
+                crate::wire::QueuedClient {
+                    position: 1,
+                    waited_ms: 65_000,
+                    eta_ms: 30_000,
+                },
+                crate::wire::QueuedClient {
+                    position: 2,
+                    waited_ms: 1_000,
+                    eta_ms: 60_000,
+                },
+            ],
+            mean_session_ms: Some(60_000),
+            admitted: 5,
+            queued: 2,
+            rejected: 1,
+        };
+        assert_eq!(
+            capacity(&k, "seats"),
+            "2 of 2 seats (100 %), 2 queued (longest wait 1m 05s, last ETA 1m 00s); 5 admitted, 2 queued, 1 refused so far"
+        );
+        let open = crate::wire::KindAdmission {
+            in_use: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            capacity(&open, "streams"),
+            "3 streams, no limit; 0 admitted, 0 queued, 0 refused so far"
+        );
+    }
 
     #[test]
     fn durations_read_naturally() {

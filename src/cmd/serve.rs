@@ -205,6 +205,22 @@ pub struct ServeArgs {
     /// How long a dropped voice session can be resumed (0s: never).
     #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_TTL", value_parser = humantime::parse_duration, default_value = "60s", help_heading = "Voice")]
     pub voice_resume_ttl: Duration,
+    /// Voice sessions at once (0: no limit); more wait in a first-come, first-served queue.
+    #[arg(
+        long,
+        env = "SPOTLIGHT_VOICE_MAX_SESSIONS",
+        default_value_t = 0,
+        help_heading = "Voice"
+    )]
+    pub voice_max_sessions: u64,
+    /// Voice connections waiting for a seat at most (beyond: `at_capacity`, close 1013).
+    #[arg(
+        long,
+        env = "SPOTLIGHT_VOICE_QUEUE_MAX",
+        default_value_t = 100,
+        help_heading = "Voice"
+    )]
+    pub voice_queue_max: u64,
     /// Relay voice audio to this WebSocket (ws://…) instead of echoing it.
     #[arg(long, env = "SPOTLIGHT_VOICE_UPSTREAM", value_name = "URL", value_parser = parse_ws_url, help_heading = "Voice")]
     pub voice_upstream: Option<String>,
@@ -381,6 +397,8 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         max_connections,
         max_streams_per_addr: args.max_streams_per_addr as usize,
         sse_max_clients: args.sse_max_clients as usize,
+        voice_max_sessions: args.voice_max_sessions as usize,
+        voice_queue_max: args.voice_queue_max as usize,
         header_timeout: args.header_timeout,
         stall_timeout: args.stall_timeout,
         max_symbols: args.max_symbols as usize,

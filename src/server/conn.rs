@@ -76,6 +76,7 @@ pub async fn serve(
     drop(listener);
     state.shutdown.cancel();
     state.metrics.set_draining(true);
+    state.admission.voice.dismiss(true);
     // Streams end in waves across the drain window, not all at once.
     let waves = state.waves.clone();
     let metrics = state.metrics.clone();

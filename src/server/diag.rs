@@ -21,6 +21,7 @@ pub fn snapshot(state: &AppState) -> Diag {
     let now = now_ms();
     let stats = hub.stats();
     let (low_seq, head_seq) = hub.ring_bounds();
+    let admission = super::admission::status(state);
     let symbols: Vec<DiagSymbol> = hub
         .last_bar_times()
         .into_iter()
@@ -87,6 +88,8 @@ pub fn snapshot(state: &AppState) -> Diag {
             max_streams_per_addr: limits.max_streams_per_addr as u64,
             sse_max_clients: limits.sse_max_clients as u64,
             rejected: state.metrics.connections_rejected().into_iter().collect(),
+            sse: admission.sse,
+            voice: admission.voice,
         },
         voice: {
             let (connected, resumable) = state.voice.counts();

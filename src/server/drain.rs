@@ -105,6 +105,7 @@ pub async fn post(
     let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if state.drain.set(req.on) {
         state.metrics.set_draining(req.on);
+        state.admission.voice.dismiss(req.on);
         if req.on {
             tracing::info!("drain mode on: not ready, no new streams or voice sessions");
         } else {

@@ -13,6 +13,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use super::admission::metrics::AdmissionMetrics;
 use super::error::ApiError;
 use super::voice::VoiceMetrics;
 use super::AppState;
@@ -64,6 +65,8 @@ pub struct Metrics {
     shutdown_waves: IntCounter,
     /// The voice WebSocket's metrics.
     pub voice: VoiceMetrics,
+    /// Admission decisions, queue and capacity.
+    pub admission: AdmissionMetrics,
     /// Serializes the mirroring of hub counters at scrape time.
     mirror: Mutex<()>,
     source: String,
@@ -221,6 +224,7 @@ impl Metrics {
             mirror: Mutex::new(()),
             source: source.to_string(),
             voice: VoiceMetrics::register(&registry),
+            admission: AdmissionMetrics::register(&registry),
             registry,
         };
         for reason in REJECT_REASONS {
@@ -409,9 +413,19 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
+/// Reads the gauges kept elsewhere (connections, admission) into the
+/// registry before a scrape.
+fn refresh(state: &AppState) {
+    state.metrics.set_connections(state.admission.connections());
+    state
+        .metrics
+        .admission
+        .mirror(&state.admission, &state.config.limits);
+}
+
 /// `GET /api/metrics`: the text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    state.metrics.set_connections(state.admission.connections());
+    refresh(&state);
     let text = state.metrics.render(&state.hub, &state.replay)?;
     Ok((
         [(
@@ -427,7 +441,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
 /// `{name: {type, help, samples: [{labels, value | count, sum, buckets}]}}`.
 pub async fn metrics_json(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     use prometheus::proto::MetricType;
-    state.metrics.set_connections(state.admission.connections());
+    refresh(&state);
     let mut out = serde_json::Map::new();
     for family in state.metrics.gather(&state.hub, &state.replay) {
         let samples: Vec<serde_json::Value> = family

@@ -124,6 +124,7 @@ impl AppState {
         let auth = Arc::new(Auth::new(&config.auth)?);
         let metrics = Metrics::new(&hub, &config.source);
         let voice = Arc::new(Sessions::new(auth.key(), config.voice.clone()));
+        let admission = Arc::new(Admission::new(&config.limits));
         Ok(AppState {
             voice,
             replay,
@@ -132,7 +133,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             metrics,
             auth,
-            admission: Arc::new(Admission::default()),
+            admission,
             drain: Arc::new(drain::Drain::default()),
             waves: Arc::new(drain::Waves::default()),
         })
@@ -168,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/diag", get(diag::diag))
         .route("/api/admin/drain", get(drain::get).post(drain::post))
+        .route("/api/admission", get(admission::get))
         .route(voice::VOICE_PATH, get(voice::voice))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -90,6 +90,9 @@ pub enum ServerMessage {
         /// The `id` of the client message that caused it.
         #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
+        /// When to try again, ms (`at_capacity`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_ms: Option<u64>,
         /// Outbound seq (0 before `hello`).
         seq: u64,
     },
@@ -99,6 +102,21 @@ pub enum ServerMessage {
         state: String,
         /// Outbound seq.
         seq: u64,
+    },
+    /// Before `hello`, while the server is at capacity: the connection's
+    /// place in the queue (1 = next), sent again whenever it changes.
+    /// Not numbered (`seq` 0).
+    Queued {
+        /// 1-based place.
+        position: u64,
+        /// Estimated wait, ms.
+        eta_ms: u64,
+    },
+    /// The server is draining: a queued connection is dismissed (close
+    /// 1013 follows) and should try again later or elsewhere. Not numbered.
+    Draining {
+        /// When to try again, ms.
+        retry_ms: u64,
     },
 }
 
@@ -111,6 +129,7 @@ impl ServerMessage {
             | ServerMessage::ToolResult { seq, .. }
             | ServerMessage::Error { seq, .. }
             | ServerMessage::Upstream { seq, .. } => *seq,
+            ServerMessage::Queued { .. } | ServerMessage::Draining { .. } => 0,
         }
     }
 }
@@ -162,9 +181,23 @@ mod tests {
             code: "bad_message".into(),
             message: "m".into(),
             reference: Some("7".into()),
+            retry_ms: None,
             seq: 3,
         };
         assert_eq!(serde_json::to_value(&err).unwrap()["ref"], "7");
+        let queued = ServerMessage::Queued {
+            position: 2,
+            eta_ms: 30_000,
+        };
+        assert_eq!(
+            serde_json::to_string(&queued).unwrap(),
+            r#"{"type":"queued","position":2,"etaMs":30000}"#
+        );
+        let draining = ServerMessage::Draining { retry_ms: 5000 };
+        assert_eq!(
+            serde_json::to_string(&draining).unwrap(),
+            r#"{"type":"draining","retryMs":5000}"#
+        );
         let tool: ClientMessage = serde_json::from_str(
             r#"{"type":"tool","id":"1","name":"get_quote","args":{"symbol":"SPY"}}"#,
         )

@@ -319,6 +319,7 @@ impl Conn<'_> {
                     code: code.into(),
                     message,
                     reference,
+                    retry_ms: None,
                     seq,
                 })
             }
@@ -338,15 +339,9 @@ enum Ending {
     Replaced,
 }
 
-/// Serves one voice connection until it ends. `rejected`: a resume that
-/// was refused (an in-band error before `hello`).
-pub async fn serve<S>(
-    socket: S,
-    state: AppState,
-    attached: Attached,
-    rejected: Option<&'static str>,
-    _permit: StreamPermit,
-) where
+/// Serves one voice connection until it ends.
+pub async fn serve<S>(socket: S, state: AppState, attached: Attached, _permit: StreamPermit)
+where
     S: Stream<Item = Result<Message, axum::Error>>
         + Sink<Message, Error = axum::Error>
         + Send
@@ -358,18 +353,6 @@ pub async fn serve<S>(
     metrics.connections.inc();
     let (sink, mut stream) = socket.split();
     let outbox = Arc::new(Outbox::default());
-    // Before hello: a refused resume says so.
-    if let Some(why) = rejected {
-        let e = ServerMessage::Error {
-            code: "resume_rejected".into(),
-            message: why.into(),
-            reference: None,
-            seq: 0,
-        };
-        outbox.push(Message::Text(
-            serde_json::to_string(&e).unwrap_or_default().into(),
-        ));
-    }
     let hello = ServerMessage::Hello {
         session: attached.id.clone(),
         resume_token: attached.token.clone(),

@@ -4,11 +4,12 @@
 
 mod conn;
 pub mod metrics;
+mod queue;
 pub mod session;
 pub mod tools;
 mod upstream;
 
-use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade};
+use axum::extract::ws::{rejection::WebSocketUpgradeRejection, Message, WebSocketUpgrade};
 use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 
@@ -19,6 +20,7 @@ use super::admission::Ticket;
 use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
+use crate::wire::voice::ServerMessage;
 
 /// The path of the voice WebSocket.
 pub const VOICE_PATH: &str = "/voice/ws";
@@ -86,21 +88,40 @@ pub async fn voice(
         .max_write_buffer_size(hard + config.outbound_limit + 64 * 1024)
         .max_message_size(hard)
         .max_frame_size(hard)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |mut socket| async move {
             let sessions = state.voice.clone();
             let metrics = state.metrics.voice.clone();
-            let (attached, rejected) = match &request.resume {
-                None => (sessions.create(), None),
-                Some(token) => match sessions.resume(token, request.last) {
-                    Ok(a) => (a, None),
+            // A resumed session has its seat (held since the drop): it
+            // never waits behind new ones.
+            if let Some(token) = &request.resume {
+                match sessions.resume(token, request.last) {
+                    Ok(attached) => {
+                        metrics.sessions.with_label_values(&["resumed"]).inc();
+                        state.metrics.admission.request("voice", "admitted");
+                        return conn::serve(socket, state, attached, permit).await;
+                    }
                     Err(why) => {
                         metrics.sessions.with_label_values(&["rejected"]).inc();
-                        (sessions.create(), Some(why.message()))
+                        let e = ServerMessage::Error {
+                            code: "resume_rejected".into(),
+                            message: why.message().into(),
+                            reference: None,
+                            retry_ms: None,
+                            seq: 0,
+                        };
+                        let text = serde_json::to_string(&e).unwrap_or_default();
+                        let stall = state.config.limits.stall_timeout;
+                        if !queue::send(&mut socket, Message::Text(text.into()), stall).await {
+                            return;
+                        }
                     }
-                },
+                }
+            }
+            let Some(seat) = queue::seat(&mut socket, &state).await else {
+                return;
             };
-            let outcome = if attached.resumed { "resumed" } else { "new" };
-            metrics.sessions.with_label_values(&[outcome]).inc();
-            conn::serve(socket, state, attached, rejected, permit).await;
+            metrics.sessions.with_label_values(&["new"]).inc();
+            let attached = sessions.create(seat);
+            conn::serve(socket, state, attached, permit).await;
         })
 }

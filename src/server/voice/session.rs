@@ -11,6 +11,8 @@ use bytes::Bytes;
 use cookie::{Cookie, CookieJar};
 use tokio_util::sync::CancellationToken;
 
+use crate::server::admission::seats::Seat;
+
 /// How sessions are kept.
 #[derive(Debug, Clone)]
 pub struct VoiceConfig {
@@ -89,6 +91,8 @@ pub struct Session {
     generation: u64,
     /// Cancelled when a resume takes the session from its connection.
     kick: CancellationToken,
+    /// Its place in the voice capacity, held while it can be resumed.
+    seat: Option<Seat>,
 }
 
 impl Session {
@@ -228,8 +232,9 @@ impl Sessions {
         Some((id.to_string(), nonce.to_string()))
     }
 
-    /// Starts a new session.
-    pub fn create(&self) -> Attached {
+    /// Starts a new session in `seat` (given back when the session ends or
+    /// expires).
+    pub fn create(&self, seat: Seat) -> Attached {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let token = self.sign(&id, &nonce);
@@ -245,6 +250,7 @@ impl Sessions {
             detached_at: None,
             generation: 1,
             kick: kick.clone(),
+            seat: Some(seat),
         }));
         lock(&self.map).insert(id.clone(), session.clone());
         Attached {
@@ -328,21 +334,30 @@ impl Sessions {
     /// A session ended on purpose: it cannot be resumed (unless a resume
     /// has taken it from this attachment already).
     pub fn end(&self, session: &Mutex<Session>, generation: u64) {
-        let s = lock(session);
+        let mut s = lock(session);
         if s.held_by(generation) {
             let id = s.id.clone();
+            let seat = s.seat.take();
             drop(s);
             lock(&self.map).remove(&id);
+            drop(seat);
         }
     }
 
-    /// Forgets sessions dropped longer than the TTL ago.
+    /// Forgets sessions dropped longer than the TTL ago, giving back their
+    /// seats.
     pub fn sweep(&self) {
         let ttl = self.config.resume_ttl;
+        let mut freed = Vec::new();
         lock(&self.map).retain(|_, s| {
-            let s = lock(s);
-            s.attached || s.detached_at.is_none_or(|at| at.elapsed() < ttl)
+            let mut s = lock(s);
+            let keep = s.attached || s.detached_at.is_none_or(|at| at.elapsed() < ttl);
+            if !keep {
+                freed.extend(s.seat.take());
+            }
+            keep
         });
+        drop(freed);
     }
 
     /// Sessions kept now: `(connected, resumable)`.
@@ -357,6 +372,13 @@ impl Sessions {
 mod tests {
     use super::*;
 
+    pub(super) fn seat() -> Seat {
+        match crate::server::admission::seats::Seats::new(0, 0).acquire() {
+            crate::server::admission::seats::Acquire::Seat(s) => s,
+            _ => unreachable!("an unlimited capacity always seats"),
+        }
+    }
+
     fn sessions(config: VoiceConfig) -> Sessions {
         Sessions::new(Key::generate(), config)
     }
@@ -368,7 +390,7 @@ mod tests {
     #[test]
     fn a_dropped_session_resumes_with_what_the_client_missed() {
         let s = sessions(VoiceConfig::default());
-        let a = s.create();
+        let a = s.create(seat());
         for _ in 0..5 {
             lock(&a.session).number(&s.config, text);
         }
@@ -390,7 +412,7 @@ mod tests {
             resume_window_bytes: 20,
             ..VoiceConfig::default()
         });
-        let a = s.create();
+        let a = s.create(seat());
         for _ in 0..10 {
             lock(&a.session).number(&s.config, text);
         }
@@ -408,9 +430,9 @@ mod tests {
             resume_ttl: Duration::ZERO,
             ..VoiceConfig::default()
         });
-        let a = s.create();
+        let a = s.create(seat());
         assert_eq!(s.resume("forged.token", 0).unwrap_err(), Rejected::Forged);
-        let other = sessions(VoiceConfig::default()).create();
+        let other = sessions(VoiceConfig::default()).create(seat());
         assert_eq!(s.resume(&other.token, 0).unwrap_err(), Rejected::Forged);
         s.detach(&a.session, a.generation);
         assert_eq!(s.resume(&a.token, 0).unwrap_err(), Rejected::Expired);
@@ -421,12 +443,39 @@ mod tests {
 
 #[cfg(test)]
 mod takeover {
+    use super::tests::seat;
     use super::*;
+
+    #[test]
+    fn a_session_gives_back_its_seat_when_it_ends_or_expires() {
+        use crate::server::admission::seats::{Acquire, Seats};
+        let seats = Seats::new(2, 0);
+        let take = || match seats.acquire() {
+            Acquire::Seat(s) => s,
+            _ => panic!("a free seat"),
+        };
+        let s = Sessions::new(
+            Key::generate(),
+            VoiceConfig {
+                resume_ttl: std::time::Duration::ZERO,
+                ..VoiceConfig::default()
+            },
+        );
+        let a = s.create(take());
+        let b = s.create(take());
+        assert_eq!(seats.counts(), (2, 0));
+        s.end(&a.session, a.generation);
+        assert_eq!(seats.counts(), (1, 0), "an ended session frees its seat");
+        s.detach(&b.session, b.generation);
+        assert_eq!(seats.counts(), (1, 0), "a dropped one holds it");
+        s.sweep();
+        assert_eq!(seats.counts(), (0, 0), "until it expires");
+    }
 
     #[test]
     fn a_resume_takes_the_session_from_a_connection_that_has_not_noticed() {
         let s = Sessions::new(Key::generate(), VoiceConfig::default());
-        let a = s.create();
+        let a = s.create(seat());
         let b = s.resume(&a.token, 0).unwrap();
         assert!(b.resumed);
         assert!(a.kick.is_cancelled(), "the old connection is told");

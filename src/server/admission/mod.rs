@@ -2,6 +2,11 @@
 //! path, any request the router serves, the voice WebSocket — is decided
 //! by [`admit`], in this order: parameters, Host, Origin, rate limit, auth,
 //! capacity. A refusal is an [`ApiError`], rendered the same on every path.
+//! Voice sessions beyond `--voice-max-sessions` wait in the fair queue of
+//! [`seats`] (after the upgrade, so they can be told their place).
+
+pub mod metrics;
+pub mod seats;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -31,6 +36,10 @@ pub struct Limits {
     pub max_streams_per_addr: usize,
     /// SSE streams at most (0 = no limit but `max_connections`).
     pub sse_max_clients: usize,
+    /// Voice sessions at once (0 = no limit); more wait in the queue.
+    pub voice_max_sessions: usize,
+    /// Voice connections waiting for a seat at most.
+    pub voice_queue_max: usize,
     /// Time a request head may take to arrive.
     pub header_timeout: Duration,
     /// A stream whose writes make no progress this long is closed.
@@ -45,6 +54,8 @@ impl Default for Limits {
             max_connections: default_max_connections(),
             max_streams_per_addr: 256,
             sse_max_clients: 0,
+            voice_max_sessions: 0,
+            voice_queue_max: 100,
             header_timeout: Duration::from_secs(10),
             stall_timeout: Duration::from_secs(30),
             max_symbols: 1000,
@@ -123,7 +134,7 @@ pub fn classify(path: &str, private_diag: bool) -> RouteClass {
             (Access::Session, Kind::Request, BodyKind::Json)
         }
         p if p.starts_with("/api/replay/") => (Access::Session, Kind::Request, BodyKind::Json),
-        "/api/admin/drain" => (Access::Session, Kind::Request, BodyKind::Json),
+        "/api/admin/drain" | "/api/admission" => (Access::Session, Kind::Request, BodyKind::Json),
         _ => (Access::Public, Kind::Request, BodyKind::Json),
     };
     RouteClass { access, kind, body }
@@ -159,13 +170,23 @@ pub struct Admitted {
     pub permit: Option<StreamPermit>,
 }
 
-/// The server's admission state: open connections and streams.
-#[derive(Debug, Default)]
+/// The server's admission state: open connections, streams (SSE and
+/// voice), and the voice seats with their queue.
+#[derive(Debug)]
 pub struct Admission {
     local: OnceLock<SocketAddr>,
     connections: AtomicUsize,
     streams: AtomicUsize,
+    sse: AtomicUsize,
     per_addr: Mutex<HashMap<IpAddr, usize>>,
+    /// Voice seats and the queue for them.
+    pub voice: Arc<seats::Seats>,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Admission::new(&Limits::default())
+    }
 }
 
 /// One open connection, counted until dropped.
@@ -178,16 +199,21 @@ impl Drop for ConnectionPermit {
     }
 }
 
-/// One open stream, counted (in total and for its address) until dropped.
+/// One open stream, counted (in total, by kind and for its address) until
+/// dropped.
 #[derive(Debug)]
 pub struct StreamPermit {
     admission: Arc<Admission>,
     addr: IpAddr,
+    kind: Kind,
 }
 
 impl Drop for StreamPermit {
     fn drop(&mut self) {
         self.admission.streams.fetch_sub(1, Ordering::Relaxed);
+        if self.kind == Kind::Stream {
+            self.admission.sse.fetch_sub(1, Ordering::Relaxed);
+        }
         let mut per = self.admission.lock_per_addr();
         if let Some(n) = per.get_mut(&self.addr) {
             *n -= 1;
@@ -199,6 +225,23 @@ impl Drop for StreamPermit {
 }
 
 impl Admission {
+    /// Admission state for these limits.
+    pub fn new(limits: &Limits) -> Admission {
+        Admission {
+            local: OnceLock::new(),
+            connections: AtomicUsize::new(0),
+            streams: AtomicUsize::new(0),
+            sse: AtomicUsize::new(0),
+            per_addr: Mutex::new(HashMap::new()),
+            voice: seats::Seats::new(limits.voice_max_sessions, limits.voice_queue_max),
+        }
+    }
+
+    /// Open SSE streams now.
+    pub fn sse_streams(&self) -> usize {
+        self.sse.load(Ordering::Relaxed)
+    }
+
     /// Remembers the listening address (Host checks depend on it).
     pub fn set_local(&self, addr: SocketAddr) {
         let _ = self.local.set(addr);
@@ -237,15 +280,19 @@ impl Admission {
         if mine >= limits.max_streams_per_addr {
             return Err("max_streams_per_addr");
         }
-        let total = self.streams.load(Ordering::Relaxed);
-        if kind == Kind::Stream && limits.sse_max_clients > 0 && total >= limits.sse_max_clients {
-            return Err("sse_max_clients");
+        if kind == Kind::Stream {
+            let sse = self.sse.load(Ordering::Relaxed);
+            if limits.sse_max_clients > 0 && sse >= limits.sse_max_clients {
+                return Err("sse_max_clients");
+            }
+            self.sse.fetch_add(1, Ordering::Relaxed);
         }
         per.insert(addr, mine + 1);
         self.streams.fetch_add(1, Ordering::Relaxed);
         Ok(StreamPermit {
             admission: self.clone(),
             addr,
+            kind,
         })
     }
 }
@@ -276,9 +323,7 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
     let mut headers = Vec::new();
     if class.access != Access::Open {
         let decision = state.auth.check_rate(client);
-        for (name, value) in state.auth.rate_headers(decision) {
-            headers.push((HeaderName::from_static(name), HeaderValue::from(value)));
-        }
+        headers = rate_headers(state, decision);
         if let Some(wait) = decision.wait {
             let (error, secs) = super::auth::too_many_requests(wait);
             return Err(decorate(error.retry_after(secs), &headers));
@@ -290,9 +335,24 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
             return Err(decorate(e, &headers));
         }
     }
-    // Capacity.
+    // Capacity. Every refusal from here on carries the rate-limit figures
+    // too (an open route's request counts against the budget only when it
+    // is refused).
+    let refusal_headers = || {
+        if headers.is_empty() {
+            rate_headers(state, state.auth.check_rate(client))
+        } else {
+            headers.clone()
+        }
+    };
+    let outcome = |result: &'static str| {
+        if let Some(kind) = metrics::kind_label(class.kind) {
+            state.metrics.admission.request(kind, result);
+        }
+    };
     let refuse = |reason: &'static str, what: &str| {
         state.metrics.connection_rejected(reason);
+        outcome("rejected");
         decorate(
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -300,7 +360,7 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
                 format!("{what}; try again later"),
             )
             .retry_after(RETRY_AFTER_CAPACITY),
-            &headers,
+            &refusal_headers(),
         )
     };
     if state.admission.connections() > config.limits.max_connections {
@@ -312,6 +372,7 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
     let new_work = class.kind == Kind::Stream || (class.kind == Kind::Voice && !resuming);
     if new_work && (state.drain.is_on() || state.shutdown.is_cancelled()) {
         state.metrics.connection_rejected("draining");
+        outcome("rejected");
         return Err(decorate(
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -319,14 +380,21 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
                 "this server is draining for a deploy; connect again (another instance takes it)",
             )
             .retry_after(RETRY_AFTER_CAPACITY),
-            &headers,
+            &refusal_headers(),
         ));
     }
     let permit = match class.kind {
         Kind::Request => None,
         Kind::Stream | Kind::Voice => {
             match state.admission.stream(client, &config.limits, class.kind) {
-                Ok(permit) => Some(permit),
+                Ok(permit) => {
+                    // A voice connection's outcome (seated or queued) is
+                    // decided after the upgrade, by the seats.
+                    if class.kind == Kind::Stream {
+                        outcome("admitted");
+                    }
+                    Some(permit)
+                }
                 Err(reason @ "max_streams_per_addr") => {
                     return Err(refuse(reason, "too many streams from this address"))
                 }
@@ -341,6 +409,46 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
         voice,
         permit,
     })
+}
+
+/// The `X-RateLimit-*` headers of a rate decision.
+fn rate_headers(
+    state: &AppState,
+    decision: super::auth::RateDecision,
+) -> Vec<(HeaderName, HeaderValue)> {
+    state
+        .auth
+        .rate_headers(decision)
+        .into_iter()
+        .map(|(name, value)| (HeaderName::from_static(name), HeaderValue::from(value)))
+        .collect()
+}
+
+/// Capacity, use, queue and decisions per kind, as `GET /api/admission`,
+/// diag and the metrics show them.
+pub fn status(state: &AppState) -> crate::wire::AdmissionStatus {
+    let limits = &state.config.limits;
+    let m = &state.metrics.admission;
+    let sse_in_use = state.admission.sse_streams();
+    let mut sse = crate::wire::KindAdmission {
+        capacity: limits.sse_max_clients as u64,
+        in_use: sse_in_use as u64,
+        utilization: seats::utilization(sse_in_use, limits.sse_max_clients),
+        ..Default::default()
+    };
+    m.counts("sse", &mut sse);
+    let mut voice = state.admission.voice.view();
+    m.counts("voice", &mut voice);
+    crate::wire::AdmissionStatus {
+        sse,
+        voice,
+        draining: state.drain.is_on() || state.shutdown.is_cancelled(),
+    }
+}
+
+/// `GET /api/admission` (behind a session when a PIN is set).
+pub async fn get(State(state): State<AppState>) -> axum::Json<crate::wire::AdmissionStatus> {
+    axum::Json(status(&state))
 }
 
 /// `Retry-After` of a capacity refusal, seconds.
