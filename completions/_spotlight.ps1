@@ -326,6 +326,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('sse', 'sse', [CompletionResultType]::ParameterValue, 'Many SSE subscribers on one server: delivery, loss, latency, cost')
             [CompletionResult]::new('voice', 'voice', [CompletionResultType]::ParameterValue, 'Many voice sessions echoing audio: round trip, throughput, loss, cost')
             [CompletionResult]::new('chaos', 'chaos', [CompletionResultType]::ParameterValue, 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order')
+            [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'A long voice queue: its memory, and how fast every waiter hears its new place')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -406,10 +407,31 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'spotlight;bench;queue' {
+            [CompletionResult]::new('--waiting', '--waiting', [CompletionResultType]::ParameterName, 'Connections to queue')
+            [CompletionResult]::new('--rounds', '--rounds', [CompletionResultType]::ParameterName, 'Seated sessions to end, one per round')
+            [CompletionResult]::new('--server-pid', '--server-pid', [CompletionResultType]::ParameterName, 'The server''s pid, to read its RSS from /proc')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL for client commands')
+            [CompletionResult]::new('--pin', '--pin', [CompletionResultType]::ParameterName, 'PIN: `serve` protects data with it; client commands exchange it for a session token')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Session token for client commands (from `POST /api/auth/pin`)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with `auto`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output on stdout (short for `--output json`)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (repeat for more)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'spotlight;bench;help' {
             [CompletionResult]::new('sse', 'sse', [CompletionResultType]::ParameterValue, 'Many SSE subscribers on one server: delivery, loss, latency, cost')
             [CompletionResult]::new('voice', 'voice', [CompletionResultType]::ParameterValue, 'Many voice sessions echoing audio: round trip, throughput, loss, cost')
             [CompletionResult]::new('chaos', 'chaos', [CompletionResultType]::ParameterValue, 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order')
+            [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'A long voice queue: its memory, and how fast every waiter hears its new place')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -420,6 +442,9 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             break
         }
         'spotlight;bench;help;chaos' {
+            break
+        }
+        'spotlight;bench;help;queue' {
             break
         }
         'spotlight;bench;help;help' {
@@ -638,6 +663,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('sse', 'sse', [CompletionResultType]::ParameterValue, 'Many SSE subscribers on one server: delivery, loss, latency, cost')
             [CompletionResult]::new('voice', 'voice', [CompletionResultType]::ParameterValue, 'Many voice sessions echoing audio: round trip, throughput, loss, cost')
             [CompletionResult]::new('chaos', 'chaos', [CompletionResultType]::ParameterValue, 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order')
+            [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'A long voice queue: its memory, and how fast every waiter hears its new place')
             break
         }
         'spotlight;help;bench;sse' {
@@ -647,6 +673,9 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             break
         }
         'spotlight;help;bench;chaos' {
+            break
+        }
+        'spotlight;help;bench;queue' {
             break
         }
         'spotlight;help;probe' {

@@ -58,6 +58,9 @@ _spotlight() {
             spotlight__subcmd__bench,help)
                 cmd="spotlight__subcmd__bench__subcmd__help"
                 ;;
+            spotlight__subcmd__bench,queue)
+                cmd="spotlight__subcmd__bench__subcmd__queue"
+                ;;
             spotlight__subcmd__bench,sse)
                 cmd="spotlight__subcmd__bench__subcmd__sse"
                 ;;
@@ -69,6 +72,9 @@ _spotlight() {
                 ;;
             spotlight__subcmd__bench__subcmd__help,help)
                 cmd="spotlight__subcmd__bench__subcmd__help__subcmd__help"
+                ;;
+            spotlight__subcmd__bench__subcmd__help,queue)
+                cmd="spotlight__subcmd__bench__subcmd__help__subcmd__queue"
                 ;;
             spotlight__subcmd__bench__subcmd__help,sse)
                 cmd="spotlight__subcmd__bench__subcmd__help__subcmd__sse"
@@ -114,6 +120,9 @@ _spotlight() {
                 ;;
             spotlight__subcmd__help__subcmd__bench,chaos)
                 cmd="spotlight__subcmd__help__subcmd__bench__subcmd__chaos"
+                ;;
+            spotlight__subcmd__help__subcmd__bench,queue)
+                cmd="spotlight__subcmd__help__subcmd__bench__subcmd__queue"
                 ;;
             spotlight__subcmd__help__subcmd__bench,sse)
                 cmd="spotlight__subcmd__help__subcmd__bench__subcmd__sse"
@@ -237,7 +246,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version sse voice chaos help"
+            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version sse voice chaos queue help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,7 +338,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__help)
-            opts="sse voice chaos help"
+            opts="sse voice chaos queue help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -370,6 +379,20 @@ _spotlight() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        spotlight__subcmd__bench__subcmd__help__subcmd__queue)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         spotlight__subcmd__bench__subcmd__help__subcmd__sse)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -391,6 +414,52 @@ _spotlight() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spotlight__subcmd__bench__subcmd__queue)
+            opts="-v -q -h -V --waiting --rounds --server-pid --url --pin --token --json --output --verbose --quiet --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --waiting)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rounds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json raw plain" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -663,7 +732,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__help__subcmd__bench)
-            opts="sse voice chaos"
+            opts="sse voice chaos queue"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +746,20 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__help__subcmd__bench__subcmd__chaos)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spotlight__subcmd__help__subcmd__bench__subcmd__queue)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -305,6 +305,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand sse 'Many SSE subscribers on one server: delivery, loss, latency, cost'
             cand voice 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
             cand chaos 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
+            cand queue 'A long voice queue: its memory, and how fast every waiter hears its new place'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'spotlight;bench;sse'= {
@@ -381,10 +382,30 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'spotlight;bench;queue'= {
+            cand --waiting 'Connections to queue'
+            cand --rounds 'Seated sessions to end, one per round'
+            cand --server-pid 'The server''s pid, to read its RSS from /proc'
+            cand --url 'Server URL for client commands'
+            cand --pin 'PIN: `serve` protects data with it; client commands exchange it for a session token'
+            cand --token 'Session token for client commands (from `POST /api/auth/pin`)'
+            cand --output 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)'
+            cand --color 'When to use colour (NO_COLOR is honoured with `auto`)'
+            cand --json 'Machine-readable output on stdout (short for `--output json`)'
+            cand -v 'More log output (repeat for more)'
+            cand --verbose 'More log output (repeat for more)'
+            cand -q 'Less log output'
+            cand --quiet 'Less log output'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'spotlight;bench;help'= {
             cand sse 'Many SSE subscribers on one server: delivery, loss, latency, cost'
             cand voice 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
             cand chaos 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
+            cand queue 'A long voice queue: its memory, and how fast every waiter hears its new place'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'spotlight;bench;help;sse'= {
@@ -392,6 +413,8 @@ set edit:completion:arg-completer[spotlight] = {|@words|
         &'spotlight;bench;help;voice'= {
         }
         &'spotlight;bench;help;chaos'= {
+        }
+        &'spotlight;bench;help;queue'= {
         }
         &'spotlight;bench;help;help'= {
         }
@@ -586,12 +609,15 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand sse 'Many SSE subscribers on one server: delivery, loss, latency, cost'
             cand voice 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
             cand chaos 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
+            cand queue 'A long voice queue: its memory, and how fast every waiter hears its new place'
         }
         &'spotlight;help;bench;sse'= {
         }
         &'spotlight;help;bench;voice'= {
         }
         &'spotlight;help;bench;chaos'= {
+        }
+        &'spotlight;help;bench;queue'= {
         }
         &'spotlight;help;probe'= {
             cand voice 'The voice WebSocket: hello, echo integrity, tools, drops with lossless resume'

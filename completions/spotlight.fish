@@ -271,25 +271,26 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show its state'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from help" -f -a "speed" -d 'Change its speed (0.25 … 1000)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l url -d 'Server URL for client commands' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l url -d 'Server URL for client commands' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
 raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
 plain\t'One line per item, no decoration (`watch`, `replay`)'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s v -l verbose -d 'More log output (repeat for more)'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s q -l quiet -d 'Less log output'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -s V -l version -d 'Print version'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "chaos" -d 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
-complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -s v -l verbose -d 'More log output (repeat for more)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -s q -l quiet -d 'Less log output'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -s V -l version -d 'Print version'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -f -a "chaos" -d 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -f -a "queue" -d 'A long voice queue: its memory, and how fast every waiter hears its new place'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l sub-url -d 'Stream URL; `{i}` becomes the subscriber\'s index. Default: `--url` + `/realtime/sse?timeframe=1m` (with `--ingest`: `?symbols=<--symbol>`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l clients -d 'Concurrent subscribers' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l ramp -d 'Connections opened at once while ramping up' -r
@@ -361,9 +362,28 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s q -l quiet -d 'Less log output'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -s V -l version -d 'Print version'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l waiting -d 'Connections to queue' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l rounds -d 'Seated sessions to end, one per round' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l server-pid -d 'The server\'s pid, to read its RSS from /proc' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l url -d 'Server URL for client commands' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
+json\t'JSON (NDJSON for streams)'
+raw\t'As the server sent it (`metrics`: the Prometheus exposition)'
+plain\t'One line per item, no decoration (`watch`, `replay`)'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
+always\t'Always'
+never\t'Never'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -s v -l verbose -d 'More log output (repeat for more)'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -s q -l quiet -d 'Less log output'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "chaos" -d 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "queue" -d 'A long voice queue: its memory, and how fast every waiter hears its new place'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l connect-attempts -d 'Tries of the first connection before giving up (exit 3)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l url -d 'Server URL for client commands' -r
@@ -536,5 +556,6 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_see
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sse" -d 'Many SSE subscribers on one server: delivery, loss, latency, cost'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "voice" -d 'Many voice sessions echoing audio: round trip, throughput, loss, cost'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "chaos" -d 'Clients that cut and resume at random, checked against history: lost, duplicated, out of order'
+complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "queue" -d 'A long voice queue: its memory, and how fast every waiter hears its new place'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "voice" -d 'The voice WebSocket: hello, echo integrity, tools, drops with lossless resume'
 complete -c spotlight -n "__fish_spotlight_using_subcommand help; and __fish_seen_subcommand_from probe" -f -a "sse" -d 'The SSE stream: cuts and Last-Event-ID resumes with no gap and no duplicate'

@@ -302,3 +302,60 @@ async fn the_sse_cap_answers_503_with_retry_after_and_rate_limit_headers() {
     assert_eq!(metric(&server, rejected).await, 1.0);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_queue_tells_every_waiter_its_new_place_each_round() {
+    let server = server(voice_limits(2, 50)).await;
+    let (code, out, err) = spotlight(
+        &[
+            "--url",
+            &server.url,
+            "--json",
+            "bench",
+            "queue",
+            "--waiting",
+            "20",
+            "--rounds",
+            "3",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["seats"], 2, "{report:#}");
+    assert_eq!(report["queued"], 20, "{report:#}");
+    assert_eq!(report["missing"], 0, "{report:#}");
+    assert_eq!(
+        report["allToldMs"].as_array().unwrap().len(),
+        3,
+        "{report:#}"
+    );
+    // It closed what it opened on purpose: the seats are free again.
+    eventually("the bench's sessions to end", || async {
+        let s = admission(&server).await;
+        s.voice.in_use == 0 && s.voice.queue.is_empty()
+    })
+    .await;
+    let status = admission(&server).await;
+    assert_eq!(
+        (status.voice.admitted, status.voice.queued),
+        (2, 20),
+        "{status:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bench_queue_needs_a_voice_capacity() {
+    let server = server(Limits::default()).await;
+    let (code, _out, err) = spotlight(
+        &["--url", &server.url, "bench", "queue", "--waiting", "5"],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("--voice-max-sessions"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    server.stop().await;
+}

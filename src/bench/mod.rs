@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 pub mod chaos;
 mod publish;
+pub mod queue;
 mod socket;
 mod subscriber;
 pub mod voice;

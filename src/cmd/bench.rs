@@ -30,6 +30,75 @@ pub enum BenchTarget {
     Voice(VoiceBenchArgs),
     /// Clients that cut and resume at random, checked against history: lost, duplicated, out of order.
     Chaos(ChaosBenchArgs),
+    /// A long voice queue: its memory, and how fast every waiter hears its new place.
+    Queue(QueueBenchArgs),
+}
+
+/// Options of `spotlight bench queue` (the server needs `--voice-max-sessions`).
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:
+  spotlight bench queue --waiting 1000 --rounds 5
+  spotlight bench queue --waiting 1000 --server-pid $SERVER_PID")]
+pub struct QueueBenchArgs {
+    /// Connections to queue.
+    #[arg(long, env = "SPOTLIGHT_WAITING", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub waiting: u64,
+    /// Seated sessions to end, one per round.
+    #[arg(long, env = "SPOTLIGHT_ROUNDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
+    /// The server's pid, to read its RSS from /proc.
+    #[arg(long, env = "SPOTLIGHT_SERVER_PID")]
+    pub server_pid: Option<u32>,
+}
+
+async fn run_queue(args: QueueBenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let load = load::queue::QueueLoad {
+        url: global.url.clone(),
+        token: connect::token(global).await?,
+        waiting: args.waiting as usize,
+        rounds: args.rounds as usize,
+        server_pid: args.server_pid,
+    };
+    let r = load::queue::run(load).await?;
+    if global.json {
+        out::json(&r)?;
+        return Ok(if r.missing == 0 {
+            Exit::Ok
+        } else {
+            Exit::Failed
+        });
+    }
+    let memory = match (r.rss_growth, r.rss_per_waiter) {
+        (Some(g), Some(per)) => format!(
+            "{:.1} MiB server RSS growth, {:.1} KiB per waiter",
+            g as f64 / 1_048_576.0,
+            per as f64 / 1024.0
+        ),
+        _ => "(give --server-pid for the server's memory)".to_string(),
+    };
+    let rounds: Vec<String> = r.all_told_ms.iter().map(|ms| format!("{ms:.1}")).collect();
+    out::text(&format!(
+        "seats        {}\n\
+         queued       {} in {:.2} s\n\
+         memory       {memory}\n\
+         all told     {} ms after each session ended (per round)\n\
+         each update  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2} ms\n\
+         missing      {}\n",
+        r.seats,
+        r.queued,
+        r.queue_seconds,
+        rounds.join(", "),
+        r.update_ms.p50,
+        r.update_ms.p90,
+        r.update_ms.p99,
+        r.update_ms.max,
+        r.missing
+    ))?;
+    Ok(if r.missing == 0 {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }
 
 /// Options of `spotlight bench chaos`.
@@ -313,6 +382,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         BenchTarget::Sse(args) => args,
         BenchTarget::Voice(v) => return run_voice(v, global).await,
         BenchTarget::Chaos(c) => return run_chaos(c, global).await,
+        BenchTarget::Queue(q) => return run_queue(q, global).await,
     };
     let base = global.url.trim_end_matches('/');
     let default_sub = if args.ingest {

@@ -130,13 +130,8 @@ impl Queued {
 
 impl Drop for Queued {
     fn drop(&mut self) {
-        if self.seated {
-            return;
-        }
-        if self.place() == Place::Admitted {
-            self.seats.release_unused();
-        } else {
-            self.seats.leave(self.id);
+        if !self.seated {
+            self.seats.leave(self.id, &self.place);
         }
     }
 }
@@ -229,19 +224,18 @@ impl Seats {
         self.seat_waiters(&mut inner);
     }
 
-    /// A seat taken for a waiter that left before claiming it.
-    fn release_unused(&self) {
-        let mut inner = self.lock();
-        inner.in_use = inner.in_use.saturating_sub(1);
-        self.seat_waiters(&mut inner);
-    }
-
-    /// A waiter leaves the queue: the ones behind it move up.
-    fn leave(&self, id: u64) {
+    /// A waiter goes away: out of the queue (the ones behind it move up),
+    /// or, when a seat was taken for it and not claimed, the seat goes to
+    /// the next. Decided under the lock, so a seat given at the same moment
+    /// is never lost.
+    fn leave(&self, id: u64, place: &watch::Receiver<Place>) {
         let mut inner = self.lock();
         if let Some(i) = inner.queue.iter().position(|w| w.id == id) {
             inner.queue.remove(i);
             self.renumber(&inner, i);
+        } else if *place.borrow() == Place::Admitted {
+            inner.in_use = inner.in_use.saturating_sub(1);
+            self.seat_waiters(&mut inner);
         }
     }
 
@@ -396,6 +390,21 @@ mod tests {
         drop(b);
         assert_eq!(c.place(), Place::Admitted);
         assert_eq!(seats.counts(), (1, 0));
+    }
+
+    #[test]
+    fn a_waiter_seated_while_it_leaves_gives_the_seat_back() {
+        let seats = Seats::new(1, 10);
+        let a = seat(seats.acquire());
+        let b = queued(seats.acquire());
+        // b is seated between reading its place and leaving: `leave` must
+        // see that under the lock.
+        let stale = b.place.clone();
+        drop(a);
+        seats.leave(b.id, &stale);
+        std::mem::forget(b);
+        assert_eq!(seats.counts(), (0, 0));
+        let _c = seat(seats.acquire());
     }
 
     #[test]
