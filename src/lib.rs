@@ -2,6 +2,7 @@
 //! toolkit around it. The binary only parses arguments and calls [`cmd::run`].
 
 pub mod bench;
+pub mod bus;
 pub mod client;
 pub mod cmd;
 pub mod market;

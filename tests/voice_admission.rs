@@ -260,6 +260,20 @@ async fn draining_dismisses_the_queue_and_keeps_the_sessions() {
         Err(voice::VoiceError::Refused { status, .. }) => assert_eq!(status, 503),
         other => panic!("expected 503, got {:?}", other.map(|_| ())),
     }
+    // A resume is let in, but one that is refused starts nothing new.
+    let mut forged = voice::dial(&voice::voice_url(&server.url), None, "resume=abcd&last=0")
+        .await
+        .unwrap();
+    match message(&mut forged).await {
+        ServerMessage::Error { code, .. } => assert_eq!(code, "resume_rejected"),
+        other => panic!("expected resume_rejected, got {other:?}"),
+    }
+    assert!(matches!(
+        message(&mut forged).await,
+        ServerMessage::Draining { .. }
+    ));
+    assert_eq!(close_code(&mut forged).await, close::TRY_AGAIN);
+    assert_eq!(admission(&server).await.voice.in_use, 1);
     // …and queue again once it is off.
     server.client().drain_set(false).await.unwrap();
     let mut c = dial(&server).await;

@@ -3,6 +3,7 @@
 
 pub mod process;
 pub mod proxy;
+pub mod redis_server;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -69,8 +69,10 @@ pub enum Acquire {
     Seat(Seat),
     /// In the queue.
     Queued(Queued),
-    /// The queue is full (or dismissed while draining).
+    /// The queue is full.
     Full,
+    /// The server is draining: nothing new is seated or queued.
+    Draining,
 }
 
 /// A seat held until dropped; its holding time feeds the ETA.
@@ -173,10 +175,13 @@ impl Seats {
         per_seat * position as u64
     }
 
-    /// A seat now, a place in the queue, or `Full`. Seats go to the queue
-    /// first: nobody is seated past a waiting connection.
+    /// A seat now, a place in the queue, `Full`, or `Draining`. Seats go
+    /// to the queue first: nobody is seated past a waiting connection.
     pub fn acquire(self: &Arc<Self>) -> Acquire {
         let mut inner = self.lock();
+        if inner.dismissed {
+            return Acquire::Draining;
+        }
         if self.capacity == 0 || (inner.in_use < self.capacity && inner.queue.is_empty()) {
             inner.in_use += 1;
             return Acquire::Seat(Seat {
@@ -184,7 +189,7 @@ impl Seats {
                 since: Instant::now(),
             });
         }
-        if inner.dismissed || inner.queue.len() >= self.queue_max {
+        if inner.queue.len() >= self.queue_max {
             return Acquire::Full;
         }
         let position = inner.queue.len() + 1;
@@ -374,7 +379,7 @@ mod tests {
         assert!(matches!(seats.acquire(), Acquire::Full));
         seats.dismiss(true);
         assert_eq!(b.place(), Place::Draining);
-        assert!(matches!(seats.acquire(), Acquire::Full));
+        assert!(matches!(seats.acquire(), Acquire::Draining));
         seats.dismiss(false);
         let _c = queued(seats.acquire());
     }

@@ -69,6 +69,13 @@ where
             state.metrics.voice.closed(close::TRY_AGAIN);
             None
         }
+        Acquire::Draining => {
+            // A refused resume while draining: no new session here.
+            metrics.request("voice", "rejected");
+            state.metrics.connection_rejected("draining");
+            dismiss(socket, state).await;
+            None
+        }
         Acquire::Queued(queued) => {
             metrics.request("voice", "queued");
             let (seat, waited) = wait(socket, queued, state).await;
@@ -76,6 +83,22 @@ where
             seat
         }
     }
+}
+
+/// Tells a connection the server is draining (`draining` with a retry
+/// drawn over the drain window) and closes it with 1013.
+async fn dismiss<S>(socket: &mut S, state: &AppState)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let stall = state.config.limits.stall_timeout;
+    let m = ServerMessage::Draining {
+        retry_ms: crate::server::drain::retry_ms(state.config.drain),
+    };
+    if send(socket, text(&m), stall).await {
+        send(socket, try_again("draining"), stall).await;
+    }
+    state.metrics.voice.closed(close::TRY_AGAIN);
 }
 
 /// Waits in the queue: the seat (none when the connection went away or
@@ -106,13 +129,7 @@ where
             Place::Draining => {
                 let waited = queued.waited();
                 drop(queued);
-                let m = ServerMessage::Draining {
-                    retry_ms: crate::server::drain::retry_ms(state.config.drain),
-                };
-                if send(socket, text(&m), stall).await {
-                    send(socket, try_again("draining"), stall).await;
-                }
-                state.metrics.voice.closed(close::TRY_AGAIN);
+                dismiss(socket, state).await;
                 return (None, waited);
             }
         }

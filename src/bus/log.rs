@@ -1,0 +1,185 @@
+//! The shared market log: a Redis stream whose entry ids are the seqs
+//! (`<seq>-0`), each entry holding the epoch, the event's key (symbol and
+//! timeframe) and its SSE bytes. Appends go through one Lua step that
+//! checks the lease, takes the next seq and `XADD`s, trimming the stream to
+//! about `max_len` entries.
+
+use bytes::Bytes;
+use redis::aio::ConnectionLike;
+use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
+use redis::Script;
+
+use super::{BusError, Keys};
+
+const APPEND: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
+end
+local first = 0
+for i = 4, #ARGV, 2 do
+  local seq = redis.call('INCR', KEYS[2])
+  if first == 0 then first = seq end
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
+    'e', ARGV[3], 'k', ARGV[i], 'b', ARGV[i + 1])
+end
+return first";
+
+/// One event of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Its seq (the entry id's first part).
+    pub seq: u64,
+    /// The epoch it was written in.
+    pub epoch: String,
+    /// Symbol and timeframe, as the hub keys events.
+    pub key: String,
+    /// The event as sent to SSE clients.
+    pub bytes: Bytes,
+}
+
+/// The log of one deployment.
+#[derive(Debug, Clone)]
+pub struct Log {
+    keys: Keys,
+    max_len: usize,
+    append: Script,
+}
+
+impl Log {
+    /// The log under `keys`, trimmed to about `max_len` entries.
+    pub fn new(keys: Keys, max_len: usize) -> Log {
+        Log {
+            keys,
+            max_len,
+            append: Script::new(APPEND),
+        }
+    }
+
+    /// The log's epoch: `candidate` if it has none yet (a new log, or one
+    /// Redis lost), else the one it has.
+    pub async fn epoch<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        candidate: &str,
+    ) -> Result<String, BusError> {
+        let _: Option<String> = redis::cmd("SET")
+            .arg(&self.keys.epoch)
+            .arg(candidate)
+            .arg("NX")
+            .query_async(con)
+            .await?;
+        let epoch: Option<String> = redis::cmd("GET")
+            .arg(&self.keys.epoch)
+            .query_async(con)
+            .await?;
+        Ok(epoch.unwrap_or_else(|| candidate.to_string()))
+    }
+
+    /// The last seq given (0: none yet).
+    pub async fn head<C: ConnectionLike>(&self, con: &mut C) -> Result<u64, BusError> {
+        let head: Option<u64> = redis::cmd("GET")
+            .arg(&self.keys.seq)
+            .query_async(con)
+            .await?;
+        Ok(head.unwrap_or(0))
+    }
+
+    /// Appends `events` (key, bytes) as lease holder `holder`, in `epoch`;
+    /// returns the seq of the first. A deposed holder gets
+    /// [`BusError::NotHolder`] and nothing is written.
+    pub async fn append<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        holder: &str,
+        epoch: &str,
+        events: &[(&str, &[u8])],
+    ) -> Result<u64, BusError> {
+        let mut call = self.append.prepare_invoke();
+        call.key(&self.keys.lease)
+            .key(&self.keys.seq)
+            .key(&self.keys.log)
+            .arg(holder)
+            .arg(self.max_len)
+            .arg(epoch);
+        for (key, bytes) in events {
+            call.arg(*key).arg(*bytes);
+        }
+        match call.invoke_async::<u64>(con).await {
+            Ok(first) => Ok(first),
+            Err(e) if e.code() == Some("NOT_HOLDER") => Err(BusError::NotHolder),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Up to `count` entries after `seq`, oldest first (what a resume older
+    /// than an instance's ring is served from).
+    pub async fn after<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        seq: u64,
+        count: usize,
+    ) -> Result<Vec<LogEntry>, BusError> {
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&self.keys.log)
+            .arg(format!("({seq}-0"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(con)
+            .await?;
+        Ok(reply.ids.iter().filter_map(entry).collect())
+    }
+
+    /// The oldest seq the log still holds (`None`: empty).
+    pub async fn low<C: ConnectionLike>(&self, con: &mut C) -> Result<Option<u64>, BusError> {
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&self.keys.log)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(con)
+            .await?;
+        Ok(reply.ids.first().and_then(|id| seq_of(&id.id)))
+    }
+
+    /// Waits up to `block_ms` for entries after `seq` (`XREAD BLOCK`: use
+    /// a connection of its own, a blocked one serves nothing else).
+    pub async fn read<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        seq: u64,
+        block_ms: u64,
+        count: usize,
+    ) -> Result<Vec<LogEntry>, BusError> {
+        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(&self.keys.log)
+            .arg(format!("{seq}-0"))
+            .query_async(con)
+            .await?;
+        Ok(reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .filter_map(|id| entry(&id))
+            .collect())
+    }
+}
+
+fn seq_of(id: &str) -> Option<u64> {
+    id.split_once('-').and_then(|(seq, _)| seq.parse().ok())
+}
+
+fn entry(id: &StreamId) -> Option<LogEntry> {
+    Some(LogEntry {
+        seq: seq_of(&id.id)?,
+        epoch: id.get("e")?,
+        key: id.get("k")?,
+        bytes: Bytes::from(id.get::<Vec<u8>>("b")?),
+    })
+}

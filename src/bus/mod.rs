@@ -1,0 +1,82 @@
+//! The scale-out bus: several `serve` instances share one market log in
+//! Redis Streams. One instance — the holder of the lease — produces: it
+//! appends every hub event to the log in one Lua step that checks the
+//! lease, takes the next seq and `XADD`s with the seq as the entry id, so a
+//! deposed producer cannot write and no two events share a seq. Every
+//! instance reads the log on a dedicated connection.
+//!
+//! This module holds the Redis side (keys, lease, log); the server wires
+//! it to the hub.
+
+pub mod lease;
+pub mod log;
+
+use std::time::Duration;
+
+/// The Redis keys of one deployment (all under one prefix).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    /// The producer lease: its holder's id, with a time to live.
+    pub lease: String,
+    /// The log's epoch (a new one when Redis lost the log).
+    pub epoch: String,
+    /// The last seq given.
+    pub seq: String,
+    /// The stream of events, entry id `<seq>-0`.
+    pub log: String,
+}
+
+impl Keys {
+    /// The keys under `prefix` (`spotlight` by default).
+    pub fn new(prefix: &str) -> Keys {
+        Keys {
+            lease: format!("{prefix}:lease"),
+            epoch: format!("{prefix}:epoch"),
+            seq: format!("{prefix}:seq"),
+            log: format!("{prefix}:log"),
+        }
+    }
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys::new("spotlight")
+    }
+}
+
+/// How an instance takes part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Produce while holding the lease, stand by otherwise.
+    Auto,
+    /// Always try to hold the lease.
+    Producer,
+    /// Never produce: serve what the log holds.
+    Edge,
+}
+
+/// The bus settings.
+#[derive(Debug, Clone)]
+pub struct BusConfig {
+    /// `redis://host:port[/db]` or `rediss://…`.
+    pub url: String,
+    /// How this instance takes part.
+    pub role: Role,
+    /// Lease time to live (renewed at a third of it).
+    pub lease_ttl: Duration,
+    /// Events the log keeps (approximately: `MAXLEN ~`).
+    pub max_len: usize,
+    /// Keys.
+    pub keys: Keys,
+}
+
+/// A bus failure.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// Redis refused or could not be reached.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The instance does not hold the lease (it was deposed).
+    #[error("this instance does not hold the producer lease")]
+    NotHolder,
+}
