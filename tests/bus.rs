@@ -189,3 +189,146 @@ async fn a_log_redis_lost_gets_a_new_epoch_and_starts_again() {
     );
     redis.stop().await;
 }
+
+mod node {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::common::redis_server::Redis;
+    use super::common::*;
+    use super::{borrowed, events};
+    use spotlight::bus::lease::Lease;
+    use spotlight::bus::log::Log;
+    use spotlight::bus::node::{follow, keep_lease, NodeState};
+    use spotlight::bus::{Keys, Role};
+    use tokio_util::sync::CancellationToken;
+
+    const SHORT: Duration = Duration::from_millis(300);
+
+    struct Instance {
+        state: Arc<NodeState>,
+        stop: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn instance(redis: &Redis, id: &str, role: Role) -> Instance {
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let lease = Lease::new(&Keys::default().lease, id, SHORT);
+        let state = Arc::new(NodeState::default());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(keep_lease(client, lease, role, state.clone(), stop.clone()));
+        Instance { state, stop, task }
+    }
+
+    #[tokio::test]
+    async fn one_instance_produces_and_the_standby_takes_over_when_it_stops() {
+        let redis = Redis::start().await;
+        let edge = instance(&redis, "edge", Role::Edge);
+        let a = instance(&redis, "a", Role::Auto);
+        eventually("a to take the free lease", || async {
+            a.state.is_producer()
+        })
+        .await;
+        assert!(!edge.state.is_producer(), "an edge never takes the lease");
+        let b = instance(&redis, "b", Role::Auto);
+        // a renews every 100 ms: b finds it held.
+        assert!(!b.state.is_producer());
+        a.stop.cancel();
+        guard(a.task).await.unwrap();
+        assert!(!a.state.is_producer());
+        assert_eq!(a.state.lease_changes(), 2, "took it, gave it up");
+        eventually("b to take the lease a gave up", || async {
+            b.state.is_producer()
+        })
+        .await;
+        b.stop.cancel();
+        redis.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_killed_producer_loses_the_lease_after_its_time() {
+        let redis = Redis::start().await;
+        let a = instance(&redis, "a", Role::Producer);
+        eventually("a to produce", || async { a.state.is_producer() }).await;
+        let b = instance(&redis, "b", Role::Auto);
+        // As SIGKILL would: no release.
+        a.task.abort();
+        eventually("b to take the lease once it expires", || async {
+            b.state.is_producer()
+        })
+        .await;
+        let mut con = redis.connection().await.unwrap();
+        let lease = Lease::new(&Keys::default().lease, "a", SHORT);
+        assert!(
+            !lease.renew(&mut con).await.unwrap(),
+            "a cannot come back by renewing"
+        );
+        b.stop.cancel();
+        redis.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_follower_hands_on_every_entry_in_order_and_reconnects() {
+        let redis = Redis::start().await;
+        let mut con = redis.connection().await.unwrap();
+        let keys = Keys::default();
+        let lease = Lease::new(&keys.lease, "p", Duration::from_secs(30));
+        assert!(lease.acquire(&mut con).await.unwrap());
+        let log = Log::new(keys, 10_000);
+        let epoch = log.epoch(&mut con, "epochf01").await.unwrap();
+        log.append(&mut con, "p", &epoch, &borrowed(&events(5)))
+            .await
+            .unwrap();
+
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let state = Arc::new(NodeState::default());
+        let stop = CancellationToken::new();
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        tokio::spawn(follow(
+            client,
+            log.clone(),
+            2,
+            tx,
+            state.clone(),
+            stop.clone(),
+        ));
+        let mut seqs = Vec::new();
+        while seqs.len() < 3 {
+            seqs.push(guard(rx.recv()).await.unwrap().seq);
+        }
+        assert_eq!(seqs, [3, 4, 5], "from after the seq asked for, in order");
+
+        // Every client connection is cut: the follower comes back on the
+        // policy and continues after the last seq it handed on.
+        let _: () = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("normal")
+            .query_async(&mut con)
+            .await
+            .or_else(|e| {
+                if e.is_connection_dropped() || e.is_io_error() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .unwrap();
+        let mut con = redis.connection().await.unwrap();
+        log.append(&mut con, "p", &epoch, &borrowed(&events(2)))
+            .await
+            .unwrap();
+        let mut more = Vec::new();
+        while more.len() < 2 {
+            more.push(guard(rx.recv()).await.unwrap().seq);
+        }
+        assert_eq!(more, [6, 7]);
+        eventually("the follower to count its reconnect", || async {
+            state.reconnects() == 1 && state.is_following()
+        })
+        .await;
+        assert_eq!(state.followed(), 7);
+        stop.cancel();
+        redis.stop().await;
+    }
+}

@@ -10,6 +10,7 @@
 
 pub mod lease;
 pub mod log;
+pub mod node;
 
 use std::time::Duration;
 
