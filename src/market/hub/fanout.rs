@@ -56,13 +56,34 @@ impl Hub {
             wire::write_sse(&mut buf, "bar", Some(id), &event);
             Bytes::from(buf)
         });
+        let entry = RingEntry {
+            seq,
+            symbol,
+            frames,
+            finals,
+        };
+        self.deliver(inner, entry, ts, produced, due);
+        seq
+    }
+
+    /// Hands an event's frames to the subscribers of its symbol, then keeps
+    /// it in the ring (its seq is the new head).
+    pub(super) fn deliver(
+        &self,
+        inner: &mut Inner,
+        entry: RingEntry,
+        ts: i64,
+        produced: std::time::Instant,
+        due: &mut Vec<Arc<ClientQueue>>,
+    ) {
+        let (symbol, seq) = (entry.symbol, entry.seq);
         for (i, subs) in inner.subscribers[symbol as usize].iter().enumerate() {
             for (_, queue) in subs {
                 let item = QueueItem {
                     key: symbol,
                     seq,
-                    is_final: finals & (1 << i) != 0,
-                    bytes: frames[i].clone(),
+                    is_final: entry.finals & (1 << i) != 0,
+                    bytes: entry.frames[i].clone(),
                     produced,
                 };
                 match queue.push(item) {
@@ -77,15 +98,9 @@ impl Hub {
                 }
             }
         }
-        inner.ring.push(RingEntry {
-            seq,
-            symbol,
-            frames,
-            finals,
-        });
+        inner.ring.push(entry);
         self.stats.events.fetch_add(1, Ordering::Relaxed);
         self.stats.last_event_ms.store(ts, Ordering::Relaxed);
-        seq
     }
 }
 

@@ -5,6 +5,7 @@
 mod catch_up;
 mod error;
 mod fanout;
+mod mirror;
 mod persist;
 mod queue;
 mod replay_mode;
@@ -22,6 +23,7 @@ use rand::Rng;
 
 pub use catch_up::{CatchUp, Caught};
 pub use error::{BatchError, PublishError, SubscribeError, UnknownSymbol};
+pub use mirror::{MirrorError, Mirrored};
 pub use queue::{ClientQueue, DirectWrite, Pushed, QueueItem, BROADCAST_KEY};
 pub use ring::{Ring, RingEntry};
 pub use series::{Emit, Series};
