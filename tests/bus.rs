@@ -68,6 +68,19 @@ async fn one_holder_appends_without_gap_and_a_deposed_one_cannot_write() {
         other => panic!("a non-holder wrote: {other:?}"),
     }
     assert_eq!(log.head(&mut con).await.unwrap(), 7, "nothing written by b");
+    match log
+        .append_at(&mut con, "a", &epoch, 99, &borrowed(&batch))
+        .await
+    {
+        Err(BusError::SeqMismatch) => {}
+        other => panic!("a batch not starting at the log's next seq was taken: {other:?}"),
+    }
+    assert_eq!(
+        log.append_at(&mut con, "a", &epoch, 8, &borrowed(&batch[..1]))
+            .await
+            .unwrap(),
+        8
+    );
 
     // The holder goes; the standby takes over and continues the seq.
     assert!(a.release(&mut con).await.unwrap());
@@ -76,7 +89,7 @@ async fn one_holder_appends_without_gap_and_a_deposed_one_cannot_write() {
         log.append(&mut con, "b", &epoch, &borrowed(&batch[..1]))
             .await
             .unwrap(),
-        8
+        9
     );
     match log
         .append(&mut con, "a", &epoch, &borrowed(&batch[..1]))
@@ -89,7 +102,7 @@ async fn one_holder_appends_without_gap_and_a_deposed_one_cannot_write() {
     let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
     assert_eq!(
         seqs,
-        (1..=8).collect::<Vec<_>>(),
+        (1..=9).collect::<Vec<_>>(),
         "every seq once, in order"
     );
     assert_eq!(
@@ -329,6 +342,108 @@ mod node {
         .await;
         assert_eq!(state.followed(), 7);
         stop.cancel();
+        redis.stop().await;
+    }
+}
+
+mod pipeline {
+    use std::time::Duration;
+
+    use super::common::redis_server::Redis;
+    use super::common::*;
+    use spotlight::bus::event::decode;
+    use spotlight::bus::lease::Lease;
+    use spotlight::bus::log::Log;
+    use spotlight::bus::node::{follow, NodeState};
+    use spotlight::bus::pump::pump;
+    use spotlight::bus::{BusError, Keys};
+    use spotlight::market::{Candle, Hub, HubConfig, Timeframe};
+    use tokio_util::sync::CancellationToken;
+
+    fn publish(hub: &Hub, minutes: std::ops::Range<i64>) {
+        for m in minutes {
+            for s in ["SPY", "QQQ"] {
+                for tick in 0..3 {
+                    let c = 100.0 + f64::from(tick);
+                    let candle = Candle {
+                        t: 1_700_000_100_000 + m * 60_000,
+                        o: 100.0,
+                        h: c + 1.0,
+                        l: 99.0,
+                        c,
+                        v: 10,
+                    };
+                    hub.publish(s, candle, tick == 2).unwrap();
+                }
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_producer_hub_reaches_an_edge_hub_byte_for_byte() {
+        let redis = Redis::start().await;
+        let mut con = redis.connection().await.unwrap();
+        let keys = Keys::default();
+        let lease = Lease::new(&keys.lease, "a", Duration::from_secs(30));
+        assert!(lease.acquire(&mut con).await.unwrap());
+        let log = Log::new(keys.clone(), 100_000);
+        let a = Hub::new(HubConfig::default());
+        let epoch = log.epoch(&mut con, a.epoch()).await.unwrap();
+        assert_eq!(epoch, a.epoch());
+        publish(&a, 0..5);
+
+        // The producer ships its ring; the edge follows the log into its hub.
+        let stop = CancellationToken::new();
+        let pumping = {
+            let (a, log, mut con, stop) = (a.clone(), log.clone(), con.clone(), stop.clone());
+            tokio::spawn(async move { pump(&a, &log, &mut con, "a", 0, &stop).await })
+        };
+        let b = Hub::mirror_of(HubConfig::default(), &epoch, 0);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let state = std::sync::Arc::new(NodeState::default());
+        tokio::spawn(follow(client, log.clone(), 0, tx, state, stop.clone()));
+        let mirroring = {
+            let b = b.clone();
+            tokio::spawn(async move {
+                while let Some(entry) = rx.recv().await {
+                    let event = decode(entry.seq, &entry.key, &entry.bytes).expect("an event");
+                    b.mirror(&event).expect("the next seq");
+                }
+            })
+        };
+        publish(&a, 5..10);
+        eventually("the edge to hold what the producer holds", || async {
+            b.ring_bounds() == a.ring_bounds()
+        })
+        .await;
+        assert_eq!(b.ring_bounds().1, 60);
+        assert_eq!(b.events_after(0, usize::MAX), a.events_after(0, usize::MAX));
+        for tf in [Timeframe::M1, Timeframe::M15] {
+            assert_eq!(
+                b.history("QQQ", tf, None, 100).unwrap().bars,
+                a.history("QQQ", tf, None, 100).unwrap().bars,
+                "{tf:?}"
+            );
+        }
+
+        // Deposed: the lease goes to another; the pump stops at its next
+        // batch and writes nothing.
+        redis::cmd("DEL")
+            .arg(&keys.lease)
+            .query_async::<()>(&mut con)
+            .await
+            .unwrap();
+        let other = Lease::new(&keys.lease, "b", Duration::from_secs(30));
+        assert!(other.acquire(&mut con).await.unwrap());
+        publish(&a, 10..11);
+        assert!(matches!(
+            guard(pumping).await.unwrap(),
+            Err(BusError::NotHolder)
+        ));
+        assert_eq!(log.head(&mut con).await.unwrap(), 60);
+        stop.cancel();
+        mirroring.abort();
         redis.stop().await;
     }
 }

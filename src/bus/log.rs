@@ -15,8 +15,12 @@ const APPEND: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
 end
+local expected = tonumber(ARGV[4])
+if expected > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') + 1 ~= expected then
+  return redis.error_reply('SEQ_MISMATCH the log is not where this producer is')
+end
 local first = 0
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local seq = redis.call('INCR', KEYS[2])
   if first == 0 then first = seq end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
@@ -94,19 +98,36 @@ impl Log {
         epoch: &str,
         events: &[(&str, &[u8])],
     ) -> Result<u64, BusError> {
+        self.append_at(con, holder, epoch, 0, events).await
+    }
+
+    /// As [`Log::append`], but only if the first event takes seq `first`
+    /// (0: whatever comes next): a producer whose hub numbers the events
+    /// keeps the log's seqs equal to its own, or writes nothing
+    /// ([`BusError::SeqMismatch`]).
+    pub async fn append_at<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        holder: &str,
+        epoch: &str,
+        first: u64,
+        events: &[(&str, &[u8])],
+    ) -> Result<u64, BusError> {
         let mut call = self.append.prepare_invoke();
         call.key(&self.keys.lease)
             .key(&self.keys.seq)
             .key(&self.keys.log)
             .arg(holder)
             .arg(self.max_len)
-            .arg(epoch);
+            .arg(epoch)
+            .arg(first);
         for (key, bytes) in events {
             call.arg(*key).arg(*bytes);
         }
         match call.invoke_async::<u64>(con).await {
             Ok(first) => Ok(first),
             Err(e) if e.code() == Some("NOT_HOLDER") => Err(BusError::NotHolder),
+            Err(e) if e.code() == Some("SEQ_MISMATCH") => Err(BusError::SeqMismatch),
             Err(e) => Err(e.into()),
         }
     }

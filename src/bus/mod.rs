@@ -8,9 +8,11 @@
 //! This module holds the Redis side (keys, lease, log); the server wires
 //! it to the hub.
 
+pub mod event;
 pub mod lease;
 pub mod log;
 pub mod node;
+pub mod pump;
 
 use std::time::Duration;
 
@@ -80,4 +82,11 @@ pub enum BusError {
     /// The instance does not hold the lease (it was deposed).
     #[error("this instance does not hold the producer lease")]
     NotHolder,
+    /// The log's seq is not where the producer's hub is.
+    #[error("the log's seq is not where this producer's hub is")]
+    SeqMismatch,
+    /// The events to ship have left the hub's ring: the log cannot be
+    /// continued without a gap.
+    #[error("the events to ship have left the ring")]
+    Behind,
 }

@@ -99,6 +99,7 @@ impl Hub {
             }
         }
         inner.ring.push(entry);
+        self.appended.notify_one();
         self.stats.events.fetch_add(1, Ordering::Relaxed);
         self.stats.last_event_ms.store(ts, Ordering::Relaxed);
     }

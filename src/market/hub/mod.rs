@@ -171,6 +171,9 @@ pub struct Hub {
     /// while the hub's own lock is only ever held for a bounded step.
     writer: Mutex<()>,
     stats: HubStats,
+    /// Woken once per event kept in the ring (a permit waits if nobody
+    /// does): what a bus producer's pump waits on.
+    appended: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Hub {
@@ -205,6 +208,7 @@ impl Hub {
             config,
             writer: Mutex::new(()),
             stats: HubStats::default(),
+            appended: tokio::sync::Notify::new(),
         })
     }
 
@@ -224,6 +228,12 @@ impl Hub {
     /// When this epoch started, Unix ms.
     pub fn started_ms(&self) -> i64 {
         self.started_ms
+    }
+
+    /// Waits until an event has been kept in the ring since the last wait
+    /// (at once if one has).
+    pub async fn appended(&self) {
+        self.appended.notified().await;
     }
 
     /// The hub's counters.
