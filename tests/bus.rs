@@ -34,6 +34,19 @@ fn borrowed(events: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
         .collect()
 }
 
+/// A redis-server, a connection, and the log with its lease held by `p`
+/// in `epoch`.
+async fn producer(epoch: &str) -> (Redis, redis::aio::MultiplexedConnection, Log, String) {
+    let redis = Redis::start().await;
+    let mut con = redis.connection().await.unwrap();
+    let keys = Keys::default();
+    let lease = Lease::new(&keys.lease, "p", TTL);
+    assert!(lease.acquire(&mut con).await.unwrap());
+    let log = Log::new(keys, 10_000);
+    let epoch = log.epoch(&mut con, epoch).await.unwrap();
+    (redis, con, log, epoch)
+}
+
 #[tokio::test]
 async fn one_holder_appends_without_gap_and_a_deposed_one_cannot_write() {
     let redis = Redis::start().await;
@@ -141,13 +154,7 @@ async fn a_lease_that_is_not_renewed_passes_to_the_standby() {
 
 #[tokio::test]
 async fn readers_resume_after_a_seq_and_block_for_new_entries() {
-    let redis = Redis::start().await;
-    let mut con = redis.connection().await.unwrap();
-    let keys = Keys::default();
-    let lease = Lease::new(&keys.lease, "p", TTL);
-    assert!(lease.acquire(&mut con).await.unwrap());
-    let log = Log::new(keys, 10_000);
-    let epoch = log.epoch(&mut con, "epochr01").await.unwrap();
+    let (redis, mut con, log, epoch) = producer("epochr01").await;
     let batch = events(10);
     log.append(&mut con, "p", &epoch, &borrowed(&batch))
         .await
@@ -211,7 +218,6 @@ mod node {
     use super::common::*;
     use super::{borrowed, events};
     use spotlight::bus::lease::Lease;
-    use spotlight::bus::log::Log;
     use spotlight::bus::node::{follow, keep_lease, NodeState};
     use spotlight::bus::{Keys, Role};
     use tokio_util::sync::CancellationToken;
@@ -282,13 +288,7 @@ mod node {
 
     #[tokio::test]
     async fn the_follower_hands_on_every_entry_in_order_and_reconnects() {
-        let redis = Redis::start().await;
-        let mut con = redis.connection().await.unwrap();
-        let keys = Keys::default();
-        let lease = Lease::new(&keys.lease, "p", Duration::from_secs(30));
-        assert!(lease.acquire(&mut con).await.unwrap());
-        let log = Log::new(keys, 10_000);
-        let epoch = log.epoch(&mut con, "epochf01").await.unwrap();
+        let (redis, mut con, log, epoch) = super::producer("epochf01").await;
         log.append(&mut con, "p", &epoch, &borrowed(&events(5)))
             .await
             .unwrap();

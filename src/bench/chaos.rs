@@ -283,10 +283,11 @@ pub async fn run(load: ChaosLoad) -> anyhow::Result<ChaosReport> {
 /// The server's count of conflated in-progress updates (0 when it cannot
 /// be read: then every gap counts).
 async fn conflated(http: &Client) -> u64 {
+    use crate::client::exposition;
     let text = http.get_text("/api/metrics").await.unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix("spotlight_sse_conflated_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
+    exposition::parse(&text)
+        .ok()
+        .and_then(|samples| exposition::total(&samples, "spotlight_sse_conflated_total"))
         .map_or(0, |v| v as u64)
 }
 

@@ -1,5 +1,6 @@
 //! Typed client for the server's API: HTTP calls here, SSE in [`sse`].
 
+pub mod exposition;
 pub mod follow;
 pub mod reconnect;
 pub mod sse;

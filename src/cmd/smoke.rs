@@ -3,7 +3,6 @@
 //! 1 one failed, 3 the server cannot be reached.
 
 mod checks;
-mod exposition;
 mod junit;
 
 use std::io::IsTerminal;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 mod sse;
 mod stream;
 
-use super::exposition;
 use super::{Check, Outcome};
+use crate::client::exposition;
 use crate::client::sse::{RawEvent, Subscribe};
 use crate::client::Client;
 use crate::cmd::probe::{probe_voice, VoiceProbeArgs};
