@@ -93,6 +93,12 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l cors-origi
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l trusted-proxy -d 'A proxy (CIDR or address) whose Forwarded / X-Forwarded-For is believed (repeatable)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l retain -d 'Final 1m bars kept per symbol for history' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l ingest-limit -d 'Largest ingest body, bytes' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l bus -d 'Share one market log with other instances through Redis (redis://HOST:PORT[/DB], rediss:// for TLS)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l role -d 'How this instance takes part: produce when the lease is free (auto, producer) or never (edge)' -r -f -a "auto\t'Produce while holding the lease, stand by otherwise'
+producer\t'Always try to hold the lease'
+edge\t'Never produce: serve what the log holds'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l bus-stall -d 'Not ready when nothing (not even the producer\'s heartbeat) came from the bus this long' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l bus-lease -d 'The producer lease\'s time: a standby takes over within it when the producer dies' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r

@@ -218,7 +218,14 @@ mod node {
     use super::common::*;
     use super::{borrowed, events};
     use spotlight::bus::lease::Lease;
-    use spotlight::bus::node::{follow, keep_lease, NodeState};
+    use spotlight::bus::node::{follow, keep_lease, Followed, NodeState};
+
+    fn event_seq(item: Followed) -> u64 {
+        match item {
+            Followed::Event(e) => e.seq,
+            Followed::Epoch(e) => panic!("unexpected new epoch {e}"),
+        }
+    }
     use spotlight::bus::{Keys, Role};
     use tokio_util::sync::CancellationToken;
 
@@ -300,6 +307,7 @@ mod node {
         tokio::spawn(follow(
             client,
             log.clone(),
+            epoch.clone(),
             2,
             tx,
             state.clone(),
@@ -307,7 +315,7 @@ mod node {
         ));
         let mut seqs = Vec::new();
         while seqs.len() < 3 {
-            seqs.push(guard(rx.recv()).await.unwrap().seq);
+            seqs.push(event_seq(guard(rx.recv()).await.unwrap()));
         }
         assert_eq!(seqs, [3, 4, 5], "from after the seq asked for, in order");
 
@@ -333,7 +341,7 @@ mod node {
             .unwrap();
         let mut more = Vec::new();
         while more.len() < 2 {
-            more.push(guard(rx.recv()).await.unwrap().seq);
+            more.push(event_seq(guard(rx.recv()).await.unwrap()));
         }
         assert_eq!(more, [6, 7]);
         eventually("the follower to count its reconnect", || async {
@@ -354,7 +362,7 @@ mod pipeline {
     use spotlight::bus::event::decode;
     use spotlight::bus::lease::Lease;
     use spotlight::bus::log::Log;
-    use spotlight::bus::node::{follow, NodeState};
+    use spotlight::bus::node::{follow, Followed, NodeState};
     use spotlight::bus::pump::pump;
     use spotlight::bus::{BusError, Keys};
     use spotlight::market::{Candle, Hub, HubConfig, Timeframe};
@@ -388,8 +396,8 @@ mod pipeline {
         assert!(lease.acquire(&mut con).await.unwrap());
         let log = Log::new(keys.clone(), 100_000);
         let a = Hub::new(HubConfig::default());
-        let epoch = log.epoch(&mut con, a.epoch()).await.unwrap();
-        assert_eq!(epoch, a.epoch());
+        let epoch = log.epoch(&mut con, &a.epoch()).await.unwrap();
+        assert_eq!(*epoch, *a.epoch());
         publish(&a, 0..5);
 
         // The producer ships its ring; the edge follows the log into its hub.
@@ -402,11 +410,19 @@ mod pipeline {
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
         let client = redis::Client::open(redis.url.as_str()).unwrap();
         let state = std::sync::Arc::new(NodeState::default());
-        tokio::spawn(follow(client, log.clone(), 0, tx, state, stop.clone()));
+        tokio::spawn(follow(
+            client,
+            log.clone(),
+            epoch.clone(),
+            0,
+            tx,
+            state,
+            stop.clone(),
+        ));
         let mirroring = {
             let b = b.clone();
             tokio::spawn(async move {
-                while let Some(entry) = rx.recv().await {
+                while let Some(Followed::Event(entry)) = rx.recv().await {
                     let event = decode(entry.seq, &entry.key, &entry.bytes).expect("an event");
                     b.mirror(&event).expect("the next seq");
                 }

@@ -79,7 +79,7 @@ async fn history_rolls_up_and_pages_with_before() {
         (h.symbol.as_str(), h.timeframe, h.seq),
         ("SPY", Timeframe::M15, 60)
     );
-    assert_eq!(h.epoch, server.hub().epoch());
+    assert_eq!(*h.epoch, *server.hub().epoch());
     assert_eq!(h.bars.len(), 4);
     let first = &h.bars[0];
     assert_eq!((first.t, first.o, first.c), (T0, 99.5, 101.4));

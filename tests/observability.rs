@@ -247,7 +247,7 @@ async fn diag_is_consistent_with_metrics_and_matches_its_schema() {
     assert_diag_schema(&raw);
     let diag: Diag = serde_json::from_value(raw).unwrap();
     let m = samples(&server.url).await;
-    assert_eq!(diag.epoch.id, server.hub().epoch());
+    assert_eq!(*diag.epoch.id, *server.hub().epoch());
     assert_eq!(
         diag.epoch.start_ms as f64 / 1000.0,
         m["spotlight_epoch_start_timestamp_seconds"]

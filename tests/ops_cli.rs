@@ -10,10 +10,10 @@ async fn diag_prints_an_aligned_summary_and_json_matching_the_schema() {
     let server = TestServer::sim(&["SPY", "QQQ"], 1.0, 250).await;
     let (code, out, err) = spotlight(&["--url", &server.url, "diag"], &[]).await;
     assert_eq!(code, 0, "{err}");
-    let epoch = server.hub().epoch();
+    let epoch = server.hub().epoch().to_string();
     let first = out.lines().next().unwrap();
     assert!(
-        first.starts_with("epoch        ") && first.contains(epoch),
+        first.starts_with("epoch        ") && first.contains(&epoch),
         "{out}"
     );
     for label in [
@@ -43,7 +43,7 @@ async fn diag_prints_an_aligned_summary_and_json_matching_the_schema() {
     assert_eq!(code, 0);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_diag_schema(&doc);
-    assert_eq!(doc["epoch"]["id"], epoch);
+    assert_eq!(doc["epoch"]["id"], epoch.as_str());
     server.stop().await;
 }
 

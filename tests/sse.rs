@@ -16,7 +16,7 @@ async fn hello_first_then_ids_are_epoch_seq_with_no_gap_across_symbols() {
         .await
         .unwrap();
     let (hello, mut stream) = open(&client, Subscribe::default()).await;
-    assert_eq!(hello.epoch, server.hub().epoch());
+    assert_eq!(*hello.epoch, *server.hub().epoch());
     assert_eq!(hello.seq, 3);
     assert_eq!(hello.symbols.len(), 3);
     assert!(!hello.resumed);
@@ -229,7 +229,7 @@ async fn outside_the_ring_or_another_epoch_gets_a_reset_then_live() {
             ServerEvent::Reset(r) => {
                 assert_eq!(r.reason, reason);
                 assert_eq!((r.low_seq, r.head_seq), (low, head));
-                assert_eq!(r.epoch, server.hub().epoch());
+                assert_eq!(*r.epoch, *server.hub().epoch());
             }
             other => panic!("expected reset, got {other:?}"),
         }

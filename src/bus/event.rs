@@ -5,7 +5,26 @@
 use bytes::Bytes;
 
 use crate::market::hub::Mirrored;
-use crate::market::Timeframe;
+use crate::market::{Candle, Timeframe};
+use crate::wire::BarEvent;
+
+/// The final 1m bars an event carries (most carry none), for the history
+/// the log keeps beside the events.
+pub fn final_minutes(event: &Mirrored) -> Vec<Candle> {
+    let m1 = Timeframe::M1.index();
+    if event.finals & (1 << m1) == 0 {
+        return Vec::new();
+    }
+    let Ok(text) = std::str::from_utf8(&event.frames[m1]) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<BarEvent>(d).ok())
+        .filter(|b| b.bar.is_final)
+        .map(|b| b.bar.candle())
+        .collect()
+}
 
 /// The entry bytes of an event.
 pub fn encode(event: &Mirrored) -> Vec<u8> {

@@ -15,18 +15,40 @@ const APPEND: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
 end
+local epoch = redis.call('GET', KEYS[4])
+if epoch and epoch ~= ARGV[3] then
+  return redis.error_reply('EPOCH_MISMATCH the log is in another epoch')
+end
 local expected = tonumber(ARGV[4])
 if expected > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') + 1 ~= expected then
   return redis.error_reply('SEQ_MISMATCH the log is not where this producer is')
 end
 local first = 0
-for i = 5, #ARGV, 2 do
+for i = 7, #ARGV, 3 do
   local seq = redis.call('INCR', KEYS[2])
   if first == 0 then first = seq end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
     'e', ARGV[3], 'k', ARGV[i], 'b', ARGV[i + 1])
+  if ARGV[i + 2] ~= '' then
+    local bars = ARGV[6] .. ':bars:' .. ARGV[i]
+    for line in string.gmatch(ARGV[i + 2], '[^\n]+') do
+      redis.call('RPUSH', bars, line)
+    end
+    redis.call('LTRIM', bars, -tonumber(ARGV[5]), -1)
+    redis.call('SADD', KEYS[5], ARGV[i])
+  end
 end
 return first";
+
+const BEAT: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
+end
+if redis.call('GET', KEYS[4]) ~= ARGV[3] then
+  return redis.error_reply('EPOCH_MISMATCH the log is in another epoch')
+end
+local head = redis.call('GET', KEYS[2]) or '0'
+return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], head .. '-*', 'e', ARGV[3], 'hb', '1')";
 
 /// One event of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +68,52 @@ pub struct LogEntry {
 pub struct Log {
     keys: Keys,
     max_len: usize,
+    retain: usize,
     append: Script,
+    beat: Script,
+}
+
+/// One event to append: its key (the symbol), its bytes, and the final
+/// 1m bars it carries (JSON lines; empty when none) for the kept history.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// The symbol.
+    pub key: &'a str,
+    /// The encoded event.
+    pub bytes: &'a [u8],
+    /// Final 1m candles, one JSON object per line.
+    pub finals: &'a str,
+}
+
+/// Where a reader of the log is: the id of the last entry it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// The seq of the last event.
+    pub seq: u64,
+    /// Heartbeats written since that event.
+    pub beat: u64,
+}
+
+impl Position {
+    /// Right after event `seq`.
+    pub fn after(seq: u64) -> Position {
+        Position { seq, beat: 0 }
+    }
+
+    fn id(&self) -> String {
+        format!("{}-{}", self.seq, self.beat)
+    }
+}
+
+/// One entry read by a follower.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// Its position in the log.
+    pub at: Position,
+    /// The epoch it was written in.
+    pub epoch: String,
+    /// The event (`None`: a heartbeat).
+    pub event: Option<LogEntry>,
 }
 
 impl Log {
@@ -55,8 +122,59 @@ impl Log {
         Log {
             keys,
             max_len,
+            retain: 200_000,
             append: Script::new(APPEND),
+            beat: Script::new(BEAT),
         }
+    }
+
+    /// Keeps at most `retain` final 1m bars per symbol.
+    pub fn with_retain(mut self, retain: usize) -> Log {
+        self.retain = retain.max(1);
+        self
+    }
+
+    /// Final 1m bars kept per symbol.
+    pub fn retain(&self) -> usize {
+        self.retain
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The current epoch (`None`: no log, or Redis lost it).
+    pub async fn current_epoch<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+    ) -> Result<Option<String>, BusError> {
+        Ok(redis::cmd("GET")
+            .arg(&self.keys.epoch)
+            .query_async(con)
+            .await?)
+    }
+
+    /// Writes a heartbeat entry after the last event, as holder `holder`
+    /// in `epoch`: readers hear the producer even when the market is quiet.
+    pub async fn beat<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        holder: &str,
+        epoch: &str,
+    ) -> Result<(), BusError> {
+        let mut call = self.beat.prepare_invoke();
+        call.key(&self.keys.lease)
+            .key(&self.keys.seq)
+            .key(&self.keys.log)
+            .key(&self.keys.epoch)
+            .arg(holder)
+            .arg(self.max_len)
+            .arg(epoch);
+        call.invoke_async::<String>(con)
+            .await
+            .map(drop)
+            .map_err(refusal)
     }
 
     /// The log's epoch: `candidate` if it has none yet (a new log, or one
@@ -113,23 +231,43 @@ impl Log {
         first: u64,
         events: &[(&str, &[u8])],
     ) -> Result<u64, BusError> {
+        let events: Vec<Outgoing> = events
+            .iter()
+            .map(|(key, bytes)| Outgoing {
+                key,
+                bytes,
+                finals: "",
+            })
+            .collect();
+        self.append_events(con, holder, epoch, first, &events).await
+    }
+
+    /// As [`Log::append_at`], also keeping each event's final 1m bars in
+    /// its symbol's history list (trimmed to the retain count).
+    pub async fn append_events<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        holder: &str,
+        epoch: &str,
+        first: u64,
+        events: &[Outgoing<'_>],
+    ) -> Result<u64, BusError> {
         let mut call = self.append.prepare_invoke();
         call.key(&self.keys.lease)
             .key(&self.keys.seq)
             .key(&self.keys.log)
+            .key(&self.keys.epoch)
+            .key(&self.keys.symbols)
             .arg(holder)
             .arg(self.max_len)
             .arg(epoch)
-            .arg(first);
-        for (key, bytes) in events {
-            call.arg(*key).arg(*bytes);
+            .arg(first)
+            .arg(self.retain)
+            .arg(&self.keys.prefix);
+        for e in events {
+            call.arg(e.key).arg(e.bytes).arg(e.finals);
         }
-        match call.invoke_async::<u64>(con).await {
-            Ok(first) => Ok(first),
-            Err(e) if e.code() == Some("NOT_HOLDER") => Err(BusError::NotHolder),
-            Err(e) if e.code() == Some("SEQ_MISMATCH") => Err(BusError::SeqMismatch),
-            Err(e) => Err(e.into()),
-        }
+        call.invoke_async::<u64>(con).await.map_err(refusal)
     }
 
     /// Up to `count` entries after `seq`, oldest first (what a resume older
@@ -173,6 +311,20 @@ impl Log {
         block_ms: u64,
         count: usize,
     ) -> Result<Vec<LogEntry>, BusError> {
+        let read = self
+            .read_from(con, Position::after(seq), block_ms, count)
+            .await?;
+        Ok(read.into_iter().filter_map(|r| r.event).collect())
+    }
+
+    /// Waits up to `block_ms` for entries after `at`, heartbeats included.
+    pub async fn read_from<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        at: Position,
+        block_ms: u64,
+        count: usize,
+    ) -> Result<Vec<Read>, BusError> {
         let reply: Option<StreamReadReply> = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(count)
@@ -180,15 +332,35 @@ impl Log {
             .arg(block_ms)
             .arg("STREAMS")
             .arg(&self.keys.log)
-            .arg(format!("{seq}-0"))
+            .arg(at.id())
             .query_async(con)
             .await?;
         Ok(reply
             .into_iter()
             .flat_map(|r| r.keys)
             .flat_map(|k| k.ids)
-            .filter_map(|id| entry(&id))
+            .filter_map(|id| {
+                let (seq, beat) = id.id.split_once('-')?;
+                Some(Read {
+                    at: Position {
+                        seq: seq.parse().ok()?,
+                        beat: beat.parse().ok()?,
+                    },
+                    epoch: id.get("e")?,
+                    event: entry(&id),
+                })
+            })
             .collect())
+    }
+}
+
+/// The refusals the Lua steps raise, as bus errors.
+fn refusal(e: redis::RedisError) -> BusError {
+    match e.code() {
+        Some("NOT_HOLDER") => BusError::NotHolder,
+        Some("SEQ_MISMATCH") => BusError::SeqMismatch,
+        Some("EPOCH_MISMATCH") => BusError::EpochMismatch,
+        _ => e.into(),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod lease;
 pub mod log;
 pub mod node;
 pub mod pump;
+pub mod snapshot;
 
 use std::time::Duration;
 
@@ -25,8 +26,14 @@ pub struct Keys {
     pub epoch: String,
     /// The last seq given.
     pub seq: String,
-    /// The stream of events, entry id `<seq>-0`.
+    /// The stream of events, entry id `<seq>-0` (heartbeats: `<seq>-n`).
     pub log: String,
+    /// What produces the log: its `source` and `origin`.
+    pub meta: String,
+    /// The symbols with final 1m bars kept (each under `<prefix>:bars:<symbol>`).
+    pub symbols: String,
+    /// The prefix of every key.
+    pub prefix: String,
 }
 
 impl Keys {
@@ -37,7 +44,15 @@ impl Keys {
             epoch: format!("{prefix}:epoch"),
             seq: format!("{prefix}:seq"),
             log: format!("{prefix}:log"),
+            meta: format!("{prefix}:meta"),
+            symbols: format!("{prefix}:symbols"),
+            prefix: prefix.to_string(),
         }
+    }
+
+    /// The list of final 1m bars of `symbol`.
+    pub fn bars(&self, symbol: &str) -> String {
+        format!("{}:bars:{symbol}", self.prefix)
     }
 }
 
@@ -89,4 +104,7 @@ pub enum BusError {
     /// continued without a gap.
     #[error("the events to ship have left the ring")]
     Behind,
+    /// The log is in another epoch (Redis lost it and it was started again).
+    #[error("the log is in another epoch")]
+    EpochMismatch,
 }

@@ -4,16 +4,18 @@
 //! of its own, handing entries on in order and reconnecting on the shared
 //! policy.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::Lease;
-use super::log::{Log, LogEntry};
+use super::log::{Log, LogEntry, Position};
 use super::Role;
 use crate::client::reconnect::Backoff;
+use crate::market::time::now_ms;
 
 /// What the instance's bus tasks know, for readiness, diag and metrics.
 #[derive(Debug, Default)]
@@ -23,6 +25,8 @@ pub struct NodeState {
     following: AtomicBool,
     reconnects: AtomicU64,
     followed: AtomicU64,
+    /// When the follower last read an entry (event or heartbeat), Unix ms.
+    heard_ms: AtomicI64,
 }
 
 impl NodeState {
@@ -49,6 +53,30 @@ impl NodeState {
     /// The last seq the follower handed on.
     pub fn followed(&self) -> u64 {
         self.followed.load(Ordering::SeqCst)
+    }
+
+    /// Milliseconds since the follower last read an entry.
+    pub fn silent_ms(&self) -> i64 {
+        (now_ms() - self.heard_ms.load(Ordering::SeqCst)).max(0)
+    }
+
+    /// Why this instance is not receiving, if it is not: Redis cannot be
+    /// reached, or nothing (not even a heartbeat) came for `stall`.
+    pub fn problem(&self, stall: Duration) -> Option<String> {
+        if !self.is_following() {
+            return Some("the bus (Redis) cannot be reached: reconnecting".into());
+        }
+        let silent = self.silent_ms();
+        (silent > stall.as_millis() as i64).then(|| {
+            format!(
+                "nothing heard from the bus for {:.1}s (the producer writes a heartbeat every second)",
+                silent as f64 / 1000.0
+            )
+        })
+    }
+
+    fn heard(&self) {
+        self.heard_ms.store(now_ms(), Ordering::SeqCst);
     }
 
     fn set_producer(&self, now: bool) {
@@ -108,27 +136,46 @@ pub async fn keep_lease(
     }
 }
 
-/// Follows the log after seq `from`, handing each entry on `tx` in order
-/// (the channel bounds what waits), on a connection of its own with
-/// `XREAD BLOCK`; after a failure it connects again on the shared policy
-/// and continues from the last seq it handed on, so nothing that reached
-/// the log is skipped. Ends when stopped or when `tx` is closed.
+/// What the follower hands on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Followed {
+    /// The next event of the log.
+    Event(LogEntry),
+    /// The log was started again in a new epoch (Redis lost the old one):
+    /// its events follow from its start.
+    Epoch(String),
+}
+
+/// Follows the log of `epoch` after seq `from`, handing each event on `tx`
+/// in order (the channel bounds what waits), on a connection of its own
+/// with `XREAD BLOCK`; heartbeats count as hearing from the producer.
+/// After a failure it connects again on the shared policy and continues
+/// from where it was, so nothing that reached the log is skipped; a new
+/// epoch is handed on and followed from its start. Ends when stopped or
+/// when `tx` is closed.
 pub async fn follow(
     client: redis::Client,
     log: Log,
+    epoch: String,
     from: u64,
-    tx: mpsc::Sender<LogEntry>,
+    tx: mpsc::Sender<Followed>,
     state: Arc<NodeState>,
     stop: CancellationToken,
 ) {
     const BLOCK_MS: u64 = 1000;
     const BATCH: usize = 512;
+    let mut epoch = epoch;
+    let mut at = Position::after(from);
     state.followed.store(from, Ordering::SeqCst);
+    state.heard();
     let mut backoff = Backoff::attempts_at_most(u32::MAX);
     let mut failed = false;
+    // The blocking read outlasts the client's default response timeout
+    // (500 ms): this connection times its reads itself.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     'connect: loop {
         let con = tokio::select! {
-            c = client.get_multiplexed_async_connection() => c,
+            c = client.get_multiplexed_async_connection_with_config(&config) => c,
             () = stop.cancelled() => break,
         };
         let mut con = match con {
@@ -148,26 +195,53 @@ pub async fn follow(
         }
         backoff.reset();
         state.following.store(true, Ordering::SeqCst);
+        let mut checked = tokio::time::Instant::now();
         loop {
-            let after = state.followed();
+            // A stalled Redis answers nothing: give up on the read after
+            // its block time and a margin, and connect again.
+            let wait = Duration::from_millis(BLOCK_MS + 2000);
             let read = tokio::select! {
-                r = log.read(&mut con, after, BLOCK_MS, BATCH) => r,
+                r = tokio::time::timeout(wait, log.read_from(&mut con, at, BLOCK_MS, BATCH)) => r,
                 () = stop.cancelled() => break 'connect,
             };
-            match read {
-                Ok(entries) => {
-                    for entry in entries {
-                        let seq = entry.seq;
-                        if tx.send(entry).await.is_err() {
-                            break 'connect;
-                        }
-                        state.followed.store(seq, Ordering::SeqCst);
+            let Ok(Ok(entries)) = read else {
+                state.following.store(false, Ordering::SeqCst);
+                failed = true;
+                continue 'connect;
+            };
+            let mut new_epoch = None;
+            for entry in entries {
+                state.heard();
+                if entry.epoch != epoch {
+                    new_epoch = Some(entry.epoch);
+                    break;
+                }
+                at = entry.at;
+                if let Some(event) = entry.event {
+                    let seq = event.seq;
+                    if tx.send(Followed::Event(event)).await.is_err() {
+                        break 'connect;
+                    }
+                    state.followed.store(seq, Ordering::SeqCst);
+                }
+            }
+            if new_epoch.is_none() && checked.elapsed() >= Duration::from_millis(BLOCK_MS) {
+                checked = tokio::time::Instant::now();
+                match log.current_epoch(&mut con).await {
+                    Ok(current) => new_epoch = current.filter(|e| *e != epoch),
+                    Err(_) => {
+                        state.following.store(false, Ordering::SeqCst);
+                        failed = true;
+                        continue 'connect;
                     }
                 }
-                Err(_) => {
-                    state.following.store(false, Ordering::SeqCst);
-                    failed = true;
-                    continue 'connect;
+            }
+            if let Some(e) = new_epoch {
+                epoch = e.clone();
+                at = Position::default();
+                state.followed.store(0, Ordering::SeqCst);
+                if tx.send(Followed::Epoch(e)).await.is_err() {
+                    break 'connect;
                 }
             }
         }

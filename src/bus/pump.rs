@@ -6,8 +6,9 @@
 use redis::aio::ConnectionLike;
 use tokio_util::sync::CancellationToken;
 
-use super::event::encode;
-use super::log::Log;
+use super::event::{encode, final_minutes};
+use super::log::{Log, Outgoing};
+use super::snapshot::json_lines;
 use super::BusError;
 use crate::market::Hub;
 
@@ -33,15 +34,20 @@ pub async fn pump<C: ConnectionLike>(
                 () = stop.cancelled() => return Ok(shipped),
             }
         }
-        let encoded: Vec<(String, Vec<u8>)> = events
+        let encoded: Vec<(Vec<u8>, String)> = events
             .iter()
-            .map(|e| (e.symbol.clone(), encode(e)))
+            .map(|e| (encode(e), json_lines(&final_minutes(e))))
             .collect();
-        let batch: Vec<(&str, &[u8])> = encoded
+        let batch: Vec<Outgoing> = events
             .iter()
-            .map(|(k, b)| (k.as_str(), b.as_slice()))
+            .zip(&encoded)
+            .map(|(e, (bytes, finals))| Outgoing {
+                key: &e.symbol,
+                bytes,
+                finals,
+            })
             .collect();
-        log.append_at(con, holder, hub.epoch(), events[0].seq, &batch)
+        log.append_events(con, holder, &hub.epoch(), events[0].seq, &batch)
             .await?;
         shipped = events[events.len() - 1].seq;
     }

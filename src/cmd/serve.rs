@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::logging::{self, LogFormat};
 use super::{CliError, Exit, GlobalArgs};
+use crate::bus::Role;
 use crate::market::replay::Replayer;
 use crate::market::source::file::{self, FileOptions, Stamp};
 use crate::market::source::sim_driver::{resume_sim, run_sim, start_sim_at, SimClock};
@@ -22,6 +24,7 @@ use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerCon
 use ipnet::IpNet;
 use std::collections::HashMap;
 
+mod bus;
 mod parse;
 mod state_dir;
 
@@ -246,6 +249,24 @@ pub struct ServeArgs {
     /// Largest ingest body, bytes.
     #[arg(long, env = "SPOTLIGHT_INGEST_LIMIT", default_value_t = 8 * 1024 * 1024, help_heading = "Limits")]
     pub ingest_limit: usize,
+
+    /// Share one market log with other instances through Redis (redis://HOST:PORT[/DB], rediss:// for TLS).
+    #[arg(
+        long,
+        env = "SPOTLIGHT_BUS",
+        value_name = "URL",
+        help_heading = "Scale-out"
+    )]
+    pub bus: Option<String>,
+    /// How this instance takes part: produce when the lease is free (auto, producer) or never (edge).
+    #[arg(long = "role", env = "SPOTLIGHT_ROLE", value_enum, default_value_t = Role::Auto, help_heading = "Scale-out")]
+    pub bus_role: Role,
+    /// Not ready when nothing (not even the producer's heartbeat) came from the bus this long.
+    #[arg(long, env = "SPOTLIGHT_BUS_STALL", value_parser = parse_timeout, default_value = "5s", help_heading = "Scale-out")]
+    pub bus_stall: Duration,
+    /// The producer lease's time: a standby takes over within it when the producer dies.
+    #[arg(long, env = "SPOTLIGHT_BUS_LEASE", value_parser = parse_timeout, default_value = "3s", help_heading = "Scale-out")]
+    pub bus_lease: Duration,
 }
 
 /// Builds the hub and source, serves until SIGINT/SIGTERM, drains.
@@ -341,7 +362,19 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         .as_deref()
         .and_then(|dir| restore(dir, &source_id, &hub_config));
     let stop = CancellationToken::new();
+    let mut bus_node: Option<Arc<crate::bus::node::NodeState>> = None;
     let (hub, origin, source) = match (&args.source, restored) {
+        _ if args.bus.is_some() => {
+            if args.state_dir.is_some() {
+                return Err(CliError::usage(
+                    "--state-dir and --bus: with a bus the state lives in Redis; give one of them",
+                ));
+            }
+            let url = args.bus.as_deref().unwrap_or_default();
+            let joined = bus::join(args, url, hub_config, source_id.clone(), stop.clone()).await?;
+            bus_node = Some(joined.node);
+            (joined.hub, 0, "bus")
+        }
         (SourceSpec::Sim, restored) => {
             let clock = SimClock::new(args.sim_speed);
             let (hub, sim, origin) = match restored {
@@ -424,8 +457,13 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     };
     let recordings = load_recordings(args)?;
     let replayer = Replayer::new(hub.clone(), recordings);
-    let state = AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
-    tracing::info!(epoch = hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
+    let mut state =
+        AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
+    state.bus = bus_node.map(|node| server::BusHealth {
+        node,
+        stall: args.bus_stall,
+    });
+    tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
     if !state.auth.enabled() {
         tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");
     } else if !state.auth.persistent_key {
@@ -458,6 +496,35 @@ fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::R
         .context("server failed")?;
     tracing::info!("stopped");
     Ok(Exit::Ok)
+}
+
+/// A hub holding the source's starting history (the sim's backfill, or
+/// the files), and the source's origin; nothing runs yet.
+fn start_source(args: &ServeArgs, config: HubConfig) -> anyhow::Result<(Arc<Hub>, i64)> {
+    let hub = Hub::new(config);
+    match &args.source {
+        SourceSpec::Sim => {
+            let clock = SimClock::new(args.sim_speed);
+            let (_, origin) = start_sim_at(args.seed, &args.symbols, args.backfill, &clock, &hub)
+                .map_err(|e| CliError::usage(format!("--symbols: {e}")))?;
+            Ok((hub, origin))
+        }
+        SourceSpec::File(path) => {
+            load_files(&hub, path, args)?;
+            Ok((hub, 0))
+        }
+    }
+}
+
+/// Runs the source on `hub` from where its history ends, until `stop`
+/// (files have nothing more to run).
+fn run_source(args: &ServeArgs, hub: &Arc<Hub>, origin: i64, stop: CancellationToken) {
+    if args.source == SourceSpec::Sim {
+        let sim = resume_sim(args.seed, &args.symbols, origin, hub);
+        let clock = SimClock::new(args.sim_speed);
+        let tick = Duration::from_millis(args.tick_ms);
+        tokio::spawn(run_sim(sim, hub.clone(), clock, tick, stop));
+    }
 }
 
 /// How files are read: `--tz`, `--stamp`, and the symbol for files that

@@ -24,6 +24,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
             "draining for a deploy: route new clients elsewhere",
         ));
     }
+    if let Some(problem) = state.bus.as_ref().and_then(|b| b.node.problem(b.stall)) {
+        return Err(ApiError::not_ready(problem));
+    }
     if state.hub.has_data() {
         Ok(Json(Status {
             status: "ok".into(),

@@ -41,6 +41,7 @@ pub async fn ingest(
             "body holds no bars (NDJSON: one bar object per line)",
         ));
     }
+    state.local_control()?;
     let head_seq = state.hub.publish_batch(&bars).map_err(|e| {
         let message = format!("line {}: {}; nothing was applied", lines[e.index], e.error);
         match e.error {

@@ -105,6 +105,32 @@ pub struct AppState {
     pub drain: Arc<drain::Drain>,
     /// The waves a shutdown closes streams in.
     pub waves: Arc<drain::Waves>,
+    /// The scale-out bus, when this instance is on one (`serve --bus`).
+    pub bus: Option<BusHealth>,
+}
+
+/// The bus as readiness and the control routes see it.
+#[derive(Debug, Clone)]
+pub struct BusHealth {
+    /// What the bus tasks know.
+    pub node: Arc<crate::bus::node::NodeState>,
+    /// Not ready after this long without a word from the bus.
+    pub stall: std::time::Duration,
+}
+
+impl AppState {
+    /// Refuses what only the producer may do (replay, ingest) while this
+    /// instance is on a bus: the hub here mirrors the shared log.
+    pub fn local_control(&self) -> Result<(), ApiError> {
+        match &self.bus {
+            None => Ok(()),
+            Some(_) => Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "bus_control",
+                "this instance serves a shared market log (--bus): replay and ingest are not forwarded to its producer yet; run them on an instance without --bus",
+            )),
+        }
+    }
 }
 
 impl AppState {
@@ -136,6 +162,7 @@ impl AppState {
             admission,
             drain: Arc::new(drain::Drain::default()),
             waves: Arc::new(drain::Waves::default()),
+            bus: None,
         })
     }
 }

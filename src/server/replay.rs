@@ -52,21 +52,25 @@ pub async fn start(
         to: instant("to", req.to)?,
         speed: req.speed,
     };
+    state.local_control()?;
     Ok(Json(state.replay.start(request)?))
 }
 
 /// `POST /api/replay/stop`.
 pub async fn stop(State(state): State<AppState>) -> Result<Json<ReplayStatus>, ApiError> {
+    state.local_control()?;
     Ok(Json(state.replay.stop()?))
 }
 
 /// `POST /api/replay/pause`.
 pub async fn pause(State(state): State<AppState>) -> Result<Json<ReplayStatus>, ApiError> {
+    state.local_control()?;
     Ok(Json(state.replay.pause()?))
 }
 
 /// `POST /api/replay/resume`.
 pub async fn resume(State(state): State<AppState>) -> Result<Json<ReplayStatus>, ApiError> {
+    state.local_control()?;
     Ok(Json(state.replay.resume()?))
 }
 
@@ -75,6 +79,7 @@ pub async fn speed(
     State(state): State<AppState>,
     req: Result<Json<ReplaySpeed>, JsonRejection>,
 ) -> Result<Json<ReplayStatus>, ApiError> {
+    state.local_control()?;
     Ok(Json(state.replay.set_speed(body(req)?.speed)?))
 }
 

@@ -47,6 +47,12 @@ impl Redis {
         client.get_multiplexed_async_connection().await.ok()
     }
 
+    /// Its process id (to pause it with SIGSTOP).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("redis-server is running")
+    }
+
     /// Stops it now.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

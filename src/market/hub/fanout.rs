@@ -39,7 +39,7 @@ impl Hub {
                 finals |= 1 << i;
             }
             let mut buf = Vec::with_capacity(if emit.closed.is_some() { 512 } else { 256 });
-            let id = (self.epoch.as_str(), seq);
+            let id = (&*inner.epoch, seq);
             if let Some(closed) = emit.closed {
                 let event = BarEvent {
                     bar: Bar::new(name.clone(), tf, closed, true),

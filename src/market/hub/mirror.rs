@@ -61,6 +61,23 @@ impl Hub {
         Hub::build(config, epoch.to_string(), inner)
     }
 
+    /// Joins a new log: `epoch`, whose events so far end at `head`. The
+    /// ring empties (its events belong to the old log), the history stays
+    /// (the market did not change), and every subscriber gets `reset`
+    /// (`epoch_changed`) so it refetches and continues in the new epoch.
+    pub fn rebase(&self, epoch: &str, head: u64) {
+        let _writer = self.writer();
+        let mut inner = self.lock();
+        inner.epoch = Arc::from(epoch);
+        inner.ring = super::Ring::new(self.config.ring, self.config.ring_bytes);
+        inner.head = head;
+        inner.boundary = None;
+        let frame = Self::reset_frame(&inner, crate::wire::ResetReason::EpochChanged);
+        let due = Self::push_to_all(&inner.clients, inner.head, frame);
+        drop(inner);
+        flush(due);
+    }
+
     /// Up to `max` events after `seq`, as the bus ships them; `None` when
     /// some of them have left the ring already (the bus must start over).
     pub fn events_after(&self, seq: u64, max: usize) -> Option<Vec<Mirrored>> {
@@ -157,7 +174,7 @@ mod tests {
     #[test]
     fn a_mirror_holds_the_same_events_bytes_and_history() {
         let a = producer();
-        let b = Hub::mirror_of(HubConfig::default(), a.epoch(), 0);
+        let b = Hub::mirror_of(HubConfig::default(), &a.epoch(), 0);
         for event in a.events_after(0, usize::MAX).unwrap() {
             b.mirror(&event).unwrap();
         }
@@ -177,7 +194,7 @@ mod tests {
     fn a_mirror_takes_only_the_next_seq() {
         let a = producer();
         let events = a.events_after(0, usize::MAX).unwrap();
-        let b = Hub::mirror_of(HubConfig::default(), a.epoch(), 0);
+        let b = Hub::mirror_of(HubConfig::default(), &a.epoch(), 0);
         b.mirror(&events[0]).unwrap();
         assert_eq!(
             b.mirror(&events[2]),

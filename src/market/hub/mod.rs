@@ -121,6 +121,9 @@ pub enum Start {
 type SymbolSubscribers = [Vec<(u64, Arc<ClientQueue>)>; Timeframe::COUNT];
 
 struct Inner {
+    /// The epoch the seqs belong to (a bus edge takes a new one when the
+    /// shared log was lost).
+    epoch: Arc<str>,
     head: u64,
     ring: Ring,
     series: Vec<Series>,
@@ -138,6 +141,7 @@ struct Inner {
 impl Inner {
     fn new(config: &HubConfig) -> Inner {
         Inner {
+            epoch: Arc::from(""),
             head: 0,
             ring: Ring::new(config.ring, config.ring_bytes),
             series: Vec::new(),
@@ -164,7 +168,6 @@ struct ClientInfo {
 
 /// The market hub. See the module docs.
 pub struct Hub {
-    epoch: String,
     started_ms: i64,
     config: HubConfig,
     inner: Mutex<Inner>,
@@ -180,7 +183,7 @@ pub struct Hub {
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub")
-            .field("epoch", &self.epoch)
+            .field("epoch", &self.epoch())
             .finish_non_exhaustive()
     }
 }
@@ -201,9 +204,9 @@ impl Hub {
         Hub::build(config, new_epoch(), inner)
     }
 
-    fn build(config: HubConfig, epoch: String, inner: Inner) -> Arc<Hub> {
+    fn build(config: HubConfig, epoch: String, mut inner: Inner) -> Arc<Hub> {
+        inner.epoch = Arc::from(epoch);
         Arc::new(Hub {
-            epoch,
             started_ms: now_ms(),
             inner: Mutex::new(inner),
             config,
@@ -222,8 +225,8 @@ impl Hub {
     }
 
     /// This server start's epoch id.
-    pub fn epoch(&self) -> &str {
-        &self.epoch
+    pub fn epoch(&self) -> Arc<str> {
+        self.lock().epoch.clone()
     }
 
     /// When this epoch started, Unix ms.
@@ -437,7 +440,7 @@ impl Hub {
         let low = inner.ring.low_seq(head);
         let (start, cursor) = match resume {
             Resume::Live => (Start::Live, None),
-            Resume::After { epoch: Some(e), .. } if *e != self.epoch => {
+            Resume::After { epoch: Some(e), .. } if **e != *inner.epoch => {
                 (Start::Reset(ResetReason::EpochChanged), None)
             }
             Resume::After { seq, .. } if inner.boundary.is_some_and(|(b, _)| *seq < b) => {
@@ -478,10 +481,12 @@ impl Hub {
             .map(|k| inner.series[*k as usize].name.to_string())
             .collect();
         names.sort();
+        let epoch = inner.epoch.clone();
         drop(inner);
         self.stats.subscribers.fetch_add(1, Ordering::Relaxed);
         self.stats.subscribers_total.fetch_add(1, Ordering::Relaxed);
         Ok(Subscription {
+            epoch,
             id,
             hub: self.clone(),
             keys,

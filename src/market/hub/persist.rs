@@ -20,7 +20,7 @@ impl Hub {
         Some(State {
             source: source.to_string(),
             origin,
-            epoch: self.epoch.clone(),
+            epoch: inner.epoch.to_string(),
             head: inner.head,
             boundary: inner.boundary,
             series: inner

@@ -72,7 +72,7 @@ impl Hub {
         Ok(History {
             symbol: symbol.to_string(),
             timeframe: tf,
-            epoch: self.epoch.clone(),
+            epoch: inner.epoch.to_string(),
             seq: inner.head,
             bars,
         })

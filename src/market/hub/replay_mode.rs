@@ -31,7 +31,7 @@ impl Hub {
         }
         let reason = ResetReason::ReplayStarted;
         inner.boundary = Some((inner.head, reason));
-        let frame = self.reset_frame(inner.head, inner.ring.low_seq(inner.head), reason);
+        let frame = Self::reset_frame(&inner, reason);
         let due = Self::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         super::flush(due);
@@ -52,7 +52,7 @@ impl Hub {
         }
         let reason = ResetReason::ReplayStopped;
         inner.boundary = Some((inner.head, reason));
-        let frame = self.reset_frame(inner.head, inner.ring.low_seq(inner.head), reason);
+        let frame = Self::reset_frame(&inner, reason);
         let due = Self::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         super::flush(due);
@@ -107,12 +107,12 @@ impl Hub {
         super::flush(due);
     }
 
-    fn reset_frame(&self, head: u64, low: u64, reason: ResetReason) -> Bytes {
+    pub(super) fn reset_frame(inner: &super::Inner, reason: ResetReason) -> Bytes {
         let reset = Reset {
             reason,
-            epoch: self.epoch.clone(),
-            head_seq: head,
-            low_seq: low,
+            epoch: inner.epoch.to_string(),
+            head_seq: inner.head,
+            low_seq: inner.ring.low_seq(inner.head),
         };
         let mut buf = Vec::with_capacity(160);
         wire::write_sse(&mut buf, "reset", None, &reset);
@@ -121,7 +121,7 @@ impl Hub {
 
     /// Queues `frame` for every live subscriber (one still catching up
     /// finds a replay's boundary itself); returns the queues to flush.
-    fn push_to_all(
+    pub(super) fn push_to_all(
         clients: &std::collections::HashMap<u64, super::ClientInfo>,
         head: u64,
         frame: Bytes,

@@ -9,6 +9,7 @@ use crate::market::timeframe::Timeframe;
 #[derive(Debug)]
 pub struct Subscription {
     pub(super) id: u64,
+    pub(super) epoch: Arc<str>,
     pub(super) hub: Arc<Hub>,
     pub(super) keys: Vec<u32>,
     pub(super) tf: Timeframe,
@@ -33,9 +34,9 @@ impl Subscription {
         self.tf
     }
 
-    /// The hub's epoch.
+    /// The epoch the hub was in when it started.
     pub fn epoch(&self) -> &str {
-        self.hub.epoch()
+        &self.epoch
     }
 
     /// Whether missed events are still to be read from the ring.

@@ -116,7 +116,7 @@ fn old_positions_and_foreign_epochs_reset_and_future_ones_are_refused() {
         start(at(5, Some("other"))),
         Ok(Start::Reset(ResetReason::EpochChanged))
     );
-    assert_eq!(start(at(5, Some(hub.epoch()))), Ok(Start::Resumed));
+    assert_eq!(start(at(5, Some(&hub.epoch()))), Ok(Start::Resumed));
     assert_eq!(
         start(at(7, None)),
         Err(SubscribeError::AheadOfHead { seq: 7, head: 6 })

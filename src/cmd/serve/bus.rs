@@ -1,0 +1,320 @@
+//! `serve --bus`: this instance on the shared log. Its hub — the one its
+//! clients are served from — starts from the history Redis keeps and
+//! mirrors the log; while it holds the lease it also produces: the source
+//! runs on a copy of that hub (same epoch, seq and history) whose events
+//! the pump appends to the log. A producer that loses the lease drops its
+//! copy; what its clients see never came from anywhere but the log.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{run_source, start_source, ServeArgs};
+use crate::bus::event::decode;
+use crate::bus::lease::Lease;
+use crate::bus::log::Log;
+use crate::bus::node::{follow, keep_lease, Followed, NodeState};
+use crate::bus::pump::pump;
+use crate::bus::snapshot::Snapshot;
+use crate::bus::{BusError, Keys};
+use crate::client::reconnect::Backoff;
+use crate::market::hub::{new_epoch, MirrorError};
+use crate::market::state::{SeriesState, State};
+use crate::market::{Hub, HubConfig};
+
+/// An instance joined to the bus.
+pub struct Joined {
+    /// The hub its clients are served from.
+    pub hub: Arc<Hub>,
+    /// What its bus tasks know (readiness, diag, metrics).
+    pub node: Arc<NodeState>,
+}
+
+/// What the producer side needs.
+struct Ctx {
+    args: ServeArgs,
+    client: redis::Client,
+    log: Log,
+    holder: String,
+    source: String,
+    origin: AtomicI64,
+    serving: Arc<Hub>,
+    config: HubConfig,
+    node: Arc<NodeState>,
+    stop: CancellationToken,
+}
+
+/// Connects to the bus at `url`, waits until the log exists (starting it
+/// when this instance holds the lease and nobody has), builds the hub from
+/// the log's history and follows it; produces while holding the lease.
+pub async fn join(
+    args: &ServeArgs,
+    url: &str,
+    config: HubConfig,
+    source: String,
+    stop: CancellationToken,
+) -> anyhow::Result<Joined> {
+    let client = redis::Client::open(url)
+        .map_err(|e| super::CliError::usage(format!("--bus {url}: {e}")))?;
+    let mut con = connect(&client, url).await?;
+    let keys = Keys::default();
+    let log = Log::new(keys.clone(), args.ring as usize).with_retain(args.retain as usize);
+    let holder = format!("{}-{}", std::process::id(), new_epoch());
+    let node = Arc::new(NodeState::default());
+    let lease = Lease::new(&keys.lease, &holder, args.bus_lease);
+    tokio::spawn(keep_lease(
+        client.clone(),
+        lease,
+        args.bus_role,
+        node.clone(),
+        stop.clone(),
+    ));
+    let snapshot = loop {
+        if let Some(s) = log.snapshot(&mut con).await? {
+            break s;
+        }
+        if node.is_producer() {
+            let (hub, origin) = start_source(args, config.clone())?;
+            let start = start_of(&hub, new_epoch(), &source, origin)?;
+            log.init(&mut con, &holder, &start).await?;
+            tracing::info!(epoch = %start.epoch, "started the shared log");
+            continue;
+        }
+        tracing::info!("waiting for a producer to start the shared log");
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            () = stop.cancelled() => anyhow::bail!("stopped before the shared log started"),
+        }
+    };
+    if snapshot.source != source {
+        tracing::warn!(log = %snapshot.source, this = %source, "the shared log is produced from another source; this instance produces the log's");
+    }
+    let serving = Hub::restore(config.clone(), state_of(&snapshot))
+        .map_err(|e| anyhow::anyhow!("the shared log's history cannot be read: {e}"))?;
+    tracing::info!(epoch = %snapshot.epoch, seq = snapshot.head, symbols = snapshot.bars.len(), "joined the shared log");
+    let (tx, rx) = mpsc::channel(4096);
+    tokio::spawn(follow(
+        client.clone(),
+        log.clone(),
+        snapshot.epoch.clone(),
+        snapshot.head,
+        tx,
+        node.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(apply(serving.clone(), rx));
+    let ctx = Arc::new(Ctx {
+        args: args.clone(),
+        client,
+        log,
+        holder,
+        source: snapshot.source,
+        origin: AtomicI64::new(snapshot.origin),
+        serving: serving.clone(),
+        config,
+        node: node.clone(),
+        stop,
+    });
+    tokio::spawn(produce(ctx));
+    Ok(Joined { hub: serving, node })
+}
+
+/// A first connection, on the shared policy for a few attempts.
+async fn connect(
+    client: &redis::Client,
+    url: &str,
+) -> anyhow::Result<redis::aio::MultiplexedConnection> {
+    let mut backoff = Backoff::attempts_at_most(5);
+    loop {
+        match client.get_multiplexed_async_connection().await {
+            Ok(con) => return Ok(con),
+            Err(e) => match backoff.next_delay() {
+                Some(wait) => {
+                    tracing::warn!(error = %e, "cannot reach the bus at {url}; trying again");
+                    tokio::time::sleep(wait).await;
+                }
+                None => {
+                    return Err(e).with_context(|| {
+                        format!(
+                            "cannot reach the bus at {url} ({} attempts)",
+                            backoff.attempts()
+                        )
+                    })
+                }
+            },
+        }
+    }
+}
+
+/// Applies what the follower reads to the serving hub.
+async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>) {
+    while let Some(item) = rx.recv().await {
+        match item {
+            Followed::Event(entry) => {
+                let Some(event) = decode(entry.seq, &entry.key, &entry.bytes) else {
+                    tracing::warn!(seq = entry.seq, "an entry of the shared log cannot be read");
+                    continue;
+                };
+                match hub.mirror(&event) {
+                    Ok(()) => {}
+                    Err(MirrorError::Gap { head, got }) => {
+                        // The log was trimmed past this instance while it
+                        // was away: its clients start over from here.
+                        tracing::warn!(
+                            head,
+                            got,
+                            "events left the shared log before this instance read them"
+                        );
+                        hub.rebase(&entry.epoch, got - 1);
+                        let _ = hub.mirror(&event);
+                    }
+                    Err(e) => {
+                        tracing::warn!(seq = entry.seq, error = %e, "an event of the shared log was not applied")
+                    }
+                }
+            }
+            Followed::Epoch(epoch) => {
+                tracing::warn!(%epoch, "the shared log started again in a new epoch: clients get reset");
+                hub.rebase(&epoch, 0);
+            }
+        }
+    }
+}
+
+/// Produces whenever this instance holds the lease.
+async fn produce(ctx: Arc<Ctx>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            () = ctx.stop.cancelled() => return,
+        }
+        if !ctx.node.is_producer() {
+            continue;
+        }
+        match produce_once(&ctx).await {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "producing to the shared log stopped"),
+        }
+    }
+}
+
+/// One turn as producer: starts the log again if Redis lost it, else
+/// waits until the serving hub has every event of the log, copies it, runs
+/// the source on the copy and pumps its events until the lease is lost,
+/// the log refuses, or the server stops.
+async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
+    let mut con = ctx.client.get_multiplexed_async_connection().await?;
+    let Some(epoch) = ctx.log.current_epoch(&mut con).await? else {
+        let origin = ctx.origin.load(Ordering::SeqCst);
+        let start = start_of(&ctx.serving, new_epoch(), &ctx.source, origin)?;
+        ctx.log.init(&mut con, &ctx.holder, &start).await?;
+        tracing::warn!(epoch = %start.epoch, "the shared log was lost: started it again in a new epoch");
+        return Ok(());
+    };
+    let head = ctx.log.head(&mut con).await?;
+    let caught_up = async {
+        while !(*ctx.serving.epoch() == *epoch && ctx.serving.ring_bounds().1 == head) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), caught_up)
+        .await
+        .context("this instance has not read the whole shared log")?;
+    let origin = ctx.log.origin(&mut con).await?.unwrap_or(0);
+    ctx.origin.store(origin, Ordering::SeqCst);
+    let state = ctx
+        .serving
+        .snapshot(&ctx.source, origin)
+        .context("a replay is running")?;
+    let hub = Hub::restore(ctx.config.clone(), state)?;
+    let token = ctx.stop.child_token();
+    run_source(&ctx.args, &hub, origin, token.clone());
+    tracing::info!(%epoch, seq = head, "producing to the shared log");
+    tokio::spawn(beat(
+        ctx.log.clone(),
+        con.clone(),
+        ctx.holder.clone(),
+        epoch,
+        token.clone(),
+    ));
+    let lost = async {
+        while ctx.node.is_producer() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let pumped = tokio::select! {
+        r = pump(&hub, &ctx.log, &mut con, &ctx.holder, head, &token) => r.map(drop),
+        () = lost => Err(BusError::NotHolder),
+    };
+    token.cancel();
+    pumped?;
+    Ok(())
+}
+
+/// The producer's heartbeat: an entry every second, so that readers know
+/// it is alive when the market is quiet.
+async fn beat(
+    log: Log,
+    mut con: redis::aio::MultiplexedConnection,
+    holder: String,
+    epoch: String,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        match log.beat(&mut con, &holder, &epoch).await {
+            Ok(()) | Err(BusError::Redis(_)) => {}
+            Err(_) => {
+                stop.cancel();
+                return;
+            }
+        }
+    }
+}
+
+/// What a log starts from: `hub`'s history in a new epoch.
+fn start_of(hub: &Hub, epoch: String, source: &str, origin: i64) -> anyhow::Result<Snapshot> {
+    let state = hub
+        .snapshot(source, origin)
+        .context("a replay is running")?;
+    Ok(Snapshot {
+        epoch,
+        head: 0,
+        source: source.to_string(),
+        origin,
+        bars: state
+            .series
+            .into_iter()
+            .map(|s| (s.name, s.finals))
+            .collect(),
+    })
+}
+
+/// The hub state a snapshot of the log gives: its history, no ring.
+fn state_of(snapshot: &Snapshot) -> State {
+    State {
+        source: snapshot.source.clone(),
+        origin: snapshot.origin,
+        epoch: snapshot.epoch.clone(),
+        head: snapshot.head,
+        boundary: None,
+        series: snapshot
+            .bars
+            .iter()
+            .map(|(name, finals)| SeriesState {
+                name: name.clone(),
+                finals: finals.clone(),
+                forming: None,
+            })
+            .collect(),
+        ring: Vec::new(),
+    }
+}

@@ -1,0 +1,228 @@
+//! `serve --bus`: real `spotlight serve` processes sharing one market log
+//! in a real `redis-server`, judged by their SSE clients and readiness:
+//! identical events on every instance, a resume on another instance, a
+//! killed producer replaced without a gap, a stalled Redis reported, a log
+//! Redis lost answered with a new epoch and `reset`.
+
+mod common;
+
+use common::process::{serve, Served};
+use common::redis_server::Redis;
+use common::*;
+use futures::StreamExt;
+use spotlight::client::sse::{RawEventStream, Subscribe};
+use spotlight::client::Client;
+
+/// An instance on the bus at `redis`, simulating fast (a minute a second).
+async fn instance(redis: &Redis, role: &str) -> Served {
+    serve(
+        "127.0.0.1:0",
+        &[
+            "--bus",
+            &redis.url,
+            "--role",
+            role,
+            "--bus-lease",
+            "2s",
+            "--bus-stall",
+            "2s",
+            "--backfill",
+            "1h",
+            "--sim-speed",
+            "60",
+            "--tick-ms",
+            "50",
+            "--symbols",
+            "SPY",
+        ],
+    )
+    .await
+}
+
+async fn stream(url: &str, last_event_id: Option<String>) -> RawEventStream {
+    let sub = Subscribe {
+        symbols: vec!["SPY".into()],
+        last_event_id,
+        ..Subscribe::default()
+    };
+    Client::new(url).subscribe_raw(&sub).await.unwrap()
+}
+
+/// The next `bar` events of a stream as (id, data), `n` of them.
+async fn bars(s: &mut RawEventStream, n: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let ev = guard(s.next()).await.expect("stream ended").unwrap();
+        if ev.event == "bar" {
+            out.push((ev.id, ev.data));
+        }
+    }
+    out
+}
+
+fn seq(id: &str) -> u64 {
+    id.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
+async fn ready(url: &str) -> u16 {
+    reqwest::get(format!("{url}/api/readyz"))
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn two_instances_serve_the_same_events_and_a_client_resumes_on_either() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "auto").await;
+    let b = instance(&redis, "edge").await;
+    let h = |url: &str| format!("{url}/api/history?symbol=SPY&limit=30");
+    let ha: serde_json::Value = reqwest::get(h(&a.url)).await.unwrap().json().await.unwrap();
+    let hb: serde_json::Value = reqwest::get(h(&b.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(ha["epoch"], hb["epoch"], "one epoch");
+    let finals = |h: &serde_json::Value| -> Vec<serde_json::Value> {
+        h["bars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["final"] == true)
+            .take(20)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(finals(&ha), finals(&hb), "history from the log on both");
+
+    // Both streams get the same ids and bytes.
+    let mut on_a = stream(&a.url, None).await;
+    let first = bars(&mut on_a, 1).await.remove(0);
+    let mut on_b = stream(&b.url, Some(first.0.clone())).await;
+    let from_a = bars(&mut on_a, 20).await;
+    let from_b = bars(&mut on_b, 20).await;
+    assert_eq!(from_a, from_b, "same ids and bytes on both instances");
+
+    // A client cut from A resumes on B with A's Last-Event-ID.
+    let last = from_a.last().unwrap().0.clone();
+    drop(on_a);
+    let mut later = stream(&a.url, None).await;
+    bars(&mut later, 10).await;
+    let mut resumed = stream(&b.url, Some(last.clone())).await;
+    let got = bars(&mut resumed, 10).await;
+    let seqs: Vec<u64> = got.iter().map(|(id, _)| seq(id)).collect();
+    let want: Vec<u64> = (seq(&last) + 1..=seq(&last) + 10).collect();
+    assert_eq!(seqs, want, "every event after the cut, once, in order");
+    a.stop("-TERM").await;
+    b.stop("-TERM").await;
+    redis.stop().await;
+}
+
+#[tokio::test]
+async fn a_killed_producer_is_replaced_without_a_gap() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "producer").await;
+    let c = instance(&redis, "auto").await;
+    let mut on_c = stream(&c.url, None).await;
+    let before = bars(&mut on_c, 5).await;
+    let (_, logs) = a.stop("-KILL").await;
+    assert!(logs.contains("producing to the shared log"), "{logs}");
+    // The standby takes the lease after its time and continues the seq.
+    let after = bars(&mut on_c, 40).await;
+    let seqs: Vec<u64> = before.iter().chain(&after).map(|(id, _)| seq(id)).collect();
+    let first = seqs[0];
+    assert_eq!(
+        seqs,
+        (first..first + seqs.len() as u64).collect::<Vec<_>>(),
+        "no gap and no duplicate across the takeover"
+    );
+    let epochs: std::collections::BTreeSet<&str> = before
+        .iter()
+        .chain(&after)
+        .map(|(id, _)| id.rsplit_once(':').unwrap().0)
+        .collect();
+    assert_eq!(epochs.len(), 1, "the same epoch: {epochs:?}");
+    let (_, logs) = c.stop("-TERM").await;
+    assert!(logs.contains("producing to the shared log"), "{logs}");
+    redis.stop().await;
+}
+
+#[tokio::test]
+async fn a_stalled_redis_makes_instances_unready_until_it_answers_again() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "auto").await;
+    eventually("ready", || async { ready(&a.url).await == 200 }).await;
+    let pid = redis.pid().to_string();
+    let signal = |s: &'static str| {
+        let pid = pid.clone();
+        async move {
+            let ok = tokio::process::Command::new("kill")
+                .args([s, &pid])
+                .status()
+                .await
+                .unwrap();
+            assert!(ok.success());
+        }
+    };
+    signal("-STOP").await;
+    eventually("503 while Redis is paused", || async {
+        ready(&a.url).await == 503
+    })
+    .await;
+    let body = reqwest::get(format!("{}/api/readyz", a.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("bus"), "{body}");
+    signal("-CONT").await;
+    eventually("ready again", || async { ready(&a.url).await == 200 }).await;
+    a.stop("-TERM").await;
+    redis.stop().await;
+}
+
+#[tokio::test]
+async fn a_log_redis_lost_means_a_new_epoch_and_reset_for_clients() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "auto").await;
+    let mut on_a = stream(&a.url, None).await;
+    let old = bars(&mut on_a, 3).await;
+    let old_epoch = old[0].0.rsplit_once(':').unwrap().0.to_string();
+    // Redis restarted without persistence: everything is gone.
+    let mut con = redis.connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut con).await.unwrap();
+    let reset = guard(async {
+        loop {
+            let ev = on_a.next().await.expect("stream ended").unwrap();
+            if ev.event == "reset" {
+                return ev.data;
+            }
+        }
+    })
+    .await;
+    let reset: serde_json::Value = serde_json::from_str(&reset).unwrap();
+    assert_eq!(reset["reason"], "epoch_changed");
+    assert_ne!(reset["epoch"], old_epoch.as_str());
+    let new = bars(&mut on_a, 3).await;
+    assert!(new.iter().all(|(id, _)| !id.starts_with(&old_epoch)));
+    eventually("ready in the new epoch", || async {
+        ready(&a.url).await == 200
+    })
+    .await;
+    a.stop("-TERM").await;
+    redis.stop().await;
+}
+
+#[tokio::test]
+async fn control_on_a_bus_instance_is_refused_with_a_clear_error() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "auto").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/replay/stop", a.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 409);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bus_control");
+    a.stop("-TERM").await;
+    redis.stop().await;
+}
