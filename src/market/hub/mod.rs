@@ -183,7 +183,10 @@ pub struct Hub {
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub")
-            .field("epoch", &self.epoch())
+            .field(
+                "epoch",
+                &self.inner.try_lock().map(|i| i.epoch.clone()).ok(),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -67,7 +67,7 @@ fn seqs_are_global_and_every_timeframe_shares_them() {
     }
     let first = std::str::from_utf8(&entries[0].frames[0]).unwrap();
     assert!(
-        first.starts_with(&format!("id: {}:1\nevent: bar\ndata: ", hub.epoch())),
+        first.starts_with(&format!("id: {}:1\nevent: bar\ndata: ", inner.epoch)),
         "{first}"
     );
 }
