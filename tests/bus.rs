@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::redis_server::Redis;
 use common::*;
 use spotlight::bus::lease::Lease;
-use spotlight::bus::log::Log;
+use spotlight::bus::log::{Log, Position};
 use spotlight::bus::{BusError, Keys};
 
 const TTL: Duration = Duration::from_secs(30);
@@ -172,12 +172,20 @@ async fn readers_resume_after_a_seq_and_block_for_new_entries() {
     // A blocked reader on a connection of its own wakes for the next append.
     let mut reader = redis.connection().await.unwrap();
     let log2 = log.clone();
-    let waiting = tokio::spawn(async move { log2.read(&mut reader, 10, 10_000, 100).await });
+    let waiting = tokio::spawn(async move {
+        log2.read_from(&mut reader, Position::after(10), 10_000, 100)
+            .await
+    });
     log.append(&mut con, "p", &epoch, &borrowed(&batch[..1]))
         .await
         .unwrap();
     let got = guard(waiting).await.unwrap().unwrap();
-    assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), [11]);
+    let seqs: Vec<u64> = got
+        .into_iter()
+        .filter_map(|r| r.event)
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [11]);
     redis.stop().await;
 }
 

@@ -302,22 +302,9 @@ impl Log {
         Ok(reply.ids.first().and_then(|id| seq_of(&id.id)))
     }
 
-    /// Waits up to `block_ms` for entries after `seq` (`XREAD BLOCK`: use
-    /// a connection of its own, a blocked one serves nothing else).
-    pub async fn read<C: ConnectionLike>(
-        &self,
-        con: &mut C,
-        seq: u64,
-        block_ms: u64,
-        count: usize,
-    ) -> Result<Vec<LogEntry>, BusError> {
-        let read = self
-            .read_from(con, Position::after(seq), block_ms, count)
-            .await?;
-        Ok(read.into_iter().filter_map(|r| r.event).collect())
-    }
-
-    /// Waits up to `block_ms` for entries after `at`, heartbeats included.
+    /// Waits up to `block_ms` for entries after `at`, heartbeats included
+    /// (`XREAD BLOCK`: use a connection of its own, a blocked one serves
+    /// nothing else).
     pub async fn read_from<C: ConnectionLike>(
         &self,
         con: &mut C,

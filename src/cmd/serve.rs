@@ -16,19 +16,19 @@ use super::logging::{self, LogFormat};
 use super::{CliError, Exit, GlobalArgs};
 use crate::bus::Role;
 use crate::market::replay::Replayer;
-use crate::market::source::file::{self, FileOptions, Stamp};
-use crate::market::source::sim_driver::{resume_sim, run_sim, start_sim_at, SimClock};
-use crate::market::{Candle, Hub, HubConfig};
+use crate::market::source::file::Stamp;
+use crate::market::HubConfig;
 use crate::server::admission::default_max_connections;
 use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 use ipnet::IpNet;
-use std::collections::HashMap;
 
 mod bus;
 mod parse;
+mod source;
 mod state_dir;
 
 use parse::*;
+use source::{load_recordings, run_source, source_kind, start_source};
 use state_dir::{restore, Saver};
 
 /// Where bars come from.
@@ -375,30 +375,14 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             bus_node = Some(joined.node);
             (joined.hub, 0, "bus")
         }
-        (SourceSpec::Sim, restored) => {
-            let clock = SimClock::new(args.sim_speed);
-            let (hub, sim, origin) = match restored {
-                Some((hub, origin)) => {
-                    let sim = resume_sim(args.seed, &args.symbols, origin, &hub);
-                    (hub, sim, origin)
-                }
-                None => {
-                    let hub = Hub::new(hub_config);
-                    let (sim, origin) =
-                        start_sim_at(args.seed, &args.symbols, args.backfill, &clock, &hub)
-                            .map_err(|e| CliError::usage(format!("--symbols: {e}")))?;
-                    (hub, sim, origin)
-                }
-            };
-            let tick = Duration::from_millis(args.tick_ms);
-            tokio::spawn(run_sim(sim, hub.clone(), clock, tick, stop.clone()));
-            (hub, origin, "sim")
+        (_, Some((hub, origin))) => {
+            run_source(args, &hub, origin, stop.clone());
+            (hub, origin, source_kind(&args.source))
         }
-        (SourceSpec::File(_), Some((hub, origin))) => (hub, origin, "file"),
-        (SourceSpec::File(path), None) => {
-            let hub = Hub::new(hub_config);
-            load_files(&hub, path, args)?;
-            (hub, 0, "file")
+        (_, None) => {
+            let (hub, origin) = start_source(args, hub_config)?;
+            run_source(args, &hub, origin, stop.clone());
+            (hub, origin, source_kind(&args.source))
         }
     };
     let listener = TcpListener::bind(args.addr)
@@ -496,81 +480,6 @@ fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::R
         .context("server failed")?;
     tracing::info!("stopped");
     Ok(Exit::Ok)
-}
-
-/// A hub holding the source's starting history (the sim's backfill, or
-/// the files), and the source's origin; nothing runs yet.
-fn start_source(args: &ServeArgs, config: HubConfig) -> anyhow::Result<(Arc<Hub>, i64)> {
-    let hub = Hub::new(config);
-    match &args.source {
-        SourceSpec::Sim => {
-            let clock = SimClock::new(args.sim_speed);
-            let (_, origin) = start_sim_at(args.seed, &args.symbols, args.backfill, &clock, &hub)
-                .map_err(|e| CliError::usage(format!("--symbols: {e}")))?;
-            Ok((hub, origin))
-        }
-        SourceSpec::File(path) => {
-            load_files(&hub, path, args)?;
-            Ok((hub, 0))
-        }
-    }
-}
-
-/// Runs the source on `hub` from where its history ends, until `stop`
-/// (files have nothing more to run).
-fn run_source(args: &ServeArgs, hub: &Arc<Hub>, origin: i64, stop: CancellationToken) {
-    if args.source == SourceSpec::Sim {
-        let sim = resume_sim(args.seed, &args.symbols, origin, hub);
-        let clock = SimClock::new(args.sim_speed);
-        let tick = Duration::from_millis(args.tick_ms);
-        tokio::spawn(run_sim(sim, hub.clone(), clock, tick, stop));
-    }
-}
-
-/// How files are read: `--tz`, `--stamp`, and the symbol for files that
-/// name none.
-fn file_options(args: &ServeArgs, symbol: Option<String>) -> FileOptions {
-    FileOptions {
-        tz: args.tz,
-        stamp: args.stamp.map(Stamp::from),
-        symbol,
-    }
-}
-
-fn load_files(hub: &Hub, path: &std::path::Path, args: &ServeArgs) -> anyhow::Result<()> {
-    let report = file::load(path, &file_options(args, args.symbol.clone()))
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    for (p, format) in &report.read {
-        tracing::info!(file = %p.display(), ?format, "read");
-    }
-    for p in &report.skipped {
-        tracing::warn!(file = %p.display(), "not a bar file (.csv .txt .ndjson .jsonl): not read");
-    }
-    for (symbol, candles) in report.bars {
-        tracing::info!(%symbol, bars = candles.len(), "loaded");
-        hub.load(&symbol, candles)
-            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// Reads every `--replay SYMBOL=PATH` (one symbol per recording).
-fn load_recordings(args: &ServeArgs) -> anyhow::Result<HashMap<String, Vec<Candle>>> {
-    let mut out = HashMap::new();
-    for (symbol, path) in &args.replays {
-        let report = file::load(path, &file_options(args, Some(symbol.clone())))
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        let mut bars = report.bars.into_values();
-        let (Some(candles), None) = (bars.next(), bars.next()) else {
-            return Err(CliError::usage(format!(
-                "--replay {symbol}={}: the recording holds several symbols; give one file (or folder) per symbol",
-                path.display()
-            )));
-        };
-        tracing::info!(%symbol, bars = candles.len(), file = %path.display(), "recording loaded for replay");
-        out.insert(symbol.clone(), candles);
-    }
-    Ok(out)
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are registered when this
