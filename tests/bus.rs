@@ -412,7 +412,9 @@ mod pipeline {
         let stop = CancellationToken::new();
         let pumping = {
             let (a, log, mut con, stop) = (a.clone(), log.clone(), con.clone(), stop.clone());
-            tokio::spawn(async move { pump(&a, &log, &mut con, "a", 0, &stop).await })
+            tokio::spawn(async move {
+                pump(&a, &log, &mut con, "a", 0, &stop, &NodeState::default()).await
+            })
         };
         let b = Hub::mirror_of(HubConfig::default(), &epoch, 0);
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);

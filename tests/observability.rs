@@ -55,35 +55,6 @@ async fn samples(url: &str) -> HashMap<String, f64> {
         .collect()
 }
 
-fn promtool_check(text: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect(
-            "promtool is required for this test (Debian package `prometheus`; .ci/run installs it)",
-        );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && report.trim().is_empty(),
-        "promtool check metrics:\n{report}"
-    );
-}
-
 #[tokio::test]
 async fn metrics_pass_promtool_and_every_named_metric_is_there() {
     let server = TestServer::sim(&["SPY"], 1.0, 50).await;

@@ -226,3 +226,41 @@ async fn control_on_a_bus_instance_is_refused_with_a_clear_error() {
     a.stop("-TERM").await;
     redis.stop().await;
 }
+
+#[tokio::test]
+async fn the_bus_and_the_lease_are_in_the_metrics() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "producer").await;
+    let b = instance(&redis, "edge").await;
+    let mut on_b = stream(&b.url, None).await;
+    bars(&mut on_b, 3).await;
+    let text = |url: String| async move {
+        reqwest::get(format!("{url}/api/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let value = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).map(|v| v.trim().parse().unwrap()))
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+    };
+    let (ta, tb) = (text(a.url.clone()).await, text(b.url.clone()).await);
+    promtool_check(&ta);
+    assert_eq!(value(&ta, "spotlight_lease_holder "), 1.0);
+    assert_eq!(value(&tb, "spotlight_lease_holder "), 0.0);
+    assert!(value(&ta, "spotlight_bus_events_total{dir=\"out\"} ") >= 3.0);
+    assert_eq!(value(&tb, "spotlight_bus_events_total{dir=\"out\"} "), 0.0);
+    assert!(value(&tb, "spotlight_bus_events_total{dir=\"in\"} ") >= 3.0);
+    assert!(value(&tb, "spotlight_bus_lag_seconds_count ") >= 3.0);
+    assert_eq!(value(&tb, "spotlight_bus_state{state=\"receiving\"} "), 1.0);
+    // A plain instance has no bus metrics.
+    let plain = serve("127.0.0.1:0", &["--backfill", "1h"]).await;
+    assert!(!text(plain.url.clone()).await.contains("spotlight_bus_"));
+    plain.stop("-TERM").await;
+    a.stop("-TERM").await;
+    b.stop("-TERM").await;
+    redis.stop().await;
+}

@@ -23,12 +23,14 @@ local expected = tonumber(ARGV[4])
 if expected > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') + 1 ~= expected then
   return redis.error_reply('SEQ_MISMATCH the log is not where this producer is')
 end
+local now = redis.call('TIME')
+local t = now[1] * 1000 + math.floor(now[2] / 1000)
 local first = 0
 for i = 7, #ARGV, 3 do
   local seq = redis.call('INCR', KEYS[2])
   if first == 0 then first = seq end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
-    'e', ARGV[3], 'k', ARGV[i], 'b', ARGV[i + 1])
+    'e', ARGV[3], 'k', ARGV[i], 'b', ARGV[i + 1], 't', t)
   if ARGV[i + 2] ~= '' then
     local bars = ARGV[6] .. ':bars:' .. ARGV[i]
     for line in string.gmatch(ARGV[i + 2], '[^\n]+') do
@@ -61,6 +63,8 @@ pub struct LogEntry {
     pub key: String,
     /// The event as sent to SSE clients.
     pub bytes: Bytes,
+    /// When it was appended, Unix ms by Redis's clock (0: not recorded).
+    pub appended_ms: i64,
 }
 
 /// The log of one deployment.
@@ -361,5 +365,6 @@ fn entry(id: &StreamId) -> Option<LogEntry> {
         epoch: id.get("e")?,
         key: id.get("k")?,
         bytes: Bytes::from(id.get::<Vec<u8>>("b")?),
+        appended_ms: id.get("t").unwrap_or(0),
     })
 }

@@ -18,7 +18,7 @@ use crate::client::reconnect::Backoff;
 use crate::market::time::now_ms;
 
 /// What the instance's bus tasks know, for readiness, diag and metrics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NodeState {
     producer: AtomicBool,
     lease_changes: AtomicU64,
@@ -27,6 +27,34 @@ pub struct NodeState {
     followed: AtomicU64,
     /// When the follower last read an entry (event or heartbeat), Unix ms.
     heard_ms: AtomicI64,
+    events_in: AtomicU64,
+    events_out: AtomicU64,
+    /// Seconds from the producer's append to this instance's fan-out
+    /// (registered by the server's metrics; unregistered it only counts).
+    pub lag: prometheus::Histogram,
+}
+
+impl Default for NodeState {
+    fn default() -> Self {
+        let opts = prometheus::HistogramOpts::new(
+            "spotlight_bus_lag_seconds",
+            "Time from the producer's append to the shared log to this instance's fan-out",
+        )
+        .buckets(vec![
+            0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+        ]);
+        NodeState {
+            producer: AtomicBool::default(),
+            lease_changes: AtomicU64::default(),
+            following: AtomicBool::default(),
+            reconnects: AtomicU64::default(),
+            followed: AtomicU64::default(),
+            heard_ms: AtomicI64::default(),
+            events_in: AtomicU64::default(),
+            events_out: AtomicU64::default(),
+            lag: prometheus::Histogram::with_opts(opts).expect("a static, valid histogram"),
+        }
+    }
 }
 
 impl NodeState {
@@ -53,6 +81,31 @@ impl NodeState {
     /// The last seq the follower handed on.
     pub fn followed(&self) -> u64 {
         self.followed.load(Ordering::SeqCst)
+    }
+
+    /// Events read from the log and applied here.
+    pub fn events_in(&self) -> u64 {
+        self.events_in.load(Ordering::Relaxed)
+    }
+
+    /// Events this instance appended to the log as producer.
+    pub fn events_out(&self) -> u64 {
+        self.events_out.load(Ordering::Relaxed)
+    }
+
+    /// Counts an event applied here, appended at `appended_ms` (Redis's
+    /// clock; 0: unknown, not timed).
+    pub fn received(&self, appended_ms: i64) {
+        self.events_in.fetch_add(1, Ordering::Relaxed);
+        if appended_ms > 0 {
+            self.lag
+                .observe((now_ms() - appended_ms).max(0) as f64 / 1000.0);
+        }
+    }
+
+    /// Counts `n` events appended by this instance.
+    pub fn shipped(&self, n: usize) {
+        self.events_out.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Milliseconds since the follower last read an entry.

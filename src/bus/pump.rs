@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::{encode, final_minutes};
 use super::log::{Log, Outgoing};
+use super::node::NodeState;
 use super::snapshot::json_lines;
 use super::BusError;
 use crate::market::Hub;
@@ -16,7 +17,8 @@ use crate::market::Hub;
 const BATCH: usize = 256;
 
 /// Ships the hub's events after seq `from` to the log as `holder`, until
-/// stopped (`Ok` with the last seq shipped) or until it cannot go on.
+/// stopped (`Ok` with the last seq shipped) or until it cannot go on,
+/// counting what it ships in `node`.
 pub async fn pump<C: ConnectionLike>(
     hub: &Hub,
     log: &Log,
@@ -24,6 +26,7 @@ pub async fn pump<C: ConnectionLike>(
     holder: &str,
     from: u64,
     stop: &CancellationToken,
+    node: &NodeState,
 ) -> Result<u64, BusError> {
     let mut shipped = from;
     loop {
@@ -49,6 +52,7 @@ pub async fn pump<C: ConnectionLike>(
             .collect();
         log.append_events(con, holder, &hub.epoch(), events[0].seq, &batch)
             .await?;
+        node.shipped(events.len());
         shipped = events[events.len() - 1].seq;
     }
 }

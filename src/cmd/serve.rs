@@ -443,10 +443,8 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let replayer = Replayer::new(hub.clone(), recordings);
     let mut state =
         AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
-    state.bus = bus_node.map(|node| server::BusHealth {
-        node,
-        stall: args.bus_stall,
-    });
+    state.bus = bus_node
+        .map(|node| server::bus::BusHealth::new(node, args.bus_stall, state.metrics.registry()));
     tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
     if !state.auth.enabled() {
         tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");

@@ -288,6 +288,11 @@ impl Metrics {
         }
     }
 
+    /// The registry, for metrics registered later (the bus's).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Every metric family, current.
     pub fn gather(&self, hub: &Hub, replay: &Replayer) -> Vec<prometheus::proto::MetricFamily> {
         self.mirror_hub(hub);
@@ -421,6 +426,9 @@ fn refresh(state: &AppState) {
         .metrics
         .admission
         .mirror(&state.admission, &state.config.limits);
+    if let Some(bus) = &state.bus {
+        bus.refresh();
+    }
 }
 
 /// `GET /api/metrics`: the text exposition.

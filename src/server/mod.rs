@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod auth;
 pub mod browser;
+pub mod bus;
 pub mod client_addr;
 mod conn;
 pub mod diag;
@@ -106,31 +107,7 @@ pub struct AppState {
     /// The waves a shutdown closes streams in.
     pub waves: Arc<drain::Waves>,
     /// The scale-out bus, when this instance is on one (`serve --bus`).
-    pub bus: Option<BusHealth>,
-}
-
-/// The bus as readiness and the control routes see it.
-#[derive(Debug, Clone)]
-pub struct BusHealth {
-    /// What the bus tasks know.
-    pub node: Arc<crate::bus::node::NodeState>,
-    /// Not ready after this long without a word from the bus.
-    pub stall: std::time::Duration,
-}
-
-impl AppState {
-    /// Refuses what only the producer may do (replay, ingest) while this
-    /// instance is on a bus: the hub here mirrors the shared log.
-    pub fn local_control(&self) -> Result<(), ApiError> {
-        match &self.bus {
-            None => Ok(()),
-            Some(_) => Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "bus_control",
-                "this instance serves a shared market log (--bus): replay and ingest are not forwarded to its producer yet; run them on an instance without --bus",
-            )),
-        }
-    }
+    pub bus: Option<bus::BusHealth>,
 }
 
 impl AppState {

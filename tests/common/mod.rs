@@ -386,3 +386,35 @@ pub async fn voice_server(voice: spotlight::server::VoiceConfig) -> TestServer {
         .unwrap();
     server
 }
+
+/// Fails unless `promtool check metrics` finds `text` clean (a missing
+/// promtool is a failure that says what to install).
+#[allow(dead_code)]
+pub fn promtool_check(text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect(
+            "promtool is required for this test (Debian package `prometheus`; .ci/run installs it)",
+        );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool check metrics:\n{report}"
+    );
+}

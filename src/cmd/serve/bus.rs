@@ -106,7 +106,7 @@ pub async fn join(
         node.clone(),
         stop.clone(),
     ));
-    tokio::spawn(apply(serving.clone(), rx));
+    tokio::spawn(apply(serving.clone(), rx, node.clone()));
     let ctx = Arc::new(Ctx {
         args: args.clone(),
         client,
@@ -151,7 +151,7 @@ async fn connect(
 }
 
 /// Applies what the follower reads to the serving hub.
-async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>) {
+async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<NodeState>) {
     while let Some(item) = rx.recv().await {
         match item {
             Followed::Event(entry) => {
@@ -160,7 +160,7 @@ async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>) {
                     continue;
                 };
                 match hub.mirror(&event) {
-                    Ok(()) => {}
+                    Ok(()) => node.received(entry.appended_ms),
                     Err(MirrorError::Gap { head, got }) => {
                         // The log was trimmed past this instance while it
                         // was away: its clients start over from here.
@@ -247,7 +247,7 @@ async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
         }
     };
     let pumped = tokio::select! {
-        r = pump(&hub, &ctx.log, &mut con, &ctx.holder, head, &token) => r.map(drop),
+        r = pump(&hub, &ctx.log, &mut con, &ctx.holder, head, &token, &ctx.node) => r.map(drop),
         () = lost => Err(BusError::NotHolder),
     };
     token.cancel();

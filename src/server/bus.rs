@@ -1,0 +1,156 @@
+//! The server's side of the scale-out bus (`serve --bus`): readiness sees
+//! whether the instance is receiving, the metrics show the bus and the
+//! lease, and the control routes refuse what only the producer may do.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::bus::node::NodeState;
+
+/// The bus as readiness, metrics and the control routes see it.
+#[derive(Debug, Clone)]
+pub struct BusHealth {
+    /// What the bus tasks know.
+    pub node: Arc<NodeState>,
+    /// Not ready after this long without a word from the bus.
+    pub stall: Duration,
+    metrics: Arc<BusMetrics>,
+}
+
+impl BusHealth {
+    /// The bus of `node`, its metrics registered in `registry`.
+    pub fn new(node: Arc<NodeState>, stall: Duration, registry: &Registry) -> BusHealth {
+        let metrics = Arc::new(BusMetrics::register(registry, &node));
+        BusHealth {
+            node,
+            stall,
+            metrics,
+        }
+    }
+
+    /// `receiving`, `stalled` (connected, silent for the stall time) or
+    /// `disconnected`.
+    pub fn state(&self) -> &'static str {
+        if !self.node.is_following() {
+            "disconnected"
+        } else if self.node.problem(self.stall).is_some() {
+            "stalled"
+        } else {
+            "receiving"
+        }
+    }
+
+    /// Brings the bus tasks' counters and state into the registry.
+    pub fn refresh(&self) {
+        self.metrics.mirror(self);
+    }
+}
+
+const STATES: [&str; 3] = ["receiving", "stalled", "disconnected"];
+
+/// The bus metrics (registered only with `--bus`).
+#[derive(Debug)]
+struct BusMetrics {
+    state: IntGaugeVec,
+    events: IntCounterVec,
+    reconnects: IntCounter,
+    lease_holder: IntGauge,
+    lease_changes: IntCounter,
+    /// Serializes mirroring at scrape time.
+    mirror: Mutex<()>,
+}
+
+fn must<T>(r: prometheus::Result<T>) -> T {
+    r.expect("metric definitions are static and valid")
+}
+
+impl BusMetrics {
+    fn register(registry: &Registry, node: &NodeState) -> BusMetrics {
+        let reg = |c: Box<dyn prometheus::core::Collector>| must(registry.register(c));
+        let state = must(IntGaugeVec::new(
+            Opts::new(
+                "spotlight_bus_state",
+                "1 for the bus's state now: receiving, stalled (no entry for --bus-stall) or disconnected",
+            ),
+            &["state"],
+        ));
+        let events = must(IntCounterVec::new(
+            Opts::new(
+                "spotlight_bus_events_total",
+                "Events through the shared log: in (read and applied here), out (appended by this instance as producer)",
+            ),
+            &["dir"],
+        ));
+        let reconnects = must(IntCounter::new(
+            "spotlight_bus_reconnects_total",
+            "Times the log's reader connected again after a failure",
+        ));
+        let lease_holder = must(IntGauge::new(
+            "spotlight_lease_holder",
+            "1 while this instance holds the producer lease",
+        ));
+        let lease_changes = must(IntCounter::new(
+            "spotlight_lease_changes_total",
+            "Times this instance took or lost the producer lease",
+        ));
+        reg(Box::new(state.clone()));
+        reg(Box::new(events.clone()));
+        reg(Box::new(reconnects.clone()));
+        reg(Box::new(lease_holder.clone()));
+        reg(Box::new(lease_changes.clone()));
+        reg(Box::new(node.lag.clone()));
+        for s in STATES {
+            state.with_label_values(&[s]);
+        }
+        for dir in ["in", "out"] {
+            events.with_label_values(&[dir]);
+        }
+        BusMetrics {
+            state,
+            events,
+            reconnects,
+            lease_holder,
+            lease_changes,
+            mirror: Mutex::new(()),
+        }
+    }
+
+    fn mirror(&self, bus: &BusHealth) {
+        let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        let node = &bus.node;
+        let raise = |c: &IntCounter, to: u64| {
+            let now = c.get();
+            if to > now {
+                c.inc_by(to - now);
+            }
+        };
+        let now = bus.state();
+        for s in STATES {
+            self.state.with_label_values(&[s]).set(i64::from(s == now));
+        }
+        raise(&self.events.with_label_values(&["in"]), node.events_in());
+        raise(&self.events.with_label_values(&["out"]), node.events_out());
+        raise(&self.reconnects, node.reconnects());
+        raise(&self.lease_changes, node.lease_changes());
+        self.lease_holder.set(i64::from(node.is_producer()));
+    }
+}
+
+impl AppState {
+    /// Refuses what only the producer may do (replay, ingest) while this
+    /// instance is on a bus: the hub here mirrors the shared log.
+    pub fn local_control(&self) -> Result<(), ApiError> {
+        match &self.bus {
+            None => Ok(()),
+            Some(_) => Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "bus_control",
+                "this instance serves a shared market log (--bus): replay and ingest are not forwarded to its producer yet; run them on an instance without --bus",
+            )),
+        }
+    }
+}
