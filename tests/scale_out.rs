@@ -264,3 +264,30 @@ async fn the_bus_and_the_lease_are_in_the_metrics() {
     b.stop("-TERM").await;
     redis.stop().await;
 }
+
+#[tokio::test]
+async fn a_resume_older_than_the_ring_is_served_from_the_log() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "producer").await;
+    let mut on_a = stream(&a.url, None).await;
+    let early = bars(&mut on_a, 1).await.remove(0).0;
+    bars(&mut on_a, 30).await;
+    // B joins now: its ring starts at the log's head, after `early`.
+    let b = instance(&redis, "edge").await;
+    let mut resumed = stream(&b.url, Some(early.clone())).await;
+    let hello = guard(resumed.next()).await.unwrap().unwrap();
+    assert_eq!(hello.event, "hello");
+    assert!(hello.data.contains("\"resumed\":true"), "{}", hello.data);
+    let got = bars(&mut resumed, 60).await;
+    let seqs: Vec<u64> = got.iter().map(|(id, _)| seq(id)).collect();
+    let want: Vec<u64> = (seq(&early) + 1..=seq(&early) + 60).collect();
+    assert_eq!(
+        seqs, want,
+        "from the log, then the ring and live, once each"
+    );
+    let from_a = bars(&mut on_a, 1).await;
+    assert!(seq(&from_a[0].0) > seq(&early) + 30);
+    a.stop("-TERM").await;
+    b.stop("-TERM").await;
+    redis.stop().await;
+}

@@ -13,6 +13,7 @@ pub mod lease;
 pub mod log;
 pub mod node;
 pub mod pump;
+pub mod resume;
 pub mod snapshot;
 
 use std::time::Duration;

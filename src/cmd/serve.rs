@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -362,7 +361,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         .as_deref()
         .and_then(|dir| restore(dir, &source_id, &hub_config));
     let stop = CancellationToken::new();
-    let mut bus_node: Option<Arc<crate::bus::node::NodeState>> = None;
+    let mut joined_bus = None;
     let (hub, origin, source) = match (&args.source, restored) {
         _ if args.bus.is_some() => {
             if args.state_dir.is_some() {
@@ -372,8 +371,9 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             }
             let url = args.bus.as_deref().unwrap_or_default();
             let joined = bus::join(args, url, hub_config, source_id.clone(), stop.clone()).await?;
-            bus_node = Some(joined.node);
-            (joined.hub, 0, "bus")
+            let hub = joined.hub.clone();
+            joined_bus = Some(joined);
+            (hub, 0, "bus")
         }
         (_, Some((hub, origin))) => {
             run_source(args, &hub, origin, stop.clone());
@@ -443,8 +443,15 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let replayer = Replayer::new(hub.clone(), recordings);
     let mut state =
         AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
-    state.bus = bus_node
-        .map(|node| server::bus::BusHealth::new(node, args.bus_stall, state.metrics.registry()));
+    state.bus = joined_bus.map(|j| {
+        server::bus::BusHealth::new(
+            j.node,
+            args.bus_stall,
+            j.log,
+            j.con,
+            state.metrics.registry(),
+        )
+    });
     tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
     if !state.auth.enabled() {
         tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");

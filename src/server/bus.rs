@@ -7,28 +7,102 @@ use std::time::Duration;
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
-use super::error::ApiError;
-use super::AppState;
-use crate::bus::node::NodeState;
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
 
-/// The bus as readiness, metrics and the control routes see it.
-#[derive(Debug, Clone)]
+use super::error::ApiError;
+use super::sse::StreamRequest;
+use super::AppState;
+use crate::bus::log::Log;
+use crate::bus::node::NodeState;
+use crate::bus::resume;
+use crate::market::hub::Resume;
+use crate::market::Hub;
+
+/// Frames a resume may take from the shared log at most (beyond: `reset`),
+/// the same bound as a client's queue by default.
+const LOG_RESUME_MAX_BYTES: usize = 1024 * 1024;
+
+/// The bus as readiness, metrics, resumes and the control routes see it.
+#[derive(Clone)]
 pub struct BusHealth {
     /// What the bus tasks know.
     pub node: Arc<NodeState>,
     /// Not ready after this long without a word from the bus.
     pub stall: Duration,
     metrics: Arc<BusMetrics>,
+    log: Log,
+    con: ConnectionManager,
+}
+
+impl std::fmt::Debug for BusHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusHealth")
+            .field("node", &self.node)
+            .field("stall", &self.stall)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BusHealth {
-    /// The bus of `node`, its metrics registered in `registry`.
-    pub fn new(node: Arc<NodeState>, stall: Duration, registry: &Registry) -> BusHealth {
+    /// The bus of `node`, reading `log` through `con` for resumes, its
+    /// metrics registered in `registry`.
+    pub fn new(
+        node: Arc<NodeState>,
+        stall: Duration,
+        log: Log,
+        con: ConnectionManager,
+        registry: &Registry,
+    ) -> BusHealth {
         let metrics = Arc::new(BusMetrics::register(registry, &node));
         BusHealth {
             node,
             stall,
             metrics,
+            log,
+            con,
+        }
+    }
+
+    /// For a stream resuming before `hub`'s ring: the missed events the
+    /// log still holds up to where the ring begins, with the request moved
+    /// on to resume after them. `None` (the request unchanged) when the
+    /// ring covers it, or the log cannot.
+    pub async fn backlog(&self, hub: &Hub, request: &mut StreamRequest) -> Option<Vec<Bytes>> {
+        let Resume::After { epoch, seq } = &request.resume else {
+            return None;
+        };
+        if epoch.as_deref().is_some_and(|e| *e != *hub.epoch()) {
+            return None;
+        }
+        let (low, head) = hub.ring_bounds();
+        if seq + 1 >= low || *seq > head {
+            return None;
+        }
+        let mut con = self.con.clone();
+        let got = resume::backlog(
+            &self.log,
+            &mut con,
+            *seq,
+            low - 1,
+            &request.symbols,
+            request.timeframe,
+            LOG_RESUME_MAX_BYTES,
+        )
+        .await;
+        match got {
+            Ok(Some(b)) => {
+                request.resume = Resume::After {
+                    epoch: epoch.clone(),
+                    seq: b.last,
+                };
+                Some(b.frames)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "a resume could not be read from the shared log");
+                None
+            }
         }
     }
 

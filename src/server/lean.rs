@@ -117,13 +117,15 @@ async fn admit_stream(
         headers: &request.headers,
         peer,
     };
-    let opened = admit(state, &head).and_then(|admitted| {
-        let (Some(stream), Some(permit)) = (admitted.stream, admitted.permit) else {
-            return Err(ApiError::internal("stream was not admitted"));
-        };
-        let session = sse::open(state, stream, permit)?;
-        Ok((session, admitted.headers))
-    });
+    let opened = match admit(state, &head) {
+        Ok(admitted) => match (admitted.stream, admitted.permit) {
+            (Some(stream), Some(permit)) => sse::open(state, stream, permit)
+                .await
+                .map(|session| (session, admitted.headers)),
+            _ => Err(ApiError::internal("stream was not admitted")),
+        },
+        Err(e) => Err(e),
+    };
     let (session, headers) = match opened {
         Ok(s) => s,
         Err(e) => {

@@ -39,7 +39,7 @@ pub async fn sse(
     let Some((Some(request), Some(permit))) = ticket.take().map(|a| (a.stream, a.permit)) else {
         return Err(ApiError::internal("stream was not admitted"));
     };
-    let session = open(&state, request, permit)?;
+    let session = open(&state, request, permit).await?;
     if let Some(Extension(kill)) = kill {
         session.on_overflow(Box::new(move || kill.cancel()));
     }
@@ -112,12 +112,17 @@ impl StreamRequest {
     }
 }
 
-/// Subscribes an admitted stream: the session to write.
-pub fn open(
+/// Subscribes an admitted stream: the session to write. On a bus, a resume
+/// older than this instance's ring is served from the shared log first.
+pub async fn open(
     state: &AppState,
-    request: StreamRequest,
+    mut request: StreamRequest,
     permit: StreamPermit,
 ) -> Result<Session, ApiError> {
+    let from_log = match &state.bus {
+        Some(bus) => bus.backlog(&state.hub, &mut request).await,
+        None => None,
+    };
     let resume = request.resume;
     let sub = state
         .hub
@@ -139,7 +144,11 @@ pub fn open(
             .with_label_values(&[outcome])
             .inc();
     }
-    Ok(Session::new(sub, state, permit))
+    let mut session = Session::new(sub, state, permit);
+    if let Some(frames) = from_log {
+        session.append_backlog(frames);
+    }
+    Ok(session)
 }
 
 /// `Last-Event-ID` wins over `sinceSeq`: a browser reconnects to the same URL
@@ -249,6 +258,17 @@ impl Session {
             opened: std::time::Instant::now(),
             _permit: permit,
         }
+    }
+
+    /// Sends `frames` (missed events read from elsewhere than the ring)
+    /// right after the preamble.
+    fn append_backlog(&mut self, frames: Vec<Bytes>) {
+        self.metrics
+            .sse_events_sent
+            .with_label_values(&["bar"])
+            .inc_by(frames.len() as u64);
+        let preamble = self.preamble.take().into_iter();
+        self.preamble = Some(concat(preamble.chain(frames).collect()));
     }
 
     /// The next bytes to write; `None` when the stream is over (shutdown

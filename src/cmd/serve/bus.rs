@@ -32,6 +32,10 @@ pub struct Joined {
     pub hub: Arc<Hub>,
     /// What its bus tasks know (readiness, diag, metrics).
     pub node: Arc<NodeState>,
+    /// The shared log, for resumes older than the hub's ring.
+    pub log: Log,
+    /// A connection for those reads (reconnects by itself).
+    pub con: redis::aio::ConnectionManager,
 }
 
 /// What the producer side needs.
@@ -119,8 +123,15 @@ pub async fn join(
         node: node.clone(),
         stop,
     });
+    let reader = redis::aio::ConnectionManager::new(ctx.client.clone()).await?;
+    let log = ctx.log.clone();
     tokio::spawn(produce(ctx));
-    Ok(Joined { hub: serving, node })
+    Ok(Joined {
+        hub: serving,
+        node,
+        log,
+        con: reader,
+    })
 }
 
 /// A first connection, on the shared policy for a few attempts.
