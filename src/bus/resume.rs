@@ -52,7 +52,7 @@ pub async fn backlog<C: ConnectionLike>(
                 return Ok(None);
             }
             out.last = entry.seq;
-            if !symbols.is_empty() && !symbols.iter().any(|s| *s == entry.key) {
+            if !symbols.is_empty() && !symbols.contains(&entry.key) {
                 continue;
             }
             let Some(event) = decode(entry.seq, &entry.key, &entry.bytes) else {
