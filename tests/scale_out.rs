@@ -11,7 +11,8 @@ use common::redis_server::Redis;
 use common::*;
 use futures::StreamExt;
 use spotlight::client::sse::{RawEventStream, Subscribe};
-use spotlight::client::Client;
+use spotlight::client::{Client, ClientError};
+use spotlight::market::Timeframe;
 
 /// An instance on the bus at `redis`, simulating fast (a minute a second).
 async fn instance(redis: &Redis, role: &str) -> Served {
@@ -287,6 +288,52 @@ async fn a_resume_older_than_the_ring_is_served_from_the_log() {
     );
     let from_a = bars(&mut on_a, 1).await;
     assert!(seq(&from_a[0].0) > seq(&early) + 30);
+    a.stop("-TERM").await;
+    b.stop("-TERM").await;
+    redis.stop().await;
+}
+
+#[tokio::test]
+async fn ingest_through_an_edge_is_run_by_the_producer_and_reaches_every_instance() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "producer").await;
+    let b = instance(&redis, "edge").await;
+    let through_b = Client::new(&b.url);
+    let answer = through_b
+        .ingest(ndjson(&[bar("ZZZ", 0, 10.5, true)]))
+        .await
+        .unwrap();
+    assert_eq!(answer.accepted, 1, "{answer:?}");
+    // A holds it too, and its clients get it (resuming from before it).
+    let on_a = Client::new(&a.url);
+    eventually("the bar on A", || async {
+        on_a.history("ZZZ", Timeframe::M1, 10, None).await.is_ok()
+    })
+    .await;
+    let sub = Subscribe {
+        symbols: vec!["ZZZ".into()],
+        since_seq: Some(answer.head_seq - 1),
+        ..Subscribe::default()
+    };
+    let mut from_a = on_a.subscribe_raw(&sub).await.unwrap();
+    let (id, data) = bars(&mut from_a, 1).await.remove(0);
+    assert_eq!(seq(&id), answer.head_seq);
+    assert!(data.contains("10.5"), "{data}");
+    let history = through_b
+        .history("ZZZ", Timeframe::M1, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(history.bars[0].c, 10.5, "{history:?}");
+    // The producer's refusal is the answer, status and body.
+    match through_b.ingest("{\"not\":\"a bar\"}\n".into()).await {
+        Err(ClientError::Api {
+            status, message, ..
+        }) => {
+            assert_eq!(status, 400);
+            assert!(message.starts_with("line 1"), "{message}");
+        }
+        other => panic!("expected the producer's 400, got {other:?}"),
+    }
     a.stop("-TERM").await;
     b.stop("-TERM").await;
     redis.stop().await;

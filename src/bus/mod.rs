@@ -8,6 +8,7 @@
 //! This module holds the Redis side (keys, lease, log); the server wires
 //! it to the hub.
 
+pub mod control;
 pub mod event;
 pub mod lease;
 pub mod log;
@@ -33,6 +34,8 @@ pub struct Keys {
     pub meta: String,
     /// The symbols with final 1m bars kept (each under `<prefix>:bars:<symbol>`).
     pub symbols: String,
+    /// Requests for the producer (see [`control`]).
+    pub control: String,
     /// The prefix of every key.
     pub prefix: String,
 }
@@ -47,6 +50,7 @@ impl Keys {
             log: format!("{prefix}:log"),
             meta: format!("{prefix}:meta"),
             symbols: format!("{prefix}:symbols"),
+            control: format!("{prefix}:control"),
             prefix: prefix.to_string(),
         }
     }

@@ -448,6 +448,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             j.node,
             args.bus_stall,
             j.log,
+            j.client,
             j.con,
             state.metrics.registry(),
         )

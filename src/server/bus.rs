@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use redis::aio::ConnectionManager;
 
 use super::error::ApiError;
 use super::sse::StreamRequest;
 use super::AppState;
+use crate::bus::control;
 use crate::bus::log::Log;
 use crate::bus::node::NodeState;
 use crate::bus::resume;
@@ -22,6 +25,9 @@ use crate::market::Hub;
 /// Frames a resume may take from the shared log at most (beyond: `reset`),
 /// the same bound as a client's queue by default.
 const LOG_RESUME_MAX_BYTES: usize = 1024 * 1024;
+
+/// How long a forwarded control request waits for the producer.
+const CONTROL_WAIT: Duration = Duration::from_secs(10);
 
 /// The bus as readiness, metrics, resumes and the control routes see it.
 #[derive(Clone)]
@@ -33,6 +39,7 @@ pub struct BusHealth {
     metrics: Arc<BusMetrics>,
     log: Log,
     con: ConnectionManager,
+    client: redis::Client,
 }
 
 impl std::fmt::Debug for BusHealth {
@@ -51,6 +58,7 @@ impl BusHealth {
         node: Arc<NodeState>,
         stall: Duration,
         log: Log,
+        client: redis::Client,
         con: ConnectionManager,
         registry: &Registry,
     ) -> BusHealth {
@@ -61,7 +69,45 @@ impl BusHealth {
             metrics,
             log,
             con,
+            client,
         }
+    }
+
+    /// Runs `op` on the producer with `body` and answers with its answer
+    /// (503 `no_producer` when none answers within 10 s).
+    pub async fn forward(&self, op: &str, body: &str) -> Result<Response, ApiError> {
+        let no_producer = |detail: String| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_producer",
+                format!("the shared log's producer did not answer: {detail}"),
+            )
+            .retry_after(1)
+        };
+        let mut con = self
+            .client
+            .get_multiplexed_async_connection_with_config(
+                &redis::AsyncConnectionConfig::new().set_response_timeout(None),
+            )
+            .await
+            .map_err(|e| no_producer(e.to_string()))?;
+        let reply = control::call(
+            &mut con,
+            self.log.keys(),
+            op,
+            body.to_string(),
+            CONTROL_WAIT,
+        )
+        .await
+        .map_err(|e| no_producer(e.to_string()))?
+        .ok_or_else(|| no_producer(format!("nothing within {CONTROL_WAIT:?}")))?;
+        let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        Ok((
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            reply.body,
+        )
+            .into_response())
     }
 
     /// For a stream resuming before `hub`'s ring: the missed events the
@@ -215,7 +261,7 @@ impl BusMetrics {
 }
 
 impl AppState {
-    /// Refuses what only the producer may do (replay, ingest) while this
+    /// Refuses what only the producer may do and is not forwarded (replay) while this
     /// instance is on a bus: the hub here mirrors the shared log.
     pub fn local_control(&self) -> Result<(), ApiError> {
         match &self.bus {
@@ -223,7 +269,7 @@ impl AppState {
             Some(_) => Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 "bus_control",
-                "this instance serves a shared market log (--bus): replay and ingest are not forwarded to its producer yet; run them on an instance without --bus",
+                "this instance serves a shared market log (--bus): replay is not forwarded to its producer yet; run it on an instance without --bus",
             )),
         }
     }

@@ -4,22 +4,32 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::error::ApiError;
 use super::AppState;
 use crate::market::hub::PublishError;
-use crate::market::Bar;
+use crate::market::{Bar, Hub};
 use crate::wire::IngestResult;
 
-/// Parses the NDJSON body and publishes every bar, or none when one is bad.
+/// Parses the NDJSON body and publishes every bar, or none when one is
+/// bad; on a bus, the producer does (and its answer is the answer).
 pub async fn ingest(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<IngestResult>, ApiError> {
+) -> Result<Response, ApiError> {
     let body = body?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    if let Some(bus) = &state.bus {
+        return bus.forward("ingest", text).await;
+    }
+    Ok(Json(publish(&state.hub, text)?).into_response())
+}
+
+/// Publishes the bars of an NDJSON body into `hub`, all or none.
+pub fn publish(hub: &Hub, text: &str) -> Result<IngestResult, ApiError> {
     let mut bars = Vec::new();
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -41,8 +51,7 @@ pub async fn ingest(
             "body holds no bars (NDJSON: one bar object per line)",
         ));
     }
-    state.local_control()?;
-    let head_seq = state.hub.publish_batch(&bars).map_err(|e| {
+    let head_seq = hub.publish_batch(&bars).map_err(|e| {
         let message = format!("line {}: {}; nothing was applied", lines[e.index], e.error);
         match e.error {
             PublishError::TooManySymbols(_) => {
@@ -51,8 +60,8 @@ pub async fn ingest(
             _ => ApiError::bad_request(message),
         }
     })?;
-    Ok(Json(IngestResult {
+    Ok(IngestResult {
         accepted: bars.len(),
         head_seq,
-    }))
+    })
 }

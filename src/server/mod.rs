@@ -12,7 +12,7 @@ pub mod drain;
 pub mod error;
 mod health;
 mod history;
-mod ingest;
+pub mod ingest;
 mod lean;
 pub mod metrics;
 mod params;

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{run_source, start_source, ServeArgs};
+use crate::bus::control::{self, ControlReply, ControlRequest};
 use crate::bus::event::decode;
 use crate::bus::lease::Lease;
 use crate::bus::log::Log;
@@ -25,6 +26,8 @@ use crate::client::reconnect::Backoff;
 use crate::market::hub::{new_epoch, MirrorError};
 use crate::market::state::{SeriesState, State};
 use crate::market::{Hub, HubConfig};
+use crate::server::error::ApiError;
+use crate::server::ingest;
 
 /// An instance joined to the bus.
 pub struct Joined {
@@ -36,6 +39,8 @@ pub struct Joined {
     pub log: Log,
     /// A connection for those reads (reconnects by itself).
     pub con: redis::aio::ConnectionManager,
+    /// The bus's client (control sent to the producer).
+    pub client: redis::Client,
 }
 
 /// What the producer side needs.
@@ -124,6 +129,7 @@ pub async fn join(
         stop,
     });
     let reader = redis::aio::ConnectionManager::new(ctx.client.clone()).await?;
+    let client = ctx.client.clone();
     let log = ctx.log.clone();
     tokio::spawn(produce(ctx));
     Ok(Joined {
@@ -131,6 +137,7 @@ pub async fn join(
         node,
         log,
         con: reader,
+        client,
     })
 }
 
@@ -252,6 +259,12 @@ async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
         epoch,
         token.clone(),
     ));
+    tokio::spawn(answer(
+        ctx.client.clone(),
+        ctx.log.keys().clone(),
+        hub.clone(),
+        token.clone(),
+    ));
     let lost = async {
         while ctx.node.is_producer() {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -264,6 +277,44 @@ async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
     token.cancel();
     pumped?;
     Ok(())
+}
+
+/// Runs the control other instances forward (ingest) on the producer's hub.
+async fn answer(client: redis::Client, keys: Keys, hub: Arc<Hub>, stop: CancellationToken) {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    while !stop.is_cancelled() {
+        let run = |request: ControlRequest| {
+            let hub = hub.clone();
+            async move {
+                let answer = match request.op.as_str() {
+                    "ingest" => ingest::publish(&hub, &request.body)
+                        .map(|r| serde_json::to_string(&r).unwrap_or_default()),
+                    other => Err(ApiError::bad_request(format!("unknown control {other:?}"))),
+                };
+                match answer {
+                    Ok(body) => ControlReply { status: 200, body },
+                    Err(e) => ControlReply {
+                        status: e.status.as_u16(),
+                        body: String::from_utf8_lossy(&e.body()).into_owned(),
+                    },
+                }
+            }
+        };
+        let served = match client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
+            Ok(mut con) => control::serve(&mut con, &keys, run, &stop).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "answering control from other instances stopped; again in 1s");
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = stop.cancelled() => {}
+            }
+        }
+    }
 }
 
 /// The producer's heartbeat: an entry every second, so that readers know
