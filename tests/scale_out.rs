@@ -229,7 +229,7 @@ async fn control_on_a_bus_instance_is_refused_with_a_clear_error() {
 }
 
 #[tokio::test]
-async fn the_bus_and_the_lease_are_in_the_metrics() {
+async fn the_bus_and_the_lease_are_in_the_metrics_and_diag() {
     let redis = Redis::start().await;
     let a = instance(&redis, "producer").await;
     let b = instance(&redis, "edge").await;
@@ -257,6 +257,20 @@ async fn the_bus_and_the_lease_are_in_the_metrics() {
     assert!(value(&tb, "spotlight_bus_events_total{dir=\"in\"} ") >= 3.0);
     assert!(value(&tb, "spotlight_bus_lag_seconds_count ") >= 3.0);
     assert_eq!(value(&tb, "spotlight_bus_state{state=\"receiving\"} "), 1.0);
+    // Diag says the same, in its schema, and `spotlight diag` shows it.
+    let diag: serde_json::Value = reqwest::get(format!("{}/api/diag", b.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_diag_schema(&diag);
+    assert_eq!(diag["bus"]["state"], "receiving");
+    assert_eq!(diag["bus"]["producer"], false);
+    let (code, out, _) = spotlight(&["--url", &a.url, "diag"], &[]).await;
+    assert_eq!(code, 0);
+    let line = out.lines().find(|l| l.starts_with("bus ")).unwrap();
+    assert!(line.contains("receiving (producer)"), "{line}");
     // A plain instance has no bus metrics.
     let plain = serve("127.0.0.1:0", &["--backfill", "1h"]).await;
     assert!(!text(plain.url.clone()).await.contains("spotlight_bus_"));

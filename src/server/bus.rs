@@ -21,6 +21,7 @@ use crate::bus::node::NodeState;
 use crate::bus::resume;
 use crate::market::hub::Resume;
 use crate::market::Hub;
+use crate::wire::DiagBus;
 
 /// Frames a resume may take from the shared log at most (beyond: `reset`),
 /// the same bound as a client's queue by default.
@@ -161,6 +162,22 @@ impl BusHealth {
             "stalled"
         } else {
             "receiving"
+        }
+    }
+
+    /// The diag section.
+    pub fn diag(&self) -> DiagBus {
+        let n = &self.node;
+        DiagBus {
+            state: self.state().to_string(),
+            problem: n.problem(self.stall),
+            producer: n.is_producer(),
+            followed: n.followed(),
+            silent_ms: n.silent_ms(),
+            events_in: n.events_in(),
+            events_out: n.events_out(),
+            reconnects: n.reconnects(),
+            lease_changes: n.lease_changes(),
         }
     }
 

@@ -100,6 +100,7 @@ pub fn snapshot(state: &AppState) -> Diag {
             }
         },
         drain: super::drain::status(state),
+        bus: state.bus.as_ref().map(|b| b.diag()),
     }
 }
 

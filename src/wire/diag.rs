@@ -36,6 +36,33 @@ pub struct Diag {
     pub voice: DiagVoice,
     /// Drain mode.
     pub drain: DrainStatus,
+    /// The scale-out bus (`serve --bus` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus: Option<DiagBus>,
+}
+
+/// The bus part of [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagBus {
+    /// `receiving`, `stalled` or `disconnected`.
+    pub state: String,
+    /// Why the instance is not ready because of the bus, if it is not.
+    pub problem: Option<String>,
+    /// Whether this instance holds the producer lease.
+    pub producer: bool,
+    /// The last seq read from the log.
+    pub followed: u64,
+    /// Milliseconds since the last entry (event or heartbeat).
+    pub silent_ms: i64,
+    /// Events read from the log and applied here.
+    pub events_in: u64,
+    /// Events this instance appended as producer.
+    pub events_out: u64,
+    /// Times the log's reader connected again.
+    pub reconnects: u64,
+    /// Times this instance took or lost the lease.
+    pub lease_changes: u64,
 }
 
 /// The voice part of [`Diag`].
