@@ -201,6 +201,28 @@ pub fn render(d: &Diag) -> String {
     out
 }
 
+/// The `bus` line: off, or the bus's state, the lease and the traffic.
+fn bus(b: Option<&crate::wire::DiagBus>) -> String {
+    let Some(b) = b else {
+        return "off".to_string();
+    };
+    let role = if b.producer { "producer" } else { "follower" };
+    let mut line = format!(
+        "{} ({role}), seq {}, last entry {:.1}s ago; {} in, {} out, {} reconnects, {} lease changes",
+        b.state,
+        b.followed,
+        b.silent_ms as f64 / 1000.0,
+        b.events_in,
+        b.events_out,
+        b.reconnects,
+        b.lease_changes
+    );
+    if let Some(p) = &b.problem {
+        line.push_str(&format!(": {p}"));
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,26 +271,4 @@ mod tests {
         assert_eq!(duration(245.0), "4m 05s");
         assert_eq!(duration(3723.0), "1h 02m 03s");
     }
-}
-
-/// The `bus` line: off, or the bus's state, the lease and the traffic.
-fn bus(b: Option<&crate::wire::DiagBus>) -> String {
-    let Some(b) = b else {
-        return "off".to_string();
-    };
-    let role = if b.producer { "producer" } else { "follower" };
-    let mut line = format!(
-        "{} ({role}), seq {}, last entry {:.1}s ago; {} in, {} out, {} reconnects, {} lease changes",
-        b.state,
-        b.followed,
-        b.silent_ms as f64 / 1000.0,
-        b.events_in,
-        b.events_out,
-        b.reconnects,
-        b.lease_changes
-    );
-    if let Some(p) = &b.problem {
-        line.push_str(&format!(": {p}"));
-    }
-    line
 }
