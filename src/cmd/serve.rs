@@ -444,7 +444,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let mut state =
         AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
     state.bus = joined_bus.map(|j| {
-        server::bus::BusHealth::new(
+        server::bus::Bus::new(
             j.node,
             args.bus_stall,
             j.log,

@@ -10,7 +10,7 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registr
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
 
 use super::error::ApiError;
 use super::sse::StreamRequest;
@@ -27,12 +27,16 @@ use crate::wire::DiagBus;
 /// the same bound as a client's queue by default.
 const LOG_RESUME_MAX_BYTES: usize = 1024 * 1024;
 
+/// Control connections kept for the next forwarded request.
+const IDLE_CONTROL_CONNECTIONS: usize = 8;
+
 /// How long a forwarded control request waits for the producer.
 const CONTROL_WAIT: Duration = Duration::from_secs(10);
 
-/// The bus as readiness, metrics, resumes and the control routes see it.
+/// The bus as the server sees it: readiness, metrics, diag, resumes from
+/// the log and control forwarded to the producer.
 #[derive(Clone)]
-pub struct BusHealth {
+pub struct Bus {
     /// What the bus tasks know.
     pub node: Arc<NodeState>,
     /// Not ready after this long without a word from the bus.
@@ -41,18 +45,19 @@ pub struct BusHealth {
     log: Log,
     con: ConnectionManager,
     client: redis::Client,
+    idle: Arc<Mutex<Vec<MultiplexedConnection>>>,
 }
 
-impl std::fmt::Debug for BusHealth {
+impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BusHealth")
+        f.debug_struct("Bus")
             .field("node", &self.node)
             .field("stall", &self.stall)
             .finish_non_exhaustive()
     }
 }
 
-impl BusHealth {
+impl Bus {
     /// The bus of `node`, reading `log` through `con` for resumes, its
     /// metrics registered in `registry`.
     pub fn new(
@@ -62,15 +67,16 @@ impl BusHealth {
         client: redis::Client,
         con: ConnectionManager,
         registry: &Registry,
-    ) -> BusHealth {
+    ) -> Bus {
         let metrics = Arc::new(BusMetrics::register(registry, &node));
-        BusHealth {
+        Bus {
             node,
             stall,
             metrics,
             log,
             con,
             client,
+            idle: Arc::default(),
         }
     }
 
@@ -85,13 +91,19 @@ impl BusHealth {
             )
             .retry_after(1)
         };
-        let mut con = self
-            .client
-            .get_multiplexed_async_connection_with_config(
-                &redis::AsyncConnectionConfig::new().set_response_timeout(None),
-            )
-            .await
-            .map_err(|e| no_producer(e.to_string()))?;
+        // A call blocks its connection (BLPOP): one connection per call
+        // in flight, kept for the next when it went well.
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut con = match idle {
+            Some(con) => con,
+            None => self
+                .client
+                .get_multiplexed_async_connection_with_config(
+                    &redis::AsyncConnectionConfig::new().set_response_timeout(None),
+                )
+                .await
+                .map_err(|e| no_producer(e.to_string()))?,
+        };
         let reply = control::call(
             &mut con,
             self.log.keys(),
@@ -100,8 +112,14 @@ impl BusHealth {
             CONTROL_WAIT,
         )
         .await
-        .map_err(|e| no_producer(e.to_string()))?
-        .ok_or_else(|| no_producer(format!("nothing within {CONTROL_WAIT:?}")))?;
+        .map_err(|e| no_producer(e.to_string()))?;
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < IDLE_CONTROL_CONNECTIONS {
+                idle.push(con);
+            }
+        }
+        let reply = reply.ok_or_else(|| no_producer(format!("nothing within {CONTROL_WAIT:?}")))?;
         let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
         Ok((
             status,
@@ -256,7 +274,7 @@ impl BusMetrics {
         }
     }
 
-    fn mirror(&self, bus: &BusHealth) {
+    fn mirror(&self, bus: &Bus) {
         let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let node = &bus.node;
         let raise = |c: &IntCounter, to: u64| {

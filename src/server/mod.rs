@@ -107,7 +107,7 @@ pub struct AppState {
     /// The waves a shutdown closes streams in.
     pub waves: Arc<drain::Waves>,
     /// The scale-out bus, when this instance is on one (`serve --bus`).
-    pub bus: Option<bus::BusHealth>,
+    pub bus: Option<bus::Bus>,
 }
 
 impl AppState {

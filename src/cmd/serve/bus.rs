@@ -100,7 +100,7 @@ pub async fn join(
         }
     };
     if snapshot.source != source {
-        tracing::warn!(log = %snapshot.source, this = %source, "the shared log is produced from another source; this instance produces the log's");
+        tracing::warn!(log = %snapshot.source, this = %source, "the shared log is produced from another source: if this instance takes the lease it produces from its own (give every instance the same --source and simulation settings)");
     }
     let serving = Hub::restore(config.clone(), state_of(&snapshot))
         .map_err(|e| anyhow::anyhow!("the shared log's history cannot be read: {e}"))?;
