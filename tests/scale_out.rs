@@ -181,6 +181,44 @@ async fn a_stalled_redis_makes_instances_unready_until_it_answers_again() {
 }
 
 #[tokio::test]
+async fn redis_stopped_and_restarted_empty_is_unready_then_a_new_epoch() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "auto").await;
+    let mut on_a = stream(&a.url, None).await;
+    let old = bars(&mut on_a, 2).await;
+    let old_epoch = old[0].0.rsplit_once(':').unwrap().0.to_string();
+    let port = redis.url.rsplit_once(':').unwrap().1.to_string();
+    // Paused first, so that readiness is seen going 503 before the
+    // restart; then killed and started again empty on the same port.
+    let paused = tokio::process::Command::new("kill")
+        .args(["-STOP", &redis.pid().to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(paused.success());
+    eventually("503 while Redis is away", || async {
+        ready(&a.url).await == 503
+    })
+    .await;
+    let redis = redis.restart_empty().await;
+    assert!(redis.url.ends_with(&port));
+    let reset = guard(async {
+        loop {
+            let ev = on_a.next().await.expect("stream ended").unwrap();
+            if ev.event == "reset" {
+                return ev.data;
+            }
+        }
+    })
+    .await;
+    assert!(reset.contains("epoch_changed"), "{reset}");
+    assert!(!reset.contains(&old_epoch), "{reset}");
+    eventually("ready again", || async { ready(&a.url).await == 200 }).await;
+    a.stop("-TERM").await;
+    redis.stop().await;
+}
+
+#[tokio::test]
 async fn a_log_redis_lost_means_a_new_epoch_and_reset_for_clients() {
     let redis = Redis::start().await;
     let a = instance(&redis, "auto").await;

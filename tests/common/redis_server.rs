@@ -16,7 +16,19 @@ impl Redis {
     /// Starts one and waits until it answers `PING`. A missing program is
     /// a failure that says what to install.
     pub async fn start() -> Redis {
-        let port = free_port();
+        Redis::start_on(free_port()).await
+    }
+
+    /// Stops it and starts an empty one on the same port (a restart
+    /// without persistence).
+    #[allow(dead_code)]
+    pub async fn restart_empty(self) -> Redis {
+        let port: u16 = self.url.rsplit_once(':').unwrap().1.parse().unwrap();
+        self.stop().await;
+        Redis::start_on(port).await
+    }
+
+    async fn start_on(port: u16) -> Redis {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
