@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use spotlight::bus::lease::Lease;
-use spotlight::bus::log::Log;
+use spotlight::bus::log::{Log, Outgoing};
+use spotlight::bus::snapshot::Snapshot;
 use spotlight::bus::Keys;
 
 const EVENTS: usize = 200_000;
@@ -38,7 +39,15 @@ fn main() {
         let lease = Lease::new(&keys.lease, "bench", Duration::from_secs(600));
         assert!(lease.acquire(&mut con).await.unwrap());
         let log = Log::new(keys, 100_000);
-        let epoch = log.epoch(&mut con, "benchep1").await.unwrap();
+        let start = Snapshot {
+            epoch: "benchep1".into(),
+            head: 0,
+            source: "bench".into(),
+            origin: 0,
+            bars: Vec::new(),
+        };
+        log.init(&mut con, "bench", &start).await.unwrap();
+        let epoch = start.epoch;
         let body = format!(
             "id: benchep1:1\nevent: bar\ndata: {}\n\n",
             r#"{"symbol":"SPY","tf":"1m","t":1700000040000,"o":450.12,"h":450.5,"l":449.9,"c":450.33,"v":120034,"final":false,"seq":1,"ts":1700000041234}"#
@@ -47,7 +56,12 @@ fn main() {
         for (batch, in_flight) in [(1, 1), (1, 16), (16, 8), (64, 8), (256, 4)] {
             let mut rates = Vec::new();
             for _ in 0..5 {
-                let events: Vec<(&str, &[u8])> = vec![("SPY/1m", body.as_bytes()); batch];
+                let event = Outgoing {
+                    key: "SPY",
+                    bytes: body.as_bytes(),
+                    finals: "",
+                };
+                let events = vec![event; batch];
                 let calls = EVENTS / batch;
                 let t = Instant::now();
                 let mut done = 0;
@@ -57,7 +71,11 @@ fn main() {
                         let mut con = con.clone();
                         let log = log.clone();
                         let (epoch, events) = (epoch.clone(), events.clone());
-                        async move { log.append(&mut con, "bench", &epoch, &events).await.map(|_| ()) }
+                        async move {
+                            log.append_events(&mut con, "bench", &epoch, 0, &events)
+                                .await
+                                .map(|_| ())
+                        }
                     });
                     for r in futures::future::join_all(appends).await {
                         r.unwrap();

@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::redis_server::Redis;
 use common::*;
 use spotlight::bus::lease::Lease;
-use spotlight::bus::log::{Log, Position};
+use spotlight::bus::log::{Log, Outgoing, Position};
+use spotlight::bus::snapshot::Snapshot;
 use spotlight::bus::{BusError, Keys};
 
 const TTL: Duration = Duration::from_secs(30);
@@ -27,11 +28,49 @@ fn events(n: usize) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn borrowed(events: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
+fn borrowed(events: &[(String, Vec<u8>)]) -> Vec<Outgoing<'_>> {
     events
         .iter()
-        .map(|(k, b)| (k.as_str(), b.as_slice()))
+        .map(|(key, bytes)| Outgoing {
+            key,
+            bytes,
+            finals: "",
+        })
         .collect()
+}
+
+/// Starts the log in `epoch` as lease holder `holder` (what the first
+/// producer does), with no history.
+async fn start_log<C: redis::aio::ConnectionLike>(
+    log: &Log,
+    con: &mut C,
+    holder: &str,
+    epoch: &str,
+) -> String {
+    let start = Snapshot {
+        epoch: epoch.to_string(),
+        head: 0,
+        source: "test".into(),
+        origin: 0,
+        bars: Vec::new(),
+    };
+    log.init(con, holder, &start).await.unwrap();
+    epoch.to_string()
+}
+
+/// Instance `b`, which does not hold the lease, trying to start the log.
+async fn start_log_as_b<C: redis::aio::ConnectionLike>(
+    log: &Log,
+    con: &mut C,
+) -> Result<(), BusError> {
+    let start = Snapshot {
+        epoch: "epochb01".into(),
+        head: 0,
+        source: "test".into(),
+        origin: 0,
+        bars: Vec::new(),
+    };
+    log.init(con, "b", &start).await
 }
 
 /// A redis-server, a connection, and the log with its lease held by `p`
@@ -43,7 +82,7 @@ async fn producer(epoch: &str) -> (Redis, redis::aio::MultiplexedConnection, Log
     let lease = Lease::new(&keys.lease, "p", TTL);
     assert!(lease.acquire(&mut con).await.unwrap());
     let log = Log::new(keys, 10_000);
-    let epoch = log.epoch(&mut con, epoch).await.unwrap();
+    let epoch = start_log(&log, &mut con, "p", epoch).await;
     (redis, con, log, epoch)
 }
 
@@ -60,36 +99,48 @@ async fn one_holder_appends_without_gap_and_a_deposed_one_cannot_write() {
     assert!(!b.renew(&mut con).await.unwrap(), "only the holder renews");
 
     let log = Log::new(keys.clone(), 10_000);
-    let epoch = log.epoch(&mut con, "epocha01").await.unwrap();
-    assert_eq!(epoch, "epocha01");
-    assert_eq!(log.epoch(&mut con, "other001").await.unwrap(), "epocha01");
+    let epoch = start_log(&log, &mut con, "a", "epocha01").await;
+    assert_eq!(
+        log.current_epoch(&mut con).await.unwrap().as_deref(),
+        Some("epocha01")
+    );
+    assert!(
+        matches!(
+            start_log_as_b(&log, &mut con).await,
+            Err(BusError::NotHolder)
+        ),
+        "only the holder starts the log"
+    );
     let batch = events(5);
     assert_eq!(
-        log.append(&mut con, "a", &epoch, &borrowed(&batch))
+        log.append_events(&mut con, "a", &epoch, 0, &borrowed(&batch))
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        log.append(&mut con, "a", &epoch, &borrowed(&batch[..2]))
+        log.append_events(&mut con, "a", &epoch, 0, &borrowed(&batch[..2]))
             .await
             .unwrap(),
         6
     );
-    match log.append(&mut con, "b", &epoch, &borrowed(&batch)).await {
+    match log
+        .append_events(&mut con, "b", &epoch, 0, &borrowed(&batch))
+        .await
+    {
         Err(BusError::NotHolder) => {}
         other => panic!("a non-holder wrote: {other:?}"),
     }
     assert_eq!(log.head(&mut con).await.unwrap(), 7, "nothing written by b");
     match log
-        .append_at(&mut con, "a", &epoch, 99, &borrowed(&batch))
+        .append_events(&mut con, "a", &epoch, 99, &borrowed(&batch))
         .await
     {
         Err(BusError::SeqMismatch) => {}
         other => panic!("a batch not starting at the log's next seq was taken: {other:?}"),
     }
     assert_eq!(
-        log.append_at(&mut con, "a", &epoch, 8, &borrowed(&batch[..1]))
+        log.append_events(&mut con, "a", &epoch, 8, &borrowed(&batch[..1]))
             .await
             .unwrap(),
         8
@@ -99,13 +150,13 @@ async fn one_holder_appends_without_gap_and_a_deposed_one_cannot_write() {
     assert!(a.release(&mut con).await.unwrap());
     assert!(b.acquire(&mut con).await.unwrap());
     assert_eq!(
-        log.append(&mut con, "b", &epoch, &borrowed(&batch[..1]))
+        log.append_events(&mut con, "b", &epoch, 0, &borrowed(&batch[..1]))
             .await
             .unwrap(),
         9
     );
     match log
-        .append(&mut con, "a", &epoch, &borrowed(&batch[..1]))
+        .append_events(&mut con, "a", &epoch, 0, &borrowed(&batch[..1]))
         .await
     {
         Err(BusError::NotHolder) => {}
@@ -156,7 +207,7 @@ async fn a_lease_that_is_not_renewed_passes_to_the_standby() {
 async fn readers_resume_after_a_seq_and_block_for_new_entries() {
     let (redis, mut con, log, epoch) = producer("epochr01").await;
     let batch = events(10);
-    log.append(&mut con, "p", &epoch, &borrowed(&batch))
+    log.append_events(&mut con, "p", &epoch, 0, &borrowed(&batch))
         .await
         .unwrap();
     let tail: Vec<u64> = log
@@ -176,7 +227,7 @@ async fn readers_resume_after_a_seq_and_block_for_new_entries() {
         log2.read_from(&mut reader, Position::after(10), 10_000, 100)
             .await
     });
-    log.append(&mut con, "p", &epoch, &borrowed(&batch[..1]))
+    log.append_events(&mut con, "p", &epoch, 0, &borrowed(&batch[..1]))
         .await
         .unwrap();
     let got = guard(waiting).await.unwrap().unwrap();
@@ -197,8 +248,8 @@ async fn a_log_redis_lost_gets_a_new_epoch_and_starts_again() {
     let lease = Lease::new(&keys.lease, "p", TTL);
     let log = Log::new(keys, 10_000);
     assert!(lease.acquire(&mut con).await.unwrap());
-    let first = log.epoch(&mut con, "epoch001").await.unwrap();
-    log.append(&mut con, "p", &first, &borrowed(&events(3)))
+    let first = start_log(&log, &mut con, "p", "epoch001").await;
+    log.append_events(&mut con, "p", &first, 0, &borrowed(&events(3)))
         .await
         .unwrap();
     // Redis restarted without persistence: everything is gone.
@@ -206,11 +257,19 @@ async fn a_log_redis_lost_gets_a_new_epoch_and_starts_again() {
         .query_async::<()>(&mut con)
         .await
         .unwrap();
+    assert_eq!(log.current_epoch(&mut con).await.unwrap(), None, "lost");
     assert!(lease.acquire(&mut con).await.unwrap());
-    let second = log.epoch(&mut con, "epoch002").await.unwrap();
-    assert_eq!(second, "epoch002", "a new epoch, so resumers get reset");
+    let second = start_log(&log, &mut con, "p", "epoch002").await;
+    assert!(
+        matches!(
+            log.append_events(&mut con, "p", &first, 0, &borrowed(&events(1)))
+                .await,
+            Err(BusError::EpochMismatch)
+        ),
+        "nothing of the old epoch goes into the new log"
+    );
     assert_eq!(
-        log.append(&mut con, "p", &second, &borrowed(&events(1)))
+        log.append_events(&mut con, "p", &second, 0, &borrowed(&events(1)))
             .await
             .unwrap(),
         1
@@ -304,7 +363,7 @@ mod node {
     #[tokio::test]
     async fn the_follower_hands_on_every_entry_in_order_and_reconnects() {
         let (redis, mut con, log, epoch) = super::producer("epochf01").await;
-        log.append(&mut con, "p", &epoch, &borrowed(&events(5)))
+        log.append_events(&mut con, "p", &epoch, 0, &borrowed(&events(5)))
             .await
             .unwrap();
 
@@ -344,7 +403,7 @@ mod node {
             })
             .unwrap();
         let mut con = redis.connection().await.unwrap();
-        log.append(&mut con, "p", &epoch, &borrowed(&events(2)))
+        log.append_events(&mut con, "p", &epoch, 0, &borrowed(&events(2)))
             .await
             .unwrap();
         let mut more = Vec::new();
@@ -404,8 +463,7 @@ mod pipeline {
         assert!(lease.acquire(&mut con).await.unwrap());
         let log = Log::new(keys.clone(), 100_000);
         let a = Hub::new(HubConfig::default());
-        let epoch = log.epoch(&mut con, &a.epoch()).await.unwrap();
-        assert_eq!(*epoch, *a.epoch());
+        let epoch = super::start_log(&log, &mut con, "a", &a.epoch()).await;
         publish(&a, 0..5);
 
         // The producer ships its ring; the edge follows the log into its hub.

@@ -181,26 +181,6 @@ impl Log {
             .map_err(refusal)
     }
 
-    /// The log's epoch: `candidate` if it has none yet (a new log, or one
-    /// Redis lost), else the one it has.
-    pub async fn epoch<C: ConnectionLike>(
-        &self,
-        con: &mut C,
-        candidate: &str,
-    ) -> Result<String, BusError> {
-        let _: Option<String> = redis::cmd("SET")
-            .arg(&self.keys.epoch)
-            .arg(candidate)
-            .arg("NX")
-            .query_async(con)
-            .await?;
-        let epoch: Option<String> = redis::cmd("GET")
-            .arg(&self.keys.epoch)
-            .query_async(con)
-            .await?;
-        Ok(epoch.unwrap_or_else(|| candidate.to_string()))
-    }
-
     /// The last seq given (0: none yet).
     pub async fn head<C: ConnectionLike>(&self, con: &mut C) -> Result<u64, BusError> {
         let head: Option<u64> = redis::cmd("GET")
@@ -210,44 +190,13 @@ impl Log {
         Ok(head.unwrap_or(0))
     }
 
-    /// Appends `events` (key, bytes) as lease holder `holder`, in `epoch`;
-    /// returns the seq of the first. A deposed holder gets
-    /// [`BusError::NotHolder`] and nothing is written.
-    pub async fn append<C: ConnectionLike>(
-        &self,
-        con: &mut C,
-        holder: &str,
-        epoch: &str,
-        events: &[(&str, &[u8])],
-    ) -> Result<u64, BusError> {
-        self.append_at(con, holder, epoch, 0, events).await
-    }
-
-    /// As [`Log::append`], but only if the first event takes seq `first`
-    /// (0: whatever comes next): a producer whose hub numbers the events
-    /// keeps the log's seqs equal to its own, or writes nothing
-    /// ([`BusError::SeqMismatch`]).
-    pub async fn append_at<C: ConnectionLike>(
-        &self,
-        con: &mut C,
-        holder: &str,
-        epoch: &str,
-        first: u64,
-        events: &[(&str, &[u8])],
-    ) -> Result<u64, BusError> {
-        let events: Vec<Outgoing> = events
-            .iter()
-            .map(|(key, bytes)| Outgoing {
-                key,
-                bytes,
-                finals: "",
-            })
-            .collect();
-        self.append_events(con, holder, epoch, first, &events).await
-    }
-
-    /// As [`Log::append_at`], also keeping each event's final 1m bars in
-    /// its symbol's history list (trimmed to the retain count).
+    /// Appends `events` as lease holder `holder` in `epoch`, only if the
+    /// first takes seq `first` (0: whatever comes next), keeping each
+    /// event's final 1m bars in its symbol's history list (trimmed to the
+    /// retain count); returns the seq of the first. A deposed holder gets
+    /// [`BusError::NotHolder`], another epoch [`BusError::EpochMismatch`],
+    /// a producer whose hub is not where the log ends
+    /// [`BusError::SeqMismatch`]; then nothing is written.
     pub async fn append_events<C: ConnectionLike>(
         &self,
         con: &mut C,
