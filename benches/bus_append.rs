@@ -45,6 +45,7 @@ fn main() {
             source: "bench".into(),
             origin: 0,
             bars: Vec::new(),
+            replay: None,
         };
         log.init(&mut con, "bench", &start).await.unwrap();
         let epoch = start.epoch;

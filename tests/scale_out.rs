@@ -2,7 +2,8 @@
 //! in a real `redis-server`, judged by their SSE clients and readiness:
 //! identical events on every instance, a resume on another instance, a
 //! killed producer replaced without a gap, a stalled Redis reported, a log
-//! Redis lost answered with a new epoch and `reset`.
+//! Redis lost answered with a new epoch and `reset`, a replay driven
+//! through any instance played on all.
 
 mod common;
 
@@ -13,6 +14,7 @@ use futures::StreamExt;
 use spotlight::client::sse::{RawEventStream, Subscribe};
 use spotlight::client::{Client, ClientError};
 use spotlight::market::Timeframe;
+use spotlight::wire::{ReplayStart, ReplayState};
 
 /// An instance on the bus at `redis`, simulating fast (a minute a second).
 async fn instance(redis: &Redis, role: &str) -> Served {
@@ -250,19 +252,143 @@ async fn a_log_redis_lost_means_a_new_epoch_and_reset_for_clients() {
     redis.stop().await;
 }
 
-#[tokio::test]
-async fn control_on_a_bus_instance_is_refused_with_a_clear_error() {
-    let redis = Redis::start().await;
-    let a = instance(&redis, "auto").await;
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/replay/stop", a.url))
-        .send()
+/// Events of a stream up to and including the next `reset`, as (event, data).
+async fn until_reset(s: &mut RawEventStream) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    loop {
+        let ev = guard(s.next()).await.expect("stream ended").unwrap();
+        out.push((ev.event.clone(), ev.data));
+        if ev.event == "reset" {
+            return out;
+        }
+    }
+}
+
+/// The replay window: ten minutes of SPY's history, 20 minutes back.
+async fn window(url: &str) -> (i64, i64) {
+    let history = Client::new(url)
+        .history("SPY", Timeframe::M1, 30, None)
         .await
         .unwrap();
-    assert_eq!(res.status().as_u16(), 409);
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "bus_control");
+    let from = history.bars[0].t;
+    (from, from + 10 * MIN)
+}
+
+fn replay_request(from: i64, to: i64) -> ReplayStart {
+    ReplayStart {
+        symbols: Some(vec!["SPY".into()]),
+        from: Some(from.into()),
+        to: Some(to.into()),
+        speed: Some(30.0),
+    }
+}
+
+#[tokio::test]
+async fn a_replay_started_through_an_edge_plays_on_every_instance() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "producer").await;
+    let b = instance(&redis, "edge").await;
+    let (on_a, on_b) = (Client::new(&a.url), Client::new(&b.url));
+    let mut stream_a = stream(&a.url, None).await;
+    let mut stream_b = stream(&b.url, None).await;
+    bars(&mut stream_a, 1).await;
+    bars(&mut stream_b, 1).await;
+    let (from, to) = window(&b.url).await;
+
+    let started = on_b.replay_start(&replay_request(from, to)).await.unwrap();
+    assert_eq!(started.state, ReplayState::Running, "the producer's answer");
+    assert_eq!(started.from, Some(from));
+    for s in [&mut stream_a, &mut stream_b] {
+        let reset = until_reset(s).await.pop().unwrap();
+        assert!(reset.1.contains("replay_started"), "{reset:?}");
+    }
+    // The same replayed events, ids and bytes, on both instances.
+    let played_a = bars(&mut stream_a, 12).await;
+    let played_b = bars(&mut stream_b, 12).await;
+    assert_eq!(played_a, played_b, "one replay, seen alike everywhere");
+    for (_, data) in &played_a {
+        let bar: serde_json::Value = serde_json::from_str(data).unwrap();
+        let t = bar["t"].as_i64().unwrap();
+        assert!((from..to).contains(&t), "a bar of the window: {data}");
+    }
+    let history_b = on_b.history("SPY", Timeframe::M1, 5, None).await.unwrap();
+    assert!(
+        history_b.bars.iter().all(|c| c.t < to),
+        "B's history is the replay's: {history_b:?}"
+    );
+    // The status comes from the producer; B's diag shows it too.
+    let status = on_b.replay_status().await.unwrap();
+    assert_eq!(status.symbols, ["SPY"]);
+    let diag: serde_json::Value = reqwest::get(format!("{}/api/diag", b.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(diag["replay"]["from"], from, "{diag}");
+
+    // Stopped through B: live data comes back on both.
+    let stopped = on_b.replay_action("stop").await.unwrap();
+    assert_eq!(stopped.state, ReplayState::Stopped);
+    for s in [&mut stream_a, &mut stream_b] {
+        let reset = until_reset(s).await.pop().unwrap();
+        assert!(reset.1.contains("replay_stopped"), "{reset:?}");
+    }
+    let live_a = bars(&mut stream_a, 3).await;
+    let live_b = bars(&mut stream_b, 3).await;
+    assert_eq!(live_a, live_b, "live again, alike");
+    let history_a = on_a.history("SPY", Timeframe::M1, 5, None).await.unwrap();
+    let history_b = on_b.history("SPY", Timeframe::M1, 5, None).await.unwrap();
+    assert!(history_b.bars.iter().all(|c| c.t >= to), "{history_b:?}");
+    assert_eq!(
+        history_a.bars[..4],
+        history_b.bars[..4],
+        "the same live history"
+    );
+    // A refusal is the producer's too.
+    match on_b.replay_action("pause").await {
+        Err(ClientError::Api { status, .. }) => assert_eq!(status, 409),
+        other => panic!("expected the producer's 409, got {other:?}"),
+    }
     a.stop("-TERM").await;
+    b.stop("-TERM").await;
+    redis.stop().await;
+}
+
+#[tokio::test]
+async fn an_instance_joining_during_a_replay_plays_it_and_a_takeover_ends_it() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "producer").await;
+    let b = instance(&redis, "auto").await;
+    let (from, to) = window(&a.url).await;
+    let mut request = replay_request(from, to);
+    request.speed = Some(1.0);
+    Client::new(&a.url).replay_start(&request).await.unwrap();
+    let mut stream_a = stream(&a.url, None).await;
+    bars(&mut stream_a, 2).await;
+
+    // C joins now: its SPY history is the replay's, and it plays on alike.
+    let c = instance(&redis, "edge").await;
+    let on_c = Client::new(&c.url);
+    let history = on_c.history("SPY", Timeframe::M1, 5, None).await.unwrap();
+    assert!(history.bars.iter().all(|c| c.t < to), "{history:?}");
+    let mut stream_c = stream(&c.url, None).await;
+    let first = bars(&mut stream_c, 1).await.remove(0);
+    let mut again_a = stream(&a.url, Some(first.0.clone())).await;
+    assert_eq!(bars(&mut stream_c, 2).await, bars(&mut again_a, 2).await);
+    drop((stream_a, again_a));
+
+    // The producer dies mid-replay: B takes over and ends the replay.
+    a.stop("-KILL").await;
+    let reset = until_reset(&mut stream_c).await.pop().unwrap();
+    assert!(reset.1.contains("replay_stopped"), "{reset:?}");
+    let live = bars(&mut stream_c, 2).await;
+    let bar: serde_json::Value = serde_json::from_str(&live[1].1).unwrap();
+    assert!(bar["t"].as_i64().unwrap() >= to, "live again: {live:?}");
+    let status = on_c.replay_status().await.unwrap();
+    assert_ne!(status.state, ReplayState::Running, "{status:?}");
+    b.stop("-TERM").await;
+    c.stop("-TERM").await;
     redis.stop().await;
 }
 

@@ -1,10 +1,12 @@
 //! A hub event as the log keeps it: the entry's key is the symbol, its
 //! bytes are the finals mask and the six timeframes' SSE frames, each
-//! after its length (4 bytes, big-endian).
+//! after its length (4 bytes, big-endian). A mark (replay began or ended, a
+//! broadcast frame) is kept as its kind's name and its bytes: JSON, or the
+//! frame as it is.
 
 use bytes::Bytes;
 
-use crate::market::hub::Mirrored;
+use crate::market::hub::{MarkKind, Mirrored};
 use crate::market::{Candle, Timeframe};
 use crate::wire::BarEvent;
 
@@ -60,6 +62,33 @@ pub fn decode(seq: u64, symbol: &str, bytes: &Bytes) -> Option<Mirrored> {
     })
 }
 
+/// The kind name and bytes a mark is kept as.
+pub fn encode_mark(kind: &MarkKind) -> (&'static str, Vec<u8>) {
+    match kind {
+        MarkKind::ReplayBegan(symbols) => ("began", json(symbols)),
+        MarkKind::ReplayEnded(tails) => ("ended", json(tails)),
+        MarkKind::Broadcast(frame) => ("frame", frame.to_vec()),
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// The mark an entry of kind `name` holds (`None`: not one this build reads).
+pub fn decode_mark(name: &str, bytes: &Bytes) -> Option<MarkKind> {
+    match name {
+        "began" => serde_json::from_slice(bytes)
+            .ok()
+            .map(MarkKind::ReplayBegan),
+        "ended" => serde_json::from_slice(bytes)
+            .ok()
+            .map(MarkKind::ReplayEnded),
+        "frame" => Some(MarkKind::Broadcast(bytes.clone())),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +105,32 @@ mod tests {
         assert_eq!(decode(7, "SPY", &bytes), Some(event));
         assert_eq!(decode(7, "SPY", &bytes.slice(..bytes.len() - 1)), None);
         assert_eq!(decode(7, "SPY", &Bytes::new()), None);
+    }
+
+    #[test]
+    fn marks_round_trip() {
+        let c = Candle {
+            t: 60_000,
+            o: 1.0,
+            h: 2.0,
+            l: 0.5,
+            c: 1.5,
+            v: 3,
+        };
+        let marks = [
+            MarkKind::ReplayBegan(vec![("SPY".into(), vec![c])]),
+            MarkKind::ReplayEnded(vec![crate::market::hub::LiveTail {
+                symbol: "SPY".into(),
+                finals: vec![c],
+                forming: None,
+            }]),
+            MarkKind::Broadcast(Bytes::from_static(b"event: replay\ndata: {}\n\n")),
+        ];
+        for mark in marks {
+            let (name, bytes) = encode_mark(&mark);
+            assert_eq!(decode_mark(name, &Bytes::from(bytes)), Some(mark));
+        }
+        assert_eq!(decode_mark("began", &Bytes::from_static(b"{")), None);
+        assert_eq!(decode_mark("other", &Bytes::new()), None);
     }
 }

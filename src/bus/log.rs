@@ -52,6 +52,34 @@ end
 local head = redis.call('GET', KEYS[2]) or '0'
 return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], head .. '-*', 'e', ARGV[3], 'hb', '1')";
 
+const MARK: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
+end
+if redis.call('GET', KEYS[4]) ~= ARGV[3] then
+  return redis.error_reply('EPOCH_MISMATCH the log is in another epoch')
+end
+if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[4]) then
+  return redis.error_reply('SEQ_MISMATCH the log is not where this producer is')
+end
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], ARGV[4] .. '-*',
+  'e', ARGV[3], 'm', ARGV[5], 'b', ARGV[6])
+if ARGV[5] == 'began' then
+  redis.call('DEL', KEYS[5])
+  redis.call('HSET', KEYS[5], 'at', ARGV[4], 'began', ARGV[6])
+elseif ARGV[5] == 'ended' then
+  redis.call('DEL', KEYS[5])
+  for i = 9, #ARGV, 2 do
+    local bars = ARGV[8] .. ':bars:' .. ARGV[i]
+    for line in string.gmatch(ARGV[i + 1], '[^\n]+') do
+      redis.call('RPUSH', bars, line)
+    end
+    redis.call('LTRIM', bars, -tonumber(ARGV[7]), -1)
+    redis.call('SADD', KEYS[6], ARGV[i])
+  end
+end
+return id";
+
 /// One event of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
@@ -75,6 +103,7 @@ pub struct Log {
     retain: usize,
     append: Script,
     beat: Script,
+    mark: Script,
 }
 
 /// One event to append: its key (the symbol), its bytes, and the final
@@ -116,8 +145,24 @@ pub struct Read {
     pub at: Position,
     /// The epoch it was written in.
     pub epoch: String,
-    /// The event (`None`: a heartbeat).
+    /// The event (`None`: a heartbeat or a mark).
     pub event: Option<LogEntry>,
+    /// The mark: its kind's name and bytes (see [`super::event::encode_mark`]).
+    pub mark: Option<(String, Bytes)>,
+}
+
+/// A mark to append: where it goes, what it is, and for a replay's end
+/// the live final 1m bars to keep per symbol (JSON lines).
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingMark<'a> {
+    /// The seq of the event it follows (the log's head).
+    pub after: u64,
+    /// Its kind's name.
+    pub name: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Final 1m candles to keep, per symbol.
+    pub finals: &'a [(String, String)],
 }
 
 impl Log {
@@ -129,6 +174,7 @@ impl Log {
             retain: 200_000,
             append: Script::new(APPEND),
             beat: Script::new(BEAT),
+            mark: Script::new(MARK),
         }
     }
 
@@ -223,8 +269,43 @@ impl Log {
         call.invoke_async::<u64>(con).await.map_err(refusal)
     }
 
-    /// Up to `count` entries after `seq`, oldest first (what a resume older
-    /// than an instance's ring is served from).
+    /// Appends `mark` after event `mark.after` as lease holder `holder` in
+    /// `epoch`, only if that is where the log ends (the same refusals as
+    /// [`Log::append_events`]); a replay's start is also kept for instances
+    /// joining during it, its end clears that and keeps the live bars.
+    pub async fn append_mark<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        holder: &str,
+        epoch: &str,
+        mark: OutgoingMark<'_>,
+    ) -> Result<(), BusError> {
+        let mut call = self.mark.prepare_invoke();
+        call.key(&self.keys.lease)
+            .key(&self.keys.seq)
+            .key(&self.keys.log)
+            .key(&self.keys.epoch)
+            .key(&self.keys.replay)
+            .key(&self.keys.symbols)
+            .arg(holder)
+            .arg(self.max_len)
+            .arg(epoch)
+            .arg(mark.after)
+            .arg(mark.name)
+            .arg(mark.bytes)
+            .arg(self.retain)
+            .arg(&self.keys.prefix);
+        for (symbol, finals) in mark.finals {
+            call.arg(symbol).arg(finals);
+        }
+        call.invoke_async::<String>(con)
+            .await
+            .map(drop)
+            .map_err(refusal)
+    }
+
+    /// The events after `seq`, oldest first, from the next `count` entries
+    /// (what a resume older than an instance's ring is served from).
     pub async fn after<C: ConnectionLike>(
         &self,
         con: &mut C,
@@ -233,7 +314,9 @@ impl Log {
     ) -> Result<Vec<LogEntry>, BusError> {
         let reply: StreamRangeReply = redis::cmd("XRANGE")
             .arg(&self.keys.log)
-            .arg(format!("({seq}-0"))
+            // Past every heartbeat and mark after event `seq` too: the
+            // first entry is the next event.
+            .arg(format!("({seq}-{}", u64::MAX))
             .arg("+")
             .arg("COUNT")
             .arg(count)
@@ -288,6 +371,9 @@ impl Log {
                     },
                     epoch: id.get("e")?,
                     event: entry(&id),
+                    mark: id
+                        .get::<String>("m")
+                        .zip(id.get::<Vec<u8>>("b").map(Bytes::from)),
                 })
             })
             .collect())

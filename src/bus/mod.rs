@@ -8,6 +8,7 @@
 //! This module holds the Redis side (keys, lease, log); the server wires
 //! it to the hub.
 
+pub mod apply;
 pub mod control;
 pub mod event;
 pub mod lease;
@@ -36,6 +37,9 @@ pub struct Keys {
     pub symbols: String,
     /// Requests for the producer (see [`control`]).
     pub control: String,
+    /// The replay running, if any: where it began (`at`) and its `began`
+    /// mark, for an instance joining during it.
+    pub replay: String,
     /// The prefix of every key.
     pub prefix: String,
 }
@@ -51,6 +55,7 @@ impl Keys {
             meta: format!("{prefix}:meta"),
             symbols: format!("{prefix}:symbols"),
             control: format!("{prefix}:control"),
+            replay: format!("{prefix}:replay"),
             prefix: prefix.to_string(),
         }
     }

@@ -5,8 +5,8 @@
 //! policy.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +16,7 @@ use super::log::{Log, LogEntry, Position};
 use super::Role;
 use crate::client::reconnect::Backoff;
 use crate::market::time::now_ms;
+use crate::wire::{ReplayState, ReplayStatus};
 
 /// What the instance's bus tasks know, for readiness, diag and metrics.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub struct NodeState {
     /// Seconds from the producer's append to this instance's fan-out
     /// (registered by the server's metrics; unregistered it only counts).
     pub lag: prometheus::Histogram,
+    /// The producer's last replay status and when it came.
+    replay: Mutex<Option<(ReplayStatus, Instant)>>,
 }
 
 impl Default for NodeState {
@@ -53,6 +56,7 @@ impl Default for NodeState {
             events_in: AtomicU64::default(),
             events_out: AtomicU64::default(),
             lag: prometheus::Histogram::with_opts(opts).expect("a static, valid histogram"),
+            replay: Mutex::new(None),
         }
     }
 }
@@ -101,6 +105,26 @@ impl NodeState {
             self.lag
                 .observe((now_ms() - appended_ms).max(0) as f64 / 1000.0);
         }
+    }
+
+    /// Keeps the replay status the producer broadcast.
+    pub fn replay_changed(&self, status: ReplayStatus) {
+        *self.replay.lock().unwrap_or_else(|e| e.into_inner()) = Some((status, Instant::now()));
+    }
+
+    /// The replay as the producer last told it, its clock moved on by the
+    /// time since when running (`None`: nothing told yet).
+    pub fn replay(&self) -> Option<ReplayStatus> {
+        let kept = self.replay.lock().unwrap_or_else(|e| e.into_inner());
+        let (status, at) = kept.as_ref()?;
+        let mut status = status.clone();
+        if status.state == ReplayState::Running {
+            let moved = (at.elapsed().as_secs_f64() * 1000.0 * status.speed) as i64;
+            status.clock = status
+                .clock
+                .map(|c| (c + moved).min(status.to.unwrap_or(i64::MAX)));
+        }
+        Some(status)
     }
 
     /// Counts `n` events appended by this instance.
@@ -194,6 +218,8 @@ pub async fn keep_lease(
 pub enum Followed {
     /// The next event of the log.
     Event(LogEntry),
+    /// A mark between events: its kind's name and bytes.
+    Mark(String, bytes::Bytes),
     /// The log was started again in a new epoch (Redis lost the old one):
     /// its events follow from its start.
     Epoch(String),
@@ -270,6 +296,11 @@ pub async fn follow(
                     break;
                 }
                 at = entry.at;
+                if let Some((name, bytes)) = entry.mark {
+                    if tx.send(Followed::Mark(name, bytes)).await.is_err() {
+                        break 'connect;
+                    }
+                }
                 if let Some(event) = entry.event {
                     let seq = event.seq;
                     if tx.send(Followed::Event(event)).await.is_err() {

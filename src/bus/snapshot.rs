@@ -11,6 +11,7 @@ use redis::Script;
 
 use super::log::Log;
 use super::BusError;
+use crate::market::hub::Preload;
 use crate::market::Candle;
 
 const INIT: &str = r"
@@ -20,7 +21,7 @@ end
 for _, symbol in ipairs(redis.call('SMEMBERS', KEYS[6])) do
   redis.call('DEL', ARGV[6] .. ':bars:' .. symbol)
 end
-redis.call('DEL', KEYS[3], KEYS[6])
+redis.call('DEL', KEYS[3], KEYS[6], KEYS[7])
 redis.call('SET', KEYS[4], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[7])
 redis.call('HSET', KEYS[5], 'source', ARGV[3], 'origin', ARGV[4])
@@ -45,7 +46,9 @@ local bars = {}
 for i, symbol in ipairs(symbols) do
   bars[i] = redis.call('LRANGE', ARGV[1] .. ':bars:' .. symbol, 0, -1)
 end
-return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0'), meta[1], meta[2], symbols, bars}";
+local replay = redis.call('HMGET', KEYS[5], 'at', 'began')
+return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0'), meta[1], meta[2], symbols, bars,
+  replay[1], replay[2]}";
 
 /// What a log starts from, or what an instance joining it reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,9 @@ pub struct Snapshot {
     pub origin: i64,
     /// Final 1m bars per symbol, oldest first.
     pub bars: Vec<(String, Vec<Candle>)>,
+    /// The replay running: the seq it began after and its symbols with
+    /// their preload (`None`: none, or a log being started).
+    pub replay: Option<(u64, Preload)>,
 }
 
 impl Log {
@@ -80,6 +86,7 @@ impl Log {
             .key(&keys.epoch)
             .key(&keys.meta)
             .key(&keys.symbols)
+            .key(&keys.replay)
             .arg(holder)
             .arg(&start.epoch)
             .arg(&start.source)
@@ -113,37 +120,50 @@ impl Log {
         &self,
         con: &mut C,
     ) -> Result<Option<Snapshot>, BusError> {
-        type Reply = (String, u64, String, String, Vec<String>, Vec<Vec<String>>);
+        type Reply = (
+            String,
+            u64,
+            String,
+            String,
+            Vec<String>,
+            Vec<Vec<String>>,
+            Option<u64>,
+            Option<String>,
+        );
         let keys = self.keys();
         let reply: Option<Reply> = Script::new(SNAPSHOT)
             .key(&keys.seq)
             .key(&keys.epoch)
             .key(&keys.meta)
             .key(&keys.symbols)
+            .key(&keys.replay)
             .arg(&keys.prefix)
             .invoke_async(con)
             .await?;
-        Ok(reply.map(|(epoch, head, source, origin, symbols, bars)| {
-            let mut bars: Vec<(String, Vec<Candle>)> = symbols
-                .into_iter()
-                .zip(bars)
-                .map(|(symbol, lines)| {
-                    let candles = lines
-                        .iter()
-                        .filter_map(|l| serde_json::from_str(l).ok())
-                        .collect();
-                    (symbol, candles)
-                })
-                .collect();
-            bars.sort_by(|a, b| a.0.cmp(&b.0));
-            Snapshot {
-                epoch,
-                head,
-                source,
-                origin: origin.parse().unwrap_or(0),
-                bars,
-            }
-        }))
+        Ok(
+            reply.map(|(epoch, head, source, origin, symbols, bars, at, began)| {
+                let mut bars: Vec<(String, Vec<Candle>)> = symbols
+                    .into_iter()
+                    .zip(bars)
+                    .map(|(symbol, lines)| {
+                        let candles = lines
+                            .iter()
+                            .filter_map(|l| serde_json::from_str(l).ok())
+                            .collect();
+                        (symbol, candles)
+                    })
+                    .collect();
+                bars.sort_by(|a, b| a.0.cmp(&b.0));
+                Snapshot {
+                    epoch,
+                    head,
+                    source,
+                    origin: origin.parse().unwrap_or(0),
+                    bars,
+                    replay: at.zip(began.and_then(|b| serde_json::from_str(&b).ok())),
+                }
+            }),
+        )
     }
 }
 

@@ -21,7 +21,7 @@ use crate::bus::node::NodeState;
 use crate::bus::resume;
 use crate::market::hub::Resume;
 use crate::market::Hub;
-use crate::wire::DiagBus;
+use crate::wire::{DiagBus, ReplayStatus};
 
 /// Frames a resume may take from the shared log at most (beyond: `reset`),
 /// the same bound as a client's queue by default.
@@ -141,7 +141,9 @@ impl Bus {
             return None;
         }
         let (low, head) = hub.ring_bounds();
-        if seq + 1 >= low || *seq > head {
+        // A resume from before a replay began or ended gets the hub's
+        // `reset`, not the events of the other side.
+        if seq + 1 >= low || *seq > head || hub.boundary_seq().is_some_and(|b| *seq < b) {
             return None;
         }
         let mut con = self.con.clone();
@@ -296,16 +298,12 @@ impl BusMetrics {
 }
 
 impl AppState {
-    /// Refuses what only the producer may do and is not forwarded (replay) while this
-    /// instance is on a bus: the hub here mirrors the shared log.
-    pub fn local_control(&self) -> Result<(), ApiError> {
-        match &self.bus {
-            None => Ok(()),
-            Some(_) => Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "bus_control",
-                "this instance serves a shared market log (--bus): replay is not forwarded to its producer yet; run it on an instance without --bus",
-            )),
-        }
+    /// The replay's status: this instance's, or on a bus the producer's as
+    /// it last broadcast it (what diag and the voice tool show).
+    pub fn replay_status(&self) -> ReplayStatus {
+        self.bus
+            .as_ref()
+            .and_then(|bus| bus.node.replay())
+            .unwrap_or_else(|| self.replay.status())
     }
 }

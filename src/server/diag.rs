@@ -79,7 +79,7 @@ pub fn snapshot(state: &AppState) -> Diag {
             private_diag: state.auth.private_diag,
             persistent_sessions: state.auth.persistent_key,
         },
-        replay: state.replay.status(),
+        replay: state.replay_status(),
         lagging_clients: hub.lagging(LAGGING),
         admission: DiagAdmission {
             connections: state.admission.connections() as u64,

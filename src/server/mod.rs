@@ -16,7 +16,7 @@ pub mod ingest;
 mod lean;
 pub mod metrics;
 mod params;
-mod replay;
+pub mod replay;
 mod sse;
 pub mod voice;
 

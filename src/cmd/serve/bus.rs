@@ -5,6 +5,7 @@
 //! the pump appends to the log. A producer that loses the lease drops its
 //! copy; what its clients see never came from anywhere but the log.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,21 +14,22 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{run_source, start_source, ServeArgs};
+use super::{load_recordings, run_source, start_source, ServeArgs};
+use crate::bus::apply::apply;
 use crate::bus::control::{self, ControlReply, ControlRequest};
 use crate::bus::event::decode;
 use crate::bus::lease::Lease;
 use crate::bus::log::Log;
-use crate::bus::node::{follow, keep_lease, Followed, NodeState};
+use crate::bus::node::{follow, keep_lease, NodeState};
 use crate::bus::pump::pump;
 use crate::bus::snapshot::Snapshot;
 use crate::bus::{BusError, Keys};
 use crate::client::reconnect::Backoff;
-use crate::market::hub::{new_epoch, MirrorError};
+use crate::market::hub::{new_epoch, MarkKind, Preload};
+use crate::market::replay::Replayer;
 use crate::market::state::{SeriesState, State};
-use crate::market::{Hub, HubConfig};
-use crate::server::error::ApiError;
-use crate::server::ingest;
+use crate::market::{Candle, Hub, HubConfig};
+use crate::server::{ingest, replay};
 
 /// An instance joined to the bus.
 pub struct Joined {
@@ -54,6 +56,7 @@ struct Ctx {
     serving: Arc<Hub>,
     config: HubConfig,
     node: Arc<NodeState>,
+    recordings: HashMap<String, Vec<Candle>>,
     stop: CancellationToken,
 }
 
@@ -104,6 +107,9 @@ pub async fn join(
     }
     let serving = Hub::restore(config.clone(), state_of(&snapshot))
         .map_err(|e| anyhow::anyhow!("the shared log's history cannot be read: {e}"))?;
+    if let Some((at, began)) = &snapshot.replay {
+        join_replay(&serving, &log, &mut con, *at, began.clone(), snapshot.head).await?;
+    }
     tracing::info!(epoch = %snapshot.epoch, seq = snapshot.head, symbols = snapshot.bars.len(), "joined the shared log");
     let (tx, rx) = mpsc::channel(4096);
     tokio::spawn(follow(
@@ -126,6 +132,7 @@ pub async fn join(
         serving: serving.clone(),
         config,
         node: node.clone(),
+        recordings: load_recordings(args)?,
         stop,
     });
     let reader = redis::aio::ConnectionManager::new(ctx.client.clone()).await?;
@@ -168,39 +175,38 @@ async fn connect(
     }
 }
 
-/// Applies what the follower reads to the serving hub.
-async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<NodeState>) {
-    while let Some(item) = rx.recv().await {
-        match item {
-            Followed::Event(entry) => {
-                let Some(event) = decode(entry.seq, &entry.key, &entry.bytes) else {
-                    tracing::warn!(seq = entry.seq, "an entry of the shared log cannot be read");
-                    continue;
-                };
-                match hub.mirror(&event) {
-                    Ok(()) => node.received(entry.appended_ms),
-                    Err(MirrorError::Gap { head, got }) => {
-                        // The log was trimmed past this instance while it
-                        // was away: its clients start over from here.
-                        tracing::warn!(
-                            head,
-                            got,
-                            "events left the shared log before this instance read them"
-                        );
-                        hub.rebase(&entry.epoch, got - 1);
-                        let _ = hub.mirror(&event);
-                    }
-                    Err(e) => {
-                        tracing::warn!(seq = entry.seq, error = %e, "an event of the shared log was not applied")
-                    }
+/// Joining during a replay that began after seq `at`: its symbols go
+/// into replay mode with their preload, and take the bars it played
+/// before `head` from the log (those it still holds).
+async fn join_replay(
+    hub: &Hub,
+    log: &Log,
+    con: &mut redis::aio::MultiplexedConnection,
+    at: u64,
+    began: Preload,
+    head: u64,
+) -> anyhow::Result<()> {
+    let replayed: HashSet<String> = began.iter().map(|(s, _)| s.clone()).collect();
+    hub.begin_replay(began)?;
+    let mut read = at;
+    while read < head {
+        let entries = log.after(con, read, 512).await?;
+        let Some(last) = entries.last() else { break };
+        read = last.seq;
+        for entry in entries.iter().filter(|e| e.seq <= head) {
+            if let Some(event) = replayed
+                .contains(&entry.key)
+                .then(|| decode(entry.seq, &entry.key, &entry.bytes))
+                .flatten()
+            {
+                if let Err(e) = hub.mirror_history(&event) {
+                    tracing::warn!(seq = entry.seq, error = %e, "a replayed bar of the shared log was not applied");
                 }
-            }
-            Followed::Epoch(epoch) => {
-                tracing::warn!(%epoch, "the shared log started again in a new epoch: clients get reset");
-                hub.rebase(&epoch, 0);
             }
         }
     }
+    tracing::info!(at, "joined during a replay");
+    Ok(())
 }
 
 /// Produces whenever this instance holds the lease.
@@ -244,11 +250,17 @@ async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
         .context("this instance has not read the whole shared log")?;
     let origin = ctx.log.origin(&mut con).await?.unwrap_or(0);
     ctx.origin.store(origin, Ordering::SeqCst);
-    let state = ctx
-        .serving
-        .snapshot(&ctx.source, origin)
-        .context("a replay is running")?;
+    let state = ctx.serving.live_snapshot(&ctx.source, origin);
     let hub = Hub::restore(ctx.config.clone(), state)?;
+    hub.keep_marks();
+    let replayer = Replayer::new(hub.clone(), ctx.recordings.clone());
+    if ctx.serving.replaying() {
+        // The producer that ran it is gone, and its clock with it: the
+        // replay ends everywhere and live data comes back.
+        hub.note(MarkKind::ReplayEnded(Vec::new()));
+        hub.broadcast("replay", &replayer.status());
+        tracing::warn!("the replay of the previous producer ended with it");
+    }
     let token = ctx.stop.child_token();
     run_source(&ctx.args, &hub, origin, token.clone());
     tracing::info!(%epoch, seq = head, "producing to the shared log");
@@ -263,6 +275,7 @@ async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
         ctx.client.clone(),
         ctx.log.keys().clone(),
         hub.clone(),
+        replayer.clone(),
         token.clone(),
     ));
     let lost = async {
@@ -275,21 +288,30 @@ async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
         () = lost => Err(BusError::NotHolder),
     };
     token.cancel();
+    let _ = replayer.stop();
     pumped?;
     Ok(())
 }
 
-/// Runs the control other instances forward (ingest) on the producer's hub.
-async fn answer(client: redis::Client, keys: Keys, hub: Arc<Hub>, stop: CancellationToken) {
+/// Runs the control other instances forward (ingest, replay) on the
+/// producer's hub and replayer.
+async fn answer(
+    client: redis::Client,
+    keys: Keys,
+    hub: Arc<Hub>,
+    replayer: Arc<Replayer>,
+    stop: CancellationToken,
+) {
     let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     while !stop.is_cancelled() {
         let run = |request: ControlRequest| {
-            let hub = hub.clone();
+            let (hub, replayer) = (hub.clone(), replayer.clone());
             async move {
                 let answer = match request.op.as_str() {
                     "ingest" => ingest::publish(&hub, &request.body)
                         .map(|r| serde_json::to_string(&r).unwrap_or_default()),
-                    other => Err(ApiError::bad_request(format!("unknown control {other:?}"))),
+                    op => replay::control(&replayer, op, request.body.as_bytes())
+                        .map(|r| serde_json::to_string(&r).unwrap_or_default()),
                 };
                 match answer {
                     Ok(body) => ControlReply { status: 200, body },
@@ -352,6 +374,7 @@ fn start_of(hub: &Hub, epoch: String, source: &str, origin: i64) -> anyhow::Resu
         head: 0,
         source: source.to_string(),
         origin,
+        replay: None,
         bars: state
             .series
             .into_iter()

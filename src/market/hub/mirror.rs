@@ -140,6 +140,24 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Applies an event's 1m bar to this hub's history only — no ring, no
+    /// subscriber: a hub joining during a replay catching the replayed
+    /// series up on the bars played before it joined.
+    pub fn mirror_history(&self, event: &Mirrored) -> Result<(), MirrorError> {
+        let bar = last_bar(&event.frames[Timeframe::M1.index()])
+            .ok_or(MirrorError::Unreadable(event.seq))?;
+        let candle = bar.bar.candle();
+        candle.check().map_err(PublishError::from)?;
+        let _writer = self.writer();
+        let mut inner = self.lock();
+        let i = self.symbol_index(&mut inner, &event.symbol)? as usize;
+        inner.series[i].check_order(candle.t)?;
+        inner.series[i].apply(candle, bar.bar.is_final);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

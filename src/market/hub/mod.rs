@@ -5,6 +5,7 @@
 mod catch_up;
 mod error;
 mod fanout;
+mod marks;
 mod mirror;
 mod persist;
 mod queries;
@@ -24,6 +25,7 @@ use rand::Rng;
 
 pub use catch_up::{CatchUp, Caught};
 pub use error::{BatchError, PublishError, SubscribeError, UnknownSymbol};
+pub use marks::{LiveTail, Mark, MarkKind, Preload};
 pub use mirror::{MirrorError, Mirrored};
 pub use queue::{ClientQueue, DirectWrite, Pushed, QueueItem, BROADCAST_KEY};
 pub use ring::{Ring, RingEntry};
@@ -136,6 +138,8 @@ struct Inner {
     /// The head seq when a replay last started or stopped, and which: a
     /// resume from before it gets a `reset` instead of mixed events.
     boundary: Option<(u64, ResetReason)>,
+    /// What happened outside the seq space, for the bus (a producer's hub).
+    journal: Option<marks::Journal>,
 }
 
 impl Inner {
@@ -151,6 +155,7 @@ impl Inner {
             next_id: 1,
             stashed: HashMap::new(),
             boundary: None,
+            journal: None,
         }
     }
 }
@@ -252,6 +257,12 @@ impl Hub {
     pub fn ring_bounds(&self) -> (u64, u64) {
         let inner = self.lock();
         (inner.ring.low_seq(inner.head), inner.head)
+    }
+
+    /// The head seq when a replay last started or stopped (a resume from
+    /// before it gets `reset`).
+    pub fn boundary_seq(&self) -> Option<u64> {
+        self.lock().boundary.map(|(seq, _)| seq)
     }
 
     /// Whether any symbol has a bar yet.

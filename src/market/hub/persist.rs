@@ -14,35 +14,25 @@ impl Hub {
     pub fn snapshot(&self, source: &str, origin: i64) -> Option<State> {
         let _writer = self.writer();
         let inner = self.lock();
-        if !inner.stashed.is_empty() {
-            return None;
+        inner
+            .stashed
+            .is_empty()
+            .then(|| state_of(&inner, source, origin))
+    }
+
+    /// The live side of [`Hub::snapshot`], a replay or not: replayed
+    /// symbols as they stand set aside, no ring and no boundary (what a bus
+    /// producer taking over continues from).
+    pub fn live_snapshot(&self, source: &str, origin: i64) -> State {
+        let _writer = self.writer();
+        let inner = self.lock();
+        let mut state = state_of(&inner, source, origin);
+        for (i, live) in &inner.stashed {
+            state.series[*i as usize] = series_state(live);
         }
-        Some(State {
-            source: source.to_string(),
-            origin,
-            epoch: inner.epoch.to_string(),
-            head: inner.head,
-            boundary: inner.boundary,
-            series: inner
-                .series
-                .iter()
-                .map(|s| SeriesState {
-                    name: s.name.to_string(),
-                    finals: s.finals().to_vec(),
-                    forming: s.forming(),
-                })
-                .collect(),
-            ring: inner
-                .ring
-                .after(0)
-                .map(|e| EventState {
-                    seq: e.seq,
-                    symbol: e.symbol,
-                    finals: e.finals,
-                    frames: e.frames.clone(),
-                })
-                .collect(),
-        })
+        state.ring.clear();
+        state.boundary = None;
+        state
     }
 
     /// A hub that continues a saved state: its epoch, seq, ring and history.
@@ -75,5 +65,34 @@ impl Hub {
         inner.head = state.head;
         inner.boundary = state.boundary;
         Ok(Hub::build(config, state.epoch, inner))
+    }
+}
+
+fn series_state(s: &Series) -> SeriesState {
+    SeriesState {
+        name: s.name.to_string(),
+        finals: s.finals().to_vec(),
+        forming: s.forming(),
+    }
+}
+
+fn state_of(inner: &Inner, source: &str, origin: i64) -> State {
+    State {
+        source: source.to_string(),
+        origin,
+        epoch: inner.epoch.to_string(),
+        head: inner.head,
+        boundary: inner.boundary,
+        series: inner.series.iter().map(series_state).collect(),
+        ring: inner
+            .ring
+            .after(0)
+            .map(|e| EventState {
+                seq: e.seq,
+                symbol: e.symbol,
+                finals: e.finals,
+                frames: e.frames.clone(),
+            })
+            .collect(),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{ClientQueue, Hub, PublishError, QueueItem, Series, BROADCAST_KEY};
+use super::{ClientQueue, Hub, MarkKind, PublishError, QueueItem, Series, BROADCAST_KEY};
 use crate::market::bar::Candle;
 use crate::wire::{self, Reset, ResetReason};
 
@@ -21,6 +21,7 @@ impl Hub {
         for (symbol, _) in &symbols {
             self.admits_symbol(&inner, symbol, 0)?;
         }
+        let began = inner.journal.is_some().then(|| symbols.clone());
         for (symbol, preload) in symbols {
             let i = self.symbol_index(&mut inner, &symbol)?;
             let mut fresh = Series::new(inner.series[i as usize].name.clone(), self.config.retain);
@@ -28,6 +29,11 @@ impl Hub {
             let live = std::mem::replace(&mut inner.series[i as usize], fresh);
             // A replay replacing a finished one keeps the live series it set aside.
             inner.stashed.entry(i).or_insert(live);
+            inner.note_set_aside(i);
+        }
+        if let Some(began) = began {
+            inner.note(|| MarkKind::ReplayBegan(began));
+            self.appended.notify_one();
         }
         let reason = ResetReason::ReplayStarted;
         inner.boundary = Some((inner.head, reason));
@@ -47,8 +53,14 @@ impl Hub {
             return;
         }
         let stashed: Vec<(u32, Series)> = inner.stashed.drain().collect();
+        let restored: Vec<u32> = stashed.iter().map(|(i, _)| *i).collect();
         for (i, live) in stashed {
             inner.series[i as usize] = live;
+        }
+        if inner.journal.is_some() {
+            let tails = inner.live_tails(&restored);
+            inner.note(|| MarkKind::ReplayEnded(tails));
+            self.appended.notify_one();
         }
         let reason = ResetReason::ReplayStopped;
         inner.boundary = Some((inner.head, reason));
@@ -101,8 +113,18 @@ impl Hub {
     pub fn broadcast(&self, event: &str, data: &impl Serialize) {
         let mut buf = Vec::with_capacity(256);
         wire::write_sse(&mut buf, event, None, data);
-        let inner = self.lock();
-        let due = Self::push_to_all(&inner.clients, inner.head, Bytes::from(buf));
+        self.broadcast_frame(Bytes::from(buf));
+    }
+
+    /// Sends a ready SSE frame outside the seq space to every subscriber
+    /// (as [`Hub::broadcast`]; a bus edge passing on the producer's).
+    pub fn broadcast_frame(&self, frame: Bytes) {
+        let mut inner = self.lock();
+        if inner.journal.is_some() {
+            inner.note(|| MarkKind::Broadcast(frame.clone()));
+            self.appended.notify_one();
+        }
+        let due = Self::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         super::flush(due);
     }

@@ -49,7 +49,7 @@ pub fn call(state: &AppState, name: &str, args: &Value) -> Result<Value, String>
                 .map_err(|e| e.to_string())?;
             Ok(json!(history))
         }
-        "replay_status" => Ok(json!(state.replay.status())),
+        "replay_status" => Ok(json!(state.replay_status())),
         other => Err(format!(
             "unknown tool {} (tools: {})",
             crate::server::error::quote(other),
