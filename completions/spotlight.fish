@@ -52,7 +52,7 @@ complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "completions" -d
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "man" -d 'Man pages: one for spotlight and one per subcommand'
 complete -c spotlight -n "__fish_spotlight_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l addr -d 'Address to listen on' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source -d 'Market source: `sim` (embedded) or `file:PATH` (a file or folder of 1m bars)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source -d 'Market source: `sim` (embedded), `file:PATH` (a file or folder of 1m bars) or `polygon` (a live provider; key in POLYGON_API_KEY)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l log-format -d 'Log format' -r -f -a "pretty\t'Human-readable lines'
 json\t'One JSON object per line'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l state-dir -d 'Save the epoch, seq, ring and history here on shutdown, and continue from them on start' -r -F
@@ -63,10 +63,10 @@ prod\t'Behind TLS: `SameSite=None; Secure` cookies'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin-attempts -d 'PIN attempts allowed per minute per client address' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin-attempts-global -d 'Failed PIN attempts allowed per minute over all addresses' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l rate-limit -d 'API requests allowed per minute per client address (health, readiness and metrics are exempt)' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l symbols -d 'Simulated symbols' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l symbols -d 'Symbols: simulated, or followed from the live provider' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l seed -d 'Seed of the simulation: same seed, same bars' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l tick-ms -d 'Interval of in-progress updates, ms' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l backfill -d '1m history simulated before the start' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l backfill -d '1m history before the start: simulated, or backfilled from the live provider' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l sim-speed -d 'Speed of the simulated clock relative to wall time (for demos and tests)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l tz -d 'Zone of naive date-times in files (default: the format\'s own; CSV: America/New_York)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l stamp -d 'Whether file timestamps mark bar start or end (default: the format\'s own)' -r -f -a "start\t'The timestamp is the bucket start (the wire convention)'
@@ -99,6 +99,9 @@ producer\t'Always try to hold the lease'
 edge\t'Never produce: serve what the log holds'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l bus-stall -d 'Not ready when nothing (not even the producer\'s heartbeat) came from the bus this long' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l bus-lease -d 'The producer lease\'s time: a standby takes over within it when the producer dies' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l polygon-ws-url -d 'The provider\'s stocks WebSocket (`--source polygon`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l polygon-rest-url -d 'The provider\'s REST base, for backfill (`--source polygon`)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source-stall -d 'Not ready when the live feed is down this long, or silent this long in US market hours' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
@@ -111,6 +114,7 @@ always\t'Always'
 never\t'Never'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l allow-open -d 'Allow listening on a non-loopback address with no PIN set'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l private-diag -d 'Put `/api/diag` behind auth too'
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source-stall-always -d 'Count the live feed\'s silence around the clock, not only in US market hours'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s q -l quiet -d 'Less log output'

@@ -10,4 +10,5 @@ pub mod server;
 pub mod sys;
 pub mod text;
 pub mod tui;
+pub mod upstream;
 pub mod wire;

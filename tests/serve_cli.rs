@@ -105,6 +105,32 @@ async fn open_non_loopback_listening_is_refused_without_allow_open() {
 }
 
 #[tokio::test]
+async fn the_live_provider_without_its_key_is_a_one_line_usage_error() {
+    let out = spotlight()
+        .args(["serve", "--addr", "127.0.0.1:0", "--source", "polygon"])
+        .env_remove("POLYGON_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("POLYGON_API_KEY"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let out = spotlight()
+        .args([
+            "serve",
+            "--source",
+            "polygon",
+            "--polygon-ws-url",
+            "http://x",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "not a ws:// URL");
+}
+
+#[tokio::test]
 async fn usage_errors_exit_2() {
     for args in [
         &["serve", "--source", "polygon:x"][..],

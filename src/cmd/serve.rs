@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -23,10 +24,12 @@ use ipnet::IpNet;
 
 mod bus;
 mod parse;
+mod polygon;
 mod source;
 mod state_dir;
 
 use parse::*;
+pub use polygon::PolygonArgs;
 use source::{load_recordings, run_source, source_kind, start_source};
 use state_dir::{restore, Saver};
 
@@ -37,6 +40,8 @@ pub enum SourceSpec {
     Sim,
     /// Recorded 1m bars from a file or folder.
     File(PathBuf),
+    /// Live aggregates from a Polygon-compatible provider.
+    Polygon,
 }
 
 impl FromStr for SourceSpec {
@@ -45,9 +50,10 @@ impl FromStr for SourceSpec {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once(':') {
             None if s == "sim" => Ok(SourceSpec::Sim),
+            None if s == "polygon" => Ok(SourceSpec::Polygon),
             Some(("file", path)) if !path.is_empty() => Ok(SourceSpec::File(PathBuf::from(path))),
             _ => Err(format!(
-                "unknown source {s:?} (expected `sim` or `file:PATH`)"
+                "unknown source {s:?} (expected `sim`, `file:PATH` or `polygon`)"
             )),
         }
     }
@@ -93,7 +99,7 @@ pub struct ServeArgs {
     /// Allow listening on a non-loopback address with no PIN set.
     #[arg(long, env = "SPOTLIGHT_ALLOW_OPEN")]
     pub allow_open: bool,
-    /// Market source: `sim` (embedded) or `file:PATH` (a file or folder of 1m bars).
+    /// Market source: `sim` (embedded), `file:PATH` (a file or folder of 1m bars) or `polygon` (a live provider; key in POLYGON_API_KEY).
     #[arg(long, env = "SPOTLIGHT_SOURCE", default_value = "sim")]
     pub source: SourceSpec,
     /// Log format.
@@ -124,7 +130,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SPOTLIGHT_RATE_LIMIT", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
     pub rate_limit: u32,
 
-    /// Simulated symbols.
+    /// Symbols: simulated, or followed from the live provider.
     #[arg(
         long,
         env = "SPOTLIGHT_SYMBOLS",
@@ -145,7 +151,7 @@ pub struct ServeArgs {
     /// Interval of in-progress updates, ms.
     #[arg(long, env = "SPOTLIGHT_TICK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..), help_heading = "Simulation")]
     pub tick_ms: u64,
-    /// 1m history simulated before the start.
+    /// 1m history before the start: simulated, or backfilled from the live provider.
     #[arg(long, env = "SPOTLIGHT_BACKFILL", value_parser = humantime::parse_duration, default_value = "2d", help_heading = "Simulation")]
     pub backfill: Duration,
     /// Speed of the simulated clock relative to wall time (for demos and tests).
@@ -266,6 +272,8 @@ pub struct ServeArgs {
     /// The producer lease's time: a standby takes over within it when the producer dies.
     #[arg(long, env = "SPOTLIGHT_BUS_LEASE", value_parser = parse_timeout, default_value = "3s", help_heading = "Scale-out")]
     pub bus_lease: Duration,
+    #[command(flatten)]
+    pub polygon: PolygonArgs,
 }
 
 /// Builds the hub and source, serves until SIGINT/SIGTERM, drains.
@@ -355,12 +363,14 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let source_id = match &args.source {
         SourceSpec::Sim => format!("sim:seed={}:{}", args.seed, args.symbols.join(",")),
         SourceSpec::File(path) => format!("file:{}", path.display()),
+        SourceSpec::Polygon => format!("polygon:{}", args.symbols.join(",")),
     };
     let restored = args
         .state_dir
         .as_deref()
         .and_then(|dir| restore(dir, &source_id, &hub_config));
     let stop = CancellationToken::new();
+    let feed = polygon::polygon(args)?;
     let mut joined_bus = None;
     let (hub, origin, source) = match (&args.source, restored) {
         _ if args.bus.is_some() => {
@@ -370,18 +380,26 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
                 ));
             }
             let url = args.bus.as_deref().unwrap_or_default();
-            let joined = bus::join(args, url, hub_config, source_id.clone(), stop.clone()).await?;
+            let joined = bus::join(
+                args,
+                url,
+                hub_config,
+                source_id.clone(),
+                feed.clone(),
+                stop.clone(),
+            )
+            .await?;
             let hub = joined.hub.clone();
             joined_bus = Some(joined);
             (hub, 0, "bus")
         }
         (_, Some((hub, origin))) => {
-            run_source(args, &hub, origin, stop.clone());
+            run_source(args, &hub, origin, stop.clone(), feed.as_ref());
             (hub, origin, source_kind(&args.source))
         }
         (_, None) => {
             let (hub, origin) = start_source(args, hub_config)?;
-            run_source(args, &hub, origin, stop.clone());
+            run_source(args, &hub, origin, stop.clone(), feed.as_ref());
             (hub, origin, source_kind(&args.source))
         }
     };
@@ -443,6 +461,10 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let replayer = Replayer::new(hub.clone(), recordings);
     let mut state =
         AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
+    state.upstreams = Arc::new(server::upstream::ServedUpstreams::new(
+        polygon::upstreams(args, feed.as_ref()),
+        state.metrics.registry(),
+    ));
     state.bus = joined_bus.map(|j| {
         server::bus::Bus::new(
             j.node,
@@ -524,6 +546,7 @@ mod tests {
             Ok(SourceSpec::File("../x.csv".into()))
         );
         assert!("file:".parse::<SourceSpec>().is_err());
-        assert!("polygon".parse::<SourceSpec>().is_err());
+        assert_eq!("polygon".parse(), Ok(SourceSpec::Polygon));
+        assert!("polygon:x".parse::<SourceSpec>().is_err());
     }
 }

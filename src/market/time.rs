@@ -109,10 +109,35 @@ pub fn resolve_local(
     }
 }
 
+/// Whether US equities trade at `t` (Unix ms): Monday to Friday, 09:30
+/// to 16:00 America/New_York (exchange holidays not known).
+pub fn us_market_open(t: i64) -> bool {
+    use chrono::{Datelike, Timelike, Weekday};
+    let Some(utc) = DateTime::<Utc>::from_timestamp_millis(t) else {
+        return false;
+    };
+    let ny = utc.with_timezone(&chrono_tz::America::New_York);
+    let minute = ny.hour() * 60 + ny.minute();
+    !matches!(ny.weekday(), Weekday::Sat | Weekday::Sun) && (570..960).contains(&minute)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono_tz::America::New_York;
+
+    #[test]
+    fn the_us_market_is_open_on_weekdays_from_0930_to_1600_new_york() {
+        let at = |s: &str| parse_instant(s).unwrap();
+        // Wednesday 2026-12-02, EST (UTC-5).
+        assert!(!us_market_open(at("2026-12-02T14:29:59Z")));
+        assert!(us_market_open(at("2026-12-02T14:30:00Z")));
+        assert!(us_market_open(at("2026-12-02T20:59:59Z")));
+        assert!(!us_market_open(at("2026-12-02T21:00:00Z")));
+        // Summer time (UTC-4), and a Saturday.
+        assert!(us_market_open(at("2026-07-01T13:30:00Z")));
+        assert!(!us_market_open(at("2026-07-04T15:00:00Z")));
+    }
 
     #[test]
     fn instants_are_rfc3339_or_unix_ms() {

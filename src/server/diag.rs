@@ -101,6 +101,13 @@ pub fn snapshot(state: &AppState) -> Diag {
         },
         drain: super::drain::status(state),
         bus: state.bus.as_ref().map(|b| b.diag()),
+        upstreams: state
+            .upstreams
+            .upstreams
+            .list
+            .iter()
+            .map(|u| u.diag())
+            .collect(),
     }
 }
 

@@ -15,7 +15,8 @@ pub async fn healthz() -> Json<Status> {
 }
 
 /// `GET /api/readyz`: 200 once the source has produced data, else 503;
-/// 503 `draining` in drain mode and while shutting down.
+/// 503 `draining` in drain mode and while shutting down; 503 while the bus
+/// or the live feed is down or stalled, with the reason.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     if state.drain.is_on() || state.shutdown.is_cancelled() {
         return Err(ApiError::new(
@@ -25,6 +26,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         ));
     }
     if let Some(problem) = state.bus.as_ref().and_then(|b| b.node.problem(b.stall)) {
+        return Err(ApiError::not_ready(problem));
+    }
+    if let Some(problem) = state.upstreams.upstreams.problem() {
         return Err(ApiError::not_ready(problem));
     }
     if state.hub.has_data() {

@@ -429,6 +429,7 @@ fn refresh(state: &AppState) {
     if let Some(bus) = &state.bus {
         bus.refresh();
     }
+    state.upstreams.refresh();
 }
 
 /// `GET /api/metrics`: the text exposition.

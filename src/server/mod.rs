@@ -18,6 +18,7 @@ pub mod metrics;
 mod params;
 pub mod replay;
 mod sse;
+pub mod upstream;
 pub mod voice;
 
 use std::future::Future;
@@ -108,6 +109,9 @@ pub struct AppState {
     pub waves: Arc<drain::Waves>,
     /// The scale-out bus, when this instance is on one (`serve --bus`).
     pub bus: Option<bus::Bus>,
+    /// The upstreams this server depends on (a live provider, the voice
+    /// relay), with their metrics.
+    pub upstreams: Arc<upstream::ServedUpstreams>,
 }
 
 impl AppState {
@@ -140,6 +144,7 @@ impl AppState {
             drain: Arc::new(drain::Drain::default()),
             waves: Arc::new(drain::Waves::default()),
             bus: None,
+            upstreams: Arc::default(),
         })
     }
 }

@@ -39,6 +39,48 @@ pub struct Diag {
     /// The scale-out bus (`serve --bus` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bus: Option<DiagBus>,
+    /// The upstreams this server depends on (a live provider, the voice
+    /// relay); none for the sim and files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<DiagUpstream>,
+}
+
+/// One upstream in [`Diag`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagUpstream {
+    /// `polygon_ws`, `polygon_rest` or `voice`.
+    pub name: String,
+    /// `up`, `degraded` (serving what history holds) or `down`.
+    pub state: String,
+    /// Milliseconds in that state (up or down).
+    pub state_for_ms: i64,
+    /// Milliseconds since its last message (absent: none yet).
+    pub last_message_age_ms: Option<i64>,
+    /// What it last reported or failed with (cleared when it is up).
+    pub problem: Option<String>,
+    /// Its circuit breaker: `closed`, `half_open` or `open`.
+    pub circuit: Option<String>,
+    /// When the next connection attempt is due, ms from now.
+    pub next_attempt_in_ms: Option<i64>,
+    /// Errors by kind.
+    pub errors: std::collections::BTreeMap<String, u64>,
+    /// The last gaps filled from it, oldest first.
+    pub gaps: Vec<DiagGap>,
+}
+
+/// A gap in the live feed and what filled it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagGap {
+    /// Start of the gap, Unix ms.
+    pub from: i64,
+    /// End of the gap, Unix ms.
+    pub to: i64,
+    /// Final 1m bars that filled it, all symbols.
+    pub bars: u64,
+    /// Why it was not (wholly) filled, if it was not.
+    pub error: Option<String>,
 }
 
 /// The bus part of [`Diag`].

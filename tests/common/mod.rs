@@ -1,6 +1,7 @@
 //! Test harness: a real server on 127.0.0.1:0 and real clients.
 #![allow(dead_code)]
 
+pub mod fake_polygon;
 pub mod process;
 pub mod proxy;
 pub mod redis_server;

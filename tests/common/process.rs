@@ -18,9 +18,15 @@ pub struct Served {
 
 /// Starts `serve --addr ADDR ARGS…` and waits for its "listening on" line.
 pub async fn serve(addr: &str, args: &[&str]) -> Served {
+    serve_with_env(addr, args, &[]).await
+}
+
+/// [`serve`] with `env` set for the process.
+pub async fn serve_with_env(addr: &str, args: &[&str], env: &[(&str, &str)]) -> Served {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("spotlight"))
         .args(["serve", "--addr", addr])
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())

@@ -30,6 +30,7 @@ use crate::market::replay::Replayer;
 use crate::market::state::{SeriesState, State};
 use crate::market::{Candle, Hub, HubConfig};
 use crate::server::{ingest, replay};
+use crate::upstream::polygon::Polygon;
 
 /// An instance joined to the bus.
 pub struct Joined {
@@ -57,6 +58,7 @@ struct Ctx {
     config: HubConfig,
     node: Arc<NodeState>,
     recordings: HashMap<String, Vec<Candle>>,
+    feed: Option<Arc<Polygon>>,
     stop: CancellationToken,
 }
 
@@ -68,6 +70,7 @@ pub async fn join(
     url: &str,
     config: HubConfig,
     source: String,
+    feed: Option<Arc<Polygon>>,
     stop: CancellationToken,
 ) -> anyhow::Result<Joined> {
     let client = redis::Client::open(url)
@@ -133,6 +136,7 @@ pub async fn join(
         config,
         node: node.clone(),
         recordings: load_recordings(args)?,
+        feed,
         stop,
     });
     let reader = redis::aio::ConnectionManager::new(ctx.client.clone()).await?;
@@ -262,7 +266,7 @@ async fn produce_once(ctx: &Ctx) -> anyhow::Result<()> {
         tracing::warn!("the replay of the previous producer ended with it");
     }
     let token = ctx.stop.child_token();
-    run_source(&ctx.args, &hub, origin, token.clone());
+    run_source(&ctx.args, &hub, origin, token.clone(), ctx.feed.as_ref());
     tracing::info!(%epoch, seq = head, "producing to the shared log");
     tokio::spawn(beat(
         ctx.log.clone(),

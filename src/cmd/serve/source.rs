@@ -12,12 +12,14 @@ use super::{CliError, ServeArgs, SourceSpec};
 use crate::market::source::file::{self, FileOptions, Stamp};
 use crate::market::source::sim_driver::{resume_sim, run_sim, start_sim_at, SimClock};
 use crate::market::{Candle, Hub, HubConfig};
+use crate::upstream::polygon::Polygon;
 
 /// The source's name in logs and metrics.
 pub(super) fn source_kind(source: &SourceSpec) -> &'static str {
     match source {
         SourceSpec::Sim => "sim",
         SourceSpec::File(_) => "file",
+        SourceSpec::Polygon => "polygon",
     }
 }
 
@@ -36,13 +38,23 @@ pub(super) fn start_source(args: &ServeArgs, config: HubConfig) -> anyhow::Resul
             load_files(&hub, path, args)?;
             Ok((hub, 0))
         }
+        // Its history comes from the provider once it runs.
+        SourceSpec::Polygon => Ok((hub, 0)),
     }
 }
 
 /// Runs the source on `hub` from where its history ends, until `stop`
-/// (files have nothing more to run).
-pub(super) fn run_source(args: &ServeArgs, hub: &Arc<Hub>, origin: i64, stop: CancellationToken) {
-    if args.source == SourceSpec::Sim {
+/// (files have nothing more to run; the live provider is `feed`).
+pub(super) fn run_source(
+    args: &ServeArgs,
+    hub: &Arc<Hub>,
+    origin: i64,
+    stop: CancellationToken,
+    feed: Option<&Arc<Polygon>>,
+) {
+    if let Some(feed) = feed {
+        feed.clone().spawn(hub.clone(), stop);
+    } else if args.source == SourceSpec::Sim {
         let sim = resume_sim(args.seed, &args.symbols, origin, hub);
         let clock = SimClock::new(args.sim_speed);
         let tick = Duration::from_millis(args.tick_ms);

@@ -40,6 +40,14 @@ impl Hub {
         out
     }
 
+    /// The newest final 1m bar's time of `symbol` (`None`: no final bar,
+    /// or no such symbol).
+    pub fn last_final_t(&self, symbol: &str) -> Option<i64> {
+        let inner = self.lock();
+        let i = *inner.index.get(symbol)?;
+        inner.series[i as usize].finals().last().map(|c| c.t)
+    }
+
     /// Events the ring holds at most.
     pub fn ring_capacity(&self) -> usize {
         self.config.ring
