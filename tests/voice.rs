@@ -547,3 +547,44 @@ async fn audio_is_relayed_upstream_and_the_client_hears_when_it_goes_and_comes_b
     assert_eq!(up, "up");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_failing_voice_upstream_opens_the_shared_circuit_and_a_probe_closes_it() {
+    use spotlight::upstream::breaker::{Breaker, CircuitState};
+    use spotlight::upstream::health::UpstreamHealth;
+    let addr = common::process::free_port();
+    let breaker = std::sync::Arc::new(Breaker::new(2, Duration::from_secs(5)));
+    let health = UpstreamHealth::new("voice", Some(breaker.clone()));
+    let server = voice_server(VoiceConfig {
+        upstream: Some(format!("ws://127.0.0.1:{addr}")),
+        upstream_health: Some(health.clone()),
+        ..VoiceConfig::default()
+    })
+    .await;
+    let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
+    let state = |m| match m {
+        ServerMessage::Upstream { state, .. } => Some(state),
+        _ => None,
+    };
+    assert_eq!(next_text(&mut client, state).await, "down");
+    // Two failed dials open it; while open the relay does not dial.
+    eventually("the circuit to open", || async {
+        breaker.state() == CircuitState::Open
+    })
+    .await;
+    eventually("a dial refused by the open circuit", || async {
+        health.errors().get("circuit_open").is_some()
+    })
+    .await;
+    assert_eq!(health.errors()["connect"], 2, "{:?}", health.errors());
+    assert_eq!(health.diag().circuit.as_deref(), Some("open"));
+    // The upstream comes back: after the cool-down one probe connects.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", addr))
+        .await
+        .unwrap();
+    let _upstream = tokio::spawn(echo_upstream(listener));
+    assert_eq!(next_text(&mut client, state).await, "up");
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    assert!(health.is_up());
+    server.stop().await;
+}

@@ -438,6 +438,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         stall_timeout: args.stall_timeout,
         max_symbols: args.max_symbols as usize,
     };
+    let voice_health = polygon::voice_upstream(args);
     let config = ServerConfig {
         drain: args.drain,
         heartbeat: args.heartbeat,
@@ -454,6 +455,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             resume_window: args.voice_resume_window,
             resume_ttl: args.voice_resume_ttl,
             upstream: args.voice_upstream.clone(),
+            upstream_health: voice_health.clone(),
             ..VoiceConfig::default()
         },
     };
@@ -462,7 +464,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let mut state =
         AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
     state.upstreams = Arc::new(server::upstream::ServedUpstreams::new(
-        polygon::upstreams(args, feed.as_ref()),
+        polygon::upstreams(args, feed.as_ref(), voice_health),
         state.metrics.registry(),
     ));
     state.bus = joined_bus.map(|j| {

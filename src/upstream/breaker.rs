@@ -90,13 +90,17 @@ impl Breaker {
                 if passed >= self.cool_down {
                     s.state = CircuitState::HalfOpen;
                     s.probing = true;
+                    s.opened_at = Instant::now() - self.cool_down;
                     Ok(())
                 } else {
                     Err(Refused(self.cool_down - passed))
                 }
             }
-            CircuitState::HalfOpen if !s.probing => {
+            // A probe that never reported (its caller went away) gives way
+            // to another after a cool-down.
+            CircuitState::HalfOpen if !s.probing || s.opened_at.elapsed() >= self.cool_down * 2 => {
                 s.probing = true;
+                s.opened_at = Instant::now() - self.cool_down;
                 Ok(())
             }
             CircuitState::HalfOpen => Err(Refused(Duration::ZERO)),
@@ -156,6 +160,8 @@ mod tests {
         assert_eq!(b.state(), CircuitState::HalfOpen);
         b.allow().expect("one probe");
         assert!(b.allow().is_err(), "only one probe at a time");
+        tokio::time::advance(Duration::from_secs(10)).await;
+        b.allow().expect("a probe that never reported gives way");
         b.failure();
         assert_eq!(
             b.state(),

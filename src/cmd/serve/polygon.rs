@@ -9,6 +9,8 @@ use clap::Args;
 
 use super::parse::parse_timeout;
 use super::{CliError, ServeArgs, SourceSpec};
+use crate::upstream::breaker::Breaker;
+use crate::upstream::health::UpstreamHealth;
 use crate::upstream::polygon::{Polygon, PolygonConfig};
 use crate::upstream::Upstreams;
 
@@ -52,10 +54,25 @@ pub(super) fn polygon(args: &ServeArgs) -> anyhow::Result<Option<Arc<Polygon>>> 
     Ok(Some(Arc::new(Polygon::new(config))))
 }
 
-/// The upstreams a server over `polygon` shows (none without it).
-pub(super) fn upstreams(args: &ServeArgs, polygon: Option<&Arc<Polygon>>) -> Upstreams {
+/// The voice relay's health and circuit breaker (`--voice-upstream` only):
+/// five failed dials in a row open it for 30 s.
+pub(super) fn voice_upstream(args: &ServeArgs) -> Option<Arc<UpstreamHealth>> {
+    args.voice_upstream.as_ref().map(|_| {
+        let breaker = Arc::new(Breaker::new(5, Duration::from_secs(30)));
+        UpstreamHealth::new("voice", Some(breaker))
+    })
+}
+
+/// The upstreams a server shows: the live provider's, the voice relay's.
+pub(super) fn upstreams(
+    args: &ServeArgs,
+    polygon: Option<&Arc<Polygon>>,
+    voice: Option<Arc<UpstreamHealth>>,
+) -> Upstreams {
+    let mut list = polygon.map(|p| p.upstreams()).unwrap_or_default();
+    list.extend(voice);
     Upstreams {
-        list: polygon.map(|p| p.upstreams()).unwrap_or_default(),
+        list,
         feed: polygon.map(|p| p.feed.clone()),
         stall: args.polygon.source_stall,
         stall_always: args.polygon.source_stall_always,

@@ -384,7 +384,10 @@ where
         generation: attached.generation,
         outbox: outbox.clone(),
     };
-    let mut relay: Option<Relay> = config.upstream.clone().map(upstream::start);
+    let mut relay: Option<Relay> = config
+        .upstream
+        .clone()
+        .map(|url| upstream::start(url, config.upstream_health.clone()));
     let mut upstream_up = true;
     let mut heartbeat = tokio::time::interval(config.heartbeat);
     heartbeat.reset();

@@ -32,6 +32,9 @@ pub struct VoiceConfig {
     pub max_frame: usize,
     /// Relay binary frames to this upstream WebSocket instead of echoing.
     pub upstream: Option<String>,
+    /// The upstream's health and circuit breaker, shared by every session
+    /// (`None`: dialled without a breaker).
+    pub upstream_health: Option<std::sync::Arc<crate::upstream::health::UpstreamHealth>>,
 }
 
 impl Default for VoiceConfig {
@@ -45,6 +48,7 @@ impl Default for VoiceConfig {
             outbound_limit: 256 * 1024,
             max_frame: 1024 * 1024,
             upstream: None,
+            upstream_health: None,
         }
     }
 }

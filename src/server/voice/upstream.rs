@@ -1,6 +1,8 @@
 //! Relaying a session's audio to an upstream WebSocket, dialled with the
-//! shared reconnect policy. While it is down, frames are dropped (and
-//! counted), never buffered without bound.
+//! shared reconnect policy behind the upstream's circuit breaker (shared
+//! by every session: an upstream that keeps failing is not dialled by
+//! each of them until its cool-down has passed). While it is down, frames
+//! are dropped (and counted), never buffered without bound.
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -8,7 +10,10 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
+use std::sync::Arc;
+
 use crate::client::reconnect::Backoff;
+use crate::upstream::health::UpstreamHealth;
 
 /// Frames queued towards the upstream at most.
 const TOWARDS: usize = 64;
@@ -40,12 +45,13 @@ impl Drop for Relay {
     }
 }
 
-/// Starts relaying to `url`; the relay ends when the handle is dropped.
-pub fn start(url: String) -> Relay {
+/// Starts relaying to `url` (its health and breaker in `health`); the
+/// relay ends when the handle is dropped.
+pub fn start(url: String, health: Option<Arc<UpstreamHealth>>) -> Relay {
     let (to_tx, to_rx) = mpsc::channel(TOWARDS);
     let (from_tx, from_rx) = mpsc::channel(TOWARDS);
     let stop = CancellationToken::new();
-    tokio::spawn(run(url, to_rx, from_tx, stop.clone()));
+    tokio::spawn(run(url, health, to_rx, from_tx, stop.clone()));
     Relay {
         to: to_tx,
         from: from_rx,
@@ -55,19 +61,32 @@ pub fn start(url: String) -> Relay {
 
 async fn run(
     url: String,
+    health: Option<Arc<UpstreamHealth>>,
     mut to: mpsc::Receiver<Bytes>,
     from: mpsc::Sender<FromUpstream>,
     stop: CancellationToken,
 ) {
     let mut backoff = Backoff::attempts_at_most(u32::MAX);
     let mut was_up = true;
+    let breaker = health.as_ref().and_then(|h| h.breaker.clone());
     loop {
-        let connected = tokio::select! {
-            c = tokio_tungstenite::connect_async(url.as_str()) => c,
-            _ = stop.cancelled() => return,
+        // `Err((kind, why))`: refused by the open circuit, or a failed dial.
+        let connected = match breaker.as_ref().map(|b| b.allow()) {
+            Some(Err(refused)) => Err(("circuit_open", refused.to_string())),
+            _ => tokio::select! {
+                c = tokio_tungstenite::connect_async(url.as_str()) => c.map_err(|e| ("connect", e.to_string())),
+                _ = stop.cancelled() => return,
+            },
         };
+        if let (Some(b), Err(("connect", _))) = (&breaker, &connected) {
+            b.failure();
+        }
         match connected {
             Ok((ws, _)) => {
+                if let Some(h) = &health {
+                    h.breaker.iter().for_each(|b| b.success());
+                    h.set_up();
+                }
                 backoff.reset();
                 if !was_up && from.send(FromUpstream::Up).await.is_err() {
                     return;
@@ -86,6 +105,9 @@ async fn run(
                         },
                         incoming = stream.next() => match incoming {
                             Some(Ok(Message::Binary(b))) => {
+                                if let Some(h) = &health {
+                                    h.message();
+                                }
                                 if from.send(FromUpstream::Frame(b)).await.is_err() {
                                     return;
                                 }
@@ -96,7 +118,13 @@ async fn run(
                     }
                 }
             }
-            Err(e) => tracing::debug!(error = %e, %url, "voice upstream unreachable"),
+            Err((kind, e)) => {
+                tracing::debug!(error = %e, %url, "voice upstream unreachable");
+                if let Some(h) = &health {
+                    h.error(kind);
+                    h.set_down(Some(e));
+                }
+            }
         }
         if was_up {
             was_up = false;
