@@ -96,6 +96,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
             [CompletionResult]::new('--polygon-ws-url', '--polygon-ws-url', [CompletionResultType]::ParameterName, 'The provider''s stocks WebSocket (`--source polygon`)')
             [CompletionResult]::new('--polygon-rest-url', '--polygon-rest-url', [CompletionResultType]::ParameterName, 'The provider''s REST base, for backfill (`--source polygon`)')
             [CompletionResult]::new('--source-stall', '--source-stall', [CompletionResultType]::ParameterName, 'Not ready when the live feed is down this long, or silent this long in US market hours')
+            [CompletionResult]::new('--otlp-endpoint', '--otlp-endpoint', [CompletionResultType]::ParameterName, 'Export traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL for client commands')
             [CompletionResult]::new('--pin', '--pin', [CompletionResultType]::ParameterName, 'PIN: `serve` protects data with it; client commands exchange it for a session token')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Session token for client commands (from `POST /api/auth/pin`)')

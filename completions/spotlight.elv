@@ -92,6 +92,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
             cand --polygon-ws-url 'The provider''s stocks WebSocket (`--source polygon`)'
             cand --polygon-rest-url 'The provider''s REST base, for backfill (`--source polygon`)'
             cand --source-stall 'Not ready when the live feed is down this long, or silent this long in US market hours'
+            cand --otlp-endpoint 'Export traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)'
             cand --url 'Server URL for client commands'
             cand --pin 'PIN: `serve` protects data with it; client commands exchange it for a session token'
             cand --token 'Session token for client commands (from `POST /api/auth/pin`)'

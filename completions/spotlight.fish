@@ -102,6 +102,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l bus-lease 
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l polygon-ws-url -d 'The provider\'s stocks WebSocket (`--source polygon`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l polygon-rest-url -d 'The provider\'s REST base, for backfill (`--source polygon`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source-stall -d 'Not ready when the live feed is down this long, or silent this long in US market hours' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l otlp-endpoint -d 'Export traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r

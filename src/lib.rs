@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod market;
 pub mod server;
 pub mod sys;
+pub mod telemetry;
 pub mod text;
 pub mod tui;
 pub mod upstream;

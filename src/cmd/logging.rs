@@ -3,7 +3,10 @@
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
-use tracing_subscriber::EnvFilter;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use super::GlobalArgs;
 
@@ -38,15 +41,22 @@ pub fn init_file(global: &GlobalArgs, file: std::fs::File) {
         .try_init();
 }
 
-/// Sends logs to stderr. Safe to call more than once (later calls do nothing).
-pub fn init_stderr(global: &GlobalArgs, format: LogFormat) {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(global))
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder
+/// Sends logs to stderr and, with `traces`, spans to OpenTelemetry (at
+/// info and above, whatever the log level). Safe to call more than once
+/// (later calls do nothing).
+pub fn init_stderr(global: &GlobalArgs, format: LogFormat, traces: Option<&SdkTracerProvider>) {
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Json => fmt.json().boxed(),
+        LogFormat::Pretty => fmt
             .with_ansi(global.color.enabled(std::io::stderr().is_terminal()))
-            .try_init(),
+            .boxed(),
     };
+    let otel = traces.map(|p| {
+        crate::telemetry::layer(p).with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter(global)))
+        .with(otel)
+        .try_init();
 }

@@ -274,13 +274,32 @@ pub struct ServeArgs {
     pub bus_lease: Duration,
     #[command(flatten)]
     pub polygon: PolygonArgs,
+    /// Export traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318).
+    #[arg(long, env = "SPOTLIGHT_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Builds the hub and source, serves until SIGINT/SIGTERM, drains.
 pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    logging::init_stderr(global, args.log_format);
+    let traces = match &args.otlp_endpoint {
+        Some(url) => Some(
+            crate::telemetry::otlp(url)
+                .map_err(|e| CliError::usage(format!("--otlp-endpoint {url}: {e}")))?,
+        ),
+        None => None,
+    };
+    logging::init_stderr(global, args.log_format, traces.as_ref());
+    let served = serve(&args, global).await;
+    if let Some(traces) = traces {
+        // Exports what the batch still holds.
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+    }
+    served
+}
+
+async fn serve(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let signalled = shutdown_signal().context("cannot listen for SIGINT/SIGTERM")?;
-    let mut started = start(&args, global.pin.clone()).await?;
+    let mut started = start(args, global.pin.clone()).await?;
     tokio::select! {
         res = &mut started.server => return finish(res),
         () = signalled => {}

@@ -129,6 +129,23 @@ impl Bus {
             .into_response())
     }
 
+    /// For a stream resuming after an event this instance has not read yet
+    /// (the client came from an instance further along the log): waits up
+    /// to two seconds for the log to bring it here, so the resume goes on
+    /// instead of failing as ahead of the head.
+    pub async fn catch_up_to(&self, hub: &Hub, request: &StreamRequest) {
+        let Resume::After { epoch, seq } = &request.resume else {
+            return;
+        };
+        if epoch.as_deref().is_some_and(|e| *e != *hub.epoch()) {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while hub.ring_bounds().1 < *seq && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// For a stream resuming before `hub`'s ring: the missed events the
     /// log still holds up to where the ring begins, with the request moved
     /// on to resume after them. `None` (the request unchanged) when the

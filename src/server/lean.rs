@@ -89,6 +89,7 @@ pub(super) async fn lean_open(
     // router's does; it is not kept for the stream's life (a span held by
     // thousands of idle streams costs more than the streams themselves).
     let span = super::access_span("GET", &uri, request_id.to_str().unwrap_or("-"));
+    crate::telemetry::continue_trace(&span, &request.headers);
     admit_stream(tcp, peer, state, request, request_id)
         .instrument(span)
         .await

@@ -200,7 +200,9 @@ pub fn router(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                access_span(req.method().as_str(), &req.uri().to_string(), id)
+                let span = access_span(req.method().as_str(), &req.uri().to_string(), id);
+                crate::telemetry::continue_trace(&span, req.headers());
+                span
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

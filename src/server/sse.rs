@@ -120,7 +120,10 @@ pub async fn open(
     permit: StreamPermit,
 ) -> Result<Session, ApiError> {
     let from_log = match &state.bus {
-        Some(bus) => bus.backlog(&state.hub, &mut request).await,
+        Some(bus) => {
+            bus.catch_up_to(&state.hub, &request).await;
+            bus.backlog(&state.hub, &mut request).await
+        }
         None => None,
     };
     let resume = request.resume;
@@ -144,7 +147,18 @@ pub async fn open(
             .with_label_values(&[outcome])
             .inc();
     }
+    let span = crate::telemetry::span(|| {
+        tracing::info_span!(
+            "sse.connection",
+            symbols = %request.symbols.join(","),
+            timeframe = %request.timeframe,
+            resume = outcome.unwrap_or("live"),
+            epoch = %sub.epoch(),
+            head_seq = sub.head,
+        )
+    });
     let mut session = Session::new(sub, state, permit);
+    session._span = span;
     if let Some(frames) = from_log {
         session.append_backlog(frames);
     }
@@ -200,6 +214,9 @@ pub struct Session {
     metrics: Arc<Metrics>,
     opened: std::time::Instant,
     _permit: StreamPermit,
+    /// The connection's trace span (only with `--otlp-endpoint`): it ends
+    /// when the stream does.
+    _span: tracing::Span,
 }
 
 impl Drop for Session {
@@ -257,6 +274,7 @@ impl Session {
             metrics,
             opened: std::time::Instant::now(),
             _permit: permit,
+            _span: tracing::Span::none(),
         }
     }
 

@@ -45,6 +45,7 @@ struct Inner {
     bars: BTreeMap<String, Vec<Value>>,
     faults: VecDeque<Fault>,
     requests: Vec<String>,
+    traceparents: Vec<Option<String>>,
     auths: usize,
     subscriptions: Vec<String>,
 }
@@ -111,6 +112,11 @@ impl FakePolygon {
     /// Every REST request so far, as path and query.
     pub fn requests(&self) -> Vec<String> {
         self.lock().requests.clone()
+    }
+
+    /// The `traceparent` header of every REST request so far.
+    pub fn traceparents(&self) -> Vec<Option<String>> {
+        self.lock().traceparents.clone()
     }
 
     /// Sign-in attempts so far.
@@ -215,9 +221,12 @@ async fn aggregates(
     Path((ticker, from, to)): Path<(String, i64, i64)>,
     Query(query): Query<BTreeMap<String, String>>,
     RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let fault = {
         let mut inner = fake.lock();
+        let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok());
+        inner.traceparents.push(traceparent.map(String::from));
         inner.requests.push(format!(
             "/v2/aggs/ticker/{ticker}/range/1/minute/{from}/{to}?{}",
             raw.unwrap_or_default()

@@ -351,6 +351,9 @@ where
     let config = sessions.config.clone();
     let metrics = state.metrics.voice.clone();
     metrics.connections.inc();
+    let span = tracing::Span::current();
+    span.record("session", attached.id.as_str());
+    span.record("resumed", attached.resumed);
     let (sink, mut stream) = socket.split();
     let outbox = Arc::new(Outbox::default());
     let hello = ServerMessage::Hello {

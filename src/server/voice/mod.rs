@@ -12,6 +12,7 @@ mod upstream;
 use axum::extract::ws::{rejection::WebSocketUpgradeRejection, Message, WebSocketUpgrade};
 use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 pub use metrics::VoiceMetrics;
 pub use session::{Sessions, VoiceConfig};
@@ -83,45 +84,58 @@ pub async fn voice(
     // Frames up to twice the limit are read whole and answered 1009
     // cleanly; beyond that the WebSocket layer refuses them unread.
     let hard = config.max_frame * 2;
+    // The session's trace span, a child of this request's (only with
+    // `--otlp-endpoint`); it ends with the connection.
+    let span = crate::telemetry::span(|| {
+        tracing::info_span!(
+            "voice.session",
+            resume = request.resume.is_some(),
+            session = tracing::field::Empty,
+            resumed = tracing::field::Empty,
+        )
+    });
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BATCH)
         .max_write_buffer_size(hard + config.outbound_limit + 64 * 1024)
         .max_message_size(hard)
         .max_frame_size(hard)
-        .on_upgrade(move |mut socket| async move {
-            let sessions = state.voice.clone();
-            let metrics = state.metrics.voice.clone();
-            // A resumed session has its seat (held since the drop): it
-            // never waits behind new ones.
-            if let Some(token) = &request.resume {
-                match sessions.resume(token, request.last) {
-                    Ok(attached) => {
-                        metrics.sessions.with_label_values(&["resumed"]).inc();
-                        state.metrics.admission.request("voice", "admitted");
-                        return conn::serve(socket, state, attached, permit).await;
-                    }
-                    Err(why) => {
-                        metrics.sessions.with_label_values(&["rejected"]).inc();
-                        let e = ServerMessage::Error {
-                            code: "resume_rejected".into(),
-                            message: why.message().into(),
-                            reference: None,
-                            retry_ms: None,
-                            seq: 0,
-                        };
-                        let text = serde_json::to_string(&e).unwrap_or_default();
-                        let stall = state.config.limits.stall_timeout;
-                        if !queue::send(&mut socket, Message::Text(text.into()), stall).await {
-                            return;
+        .on_upgrade(move |mut socket| {
+            async move {
+                let sessions = state.voice.clone();
+                let metrics = state.metrics.voice.clone();
+                // A resumed session has its seat (held since the drop): it
+                // never waits behind new ones.
+                if let Some(token) = &request.resume {
+                    match sessions.resume(token, request.last) {
+                        Ok(attached) => {
+                            metrics.sessions.with_label_values(&["resumed"]).inc();
+                            state.metrics.admission.request("voice", "admitted");
+                            return conn::serve(socket, state, attached, permit).await;
+                        }
+                        Err(why) => {
+                            metrics.sessions.with_label_values(&["rejected"]).inc();
+                            let e = ServerMessage::Error {
+                                code: "resume_rejected".into(),
+                                message: why.message().into(),
+                                reference: None,
+                                retry_ms: None,
+                                seq: 0,
+                            };
+                            let text = serde_json::to_string(&e).unwrap_or_default();
+                            let stall = state.config.limits.stall_timeout;
+                            if !queue::send(&mut socket, Message::Text(text.into()), stall).await {
+                                return;
+                            }
                         }
                     }
                 }
+                let Some(seat) = queue::seat(&mut socket, &state).await else {
+                    return;
+                };
+                metrics.sessions.with_label_values(&["new"]).inc();
+                let attached = sessions.create(seat);
+                conn::serve(socket, state, attached, permit).await;
             }
-            let Some(seat) = queue::seat(&mut socket, &state).await else {
-                return;
-            };
-            metrics.sessions.with_label_values(&["new"]).inc();
-            let attached = sessions.create(seat);
-            conn::serve(socket, state, attached, permit).await;
+            .instrument(span)
         })
 }

@@ -74,7 +74,7 @@ async fn run(
         let connected = match breaker.as_ref().map(|b| b.allow()) {
             Some(Err(refused)) => Err(("circuit_open", refused.to_string())),
             _ => tokio::select! {
-                c = tokio_tungstenite::connect_async(url.as_str()) => c.map_err(|e| ("connect", e.to_string())),
+                c = dial(&url) => c.map_err(|e| ("connect", e.to_string())),
                 _ = stop.cancelled() => return,
             },
         };
@@ -82,7 +82,7 @@ async fn run(
             b.failure();
         }
         match connected {
-            Ok((ws, _)) => {
+            Ok(ws) => {
                 if let Some(h) = &health {
                     h.breaker.iter().for_each(|b| b.success());
                     h.set_up();
@@ -141,4 +141,26 @@ async fn run(
             _ = stop.cancelled() => return,
         }
     }
+}
+
+/// One dial of the upstream, in its own trace span, carrying the trace
+/// context.
+async fn dial(
+    url: &str,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tokio_tungstenite::tungstenite::Error,
+> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tracing::Instrument;
+    let span = tracing::info_span!("upstream.connect", upstream = "voice");
+    async {
+        let mut request = url.into_client_request()?;
+        crate::telemetry::inject(request.headers_mut());
+        tokio_tungstenite::connect_async(request)
+            .await
+            .map(|(ws, _)| ws)
+    }
+    .instrument(span)
+    .await
 }

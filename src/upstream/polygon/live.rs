@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
+use tracing::Instrument;
 
 use super::messages::{parse_ws, Forming, WsEvent};
 use super::Polygon;
@@ -31,8 +33,9 @@ impl Polygon {
     pub(super) async fn run(&self, hub: &Hub) {
         self.fill(hub).await;
         let mut backoff = Backoff::attempts_at_most(u32::MAX);
-        loop {
-            let wait = match self.session(hub, &mut backoff).await {
+        for attempt in 1u64.. {
+            let span = tracing::info_span!("upstream.session", upstream = "polygon_ws", attempt);
+            let wait = match self.session(hub, &mut backoff).instrument(span).await {
                 Ended::Refused(problem) => {
                     tracing::error!(%problem, "the market feed refused this connection");
                     self.feed.set_down(Some(problem));
@@ -55,11 +58,15 @@ impl Polygon {
     /// the feed until it ends.
     async fn session(&self, hub: &Hub, backoff: &mut Backoff) -> Ended {
         let timeout = self.config.request_timeout;
-        let mut ws = match tokio::time::timeout(
-            timeout,
-            tokio_tungstenite::connect_async(self.config.ws_url.as_str()),
-        )
-        .await
+        let request = match self.config.ws_url.as_str().into_client_request() {
+            Ok(mut r) => {
+                crate::telemetry::inject(r.headers_mut());
+                r
+            }
+            Err(e) => return Ended::Lost("connect", e.to_string()),
+        };
+        let mut ws = match tokio::time::timeout(timeout, tokio_tungstenite::connect_async(request))
+            .await
         {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => return Ended::Lost("connect", e.to_string()),

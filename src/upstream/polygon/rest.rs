@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use tracing::Instrument;
 
 use super::messages::{AggsPage, RestBar};
 use crate::client::reconnect::Backoff;
@@ -115,12 +116,27 @@ impl Rest {
         limited.cap = self.rate_limit_wait * 8;
         loop {
             self.breaker.allow()?;
-            let sent = self
-                .http
-                .get(url)
-                .query(&[("apiKey", self.key.as_str())])
-                .send()
-                .await;
+            let span = tracing::info_span!(
+                "upstream.request",
+                upstream = "polygon_rest",
+                url = %url.split('?').next().unwrap_or_default(),
+                status = tracing::field::Empty,
+            );
+            let sent = async {
+                let mut headers = reqwest::header::HeaderMap::new();
+                crate::telemetry::inject(&mut headers);
+                self.http
+                    .get(url)
+                    .headers(headers)
+                    .query(&[("apiKey", self.key.as_str())])
+                    .send()
+                    .await
+            }
+            .instrument(span.clone())
+            .await;
+            if let Ok(res) = &sent {
+                span.record("status", res.status().as_u16());
+            }
             let (kind, detail) = match sent {
                 Ok(res) if res.status().is_success() => match res.json::<AggsPage>().await {
                     Ok(page) => {
