@@ -233,6 +233,17 @@ async fn a_bad_key_is_reported_and_not_retried_in_a_tight_loop() {
         "the next try waits: {ws}"
     );
     assert_eq!(fake.auths(), 1, "one sign-in, no tight loop");
+    // The operator's view says the same in one line.
+    let (code, out, err) = spotlight(&["--url", &server.url, "diag"], &[]).await;
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("upstream") && l.contains("polygon_ws"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("polygon_ws down") && line.contains("auth_failed"),
+        "{line}"
+    );
     let rest = upstream(&server.url, "polygon_rest").await;
     assert_eq!(rest["errors"]["unauthorized"], 1, "{rest}");
     let (_, logs) = server.stop("-TERM").await;

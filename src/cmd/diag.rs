@@ -107,7 +107,7 @@ pub fn render(d: &Diag) -> String {
         (true, true) => "PIN; sessions survive restarts".to_string(),
         (true, false) => "PIN; sessions end at restart (no SPOTLIGHT_SECRET)".to_string(),
     };
-    let rows = [
+    let mut rows = vec![
         (
             "epoch",
             format!(
@@ -173,14 +173,15 @@ pub fn render(d: &Diag) -> String {
             },
         ),
         ("bus", bus(d.bus.as_ref())),
-        (
-            "process",
-            format!(
-                "pid {}  spotlight {} ({})  {}",
-                d.process.pid, d.process.version, d.process.git_sha, d.process.platform
-            ),
-        ),
     ];
+    rows.extend(d.upstreams.iter().map(|u| ("upstream", upstream(u))));
+    rows.extend([(
+        "process",
+        format!(
+            "pid {}  spotlight {} ({})  {}",
+            d.process.pid, d.process.version, d.process.git_sha, d.process.platform
+        ),
+    )]);
     let mut out: String = rows.iter().map(|(k, v)| format!("{k:<12} {v}\n")).collect();
     if d.lagging_clients.is_empty() {
         out.push_str("lagging      none\n");
@@ -199,6 +200,34 @@ pub fn render(d: &Diag) -> String {
         }
     }
     out
+}
+
+/// An `upstream` line: its name and state, the last message, the
+/// circuit, the errors, the problem.
+fn upstream(u: &crate::wire::DiagUpstream) -> String {
+    let mut line = format!(
+        "{} {} for {}",
+        u.name,
+        u.state,
+        duration(u.state_for_ms as f64 / 1000.0)
+    );
+    if let Some(age) = u.last_message_age_ms {
+        line.push_str(&format!(", last message {:.1}s ago", age as f64 / 1000.0));
+    }
+    if let Some(c) = &u.circuit {
+        line.push_str(&format!(", circuit {c}"));
+    }
+    if let Some(next) = u.next_attempt_in_ms {
+        line.push_str(&format!(", next try in {:.0}s", next as f64 / 1000.0));
+    }
+    if !u.errors.is_empty() {
+        let errors: Vec<String> = u.errors.iter().map(|(k, n)| format!("{k}={n}")).collect();
+        line.push_str(&format!(", errors {}", errors.join(" ")));
+    }
+    if let Some(p) = &u.problem {
+        line.push_str(&format!(": {p}"));
+    }
+    line
 }
 
 /// The `bus` line: off, or the bus's state, the lease and the traffic.
@@ -226,6 +255,28 @@ fn bus(b: Option<&crate::wire::DiagBus>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upstream_reads_as_one_line() {
+        let u = crate::wire::DiagUpstream {
+            name: "polygon_ws".into(),
+            state: "down".into(),
+            state_for_ms: 75_000,
+            last_message_age_ms: Some(80_500),
+            problem: Some("auth_failed: bad key".into()),
+            circuit: None,
+            next_attempt_in_ms: Some(45_000),
+            errors: [("auth_failed".to_string(), 1)].into(),
+            gaps: Vec::new(),
+        };
+        assert_eq!(
+            upstream(&u),
+            format!(
+                "polygon_ws down for {}, last message 80.5s ago, next try in 45s, errors auth_failed=1: auth_failed: bad key",
+                duration(75.0)
+            )
+        );
+    }
 
     #[test]
     fn capacity_reads_as_use_queue_and_decisions() {
