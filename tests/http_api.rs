@@ -261,3 +261,50 @@ async fn bad_ingest_bodies_are_rejected_whole() {
     assert_eq!((ok.accepted, ok.head_seq), (1, 3));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_operator_page_and_its_assets_come_with_a_strict_policy() {
+    let server = TestServer::sim(&["SPY"], 1.0, 250).await;
+    let page = reqwest::get(format!("{}/", server.url)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let h = page.headers().clone();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-cache");
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script>"), "no inline script");
+    let mut weight = html.len();
+    for asset in [
+        "app.js",
+        "app.css",
+        "lightweight-charts.standalone.production.js",
+        "lightweight-charts.LICENSE",
+    ] {
+        assert!(html.contains(asset), "{asset} is linked from the page");
+        let res = reqwest::get(format!("{}/assets/{asset}", server.url))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{asset}");
+        assert_eq!(res.headers()["cache-control"], "public, max-age=3600");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        weight += res.bytes().await.unwrap().len();
+    }
+    assert_eq!(
+        weight,
+        spotlight::server::page::weight(),
+        "everything it weighs is served"
+    );
+    let missing = reqwest::get(format!("{}/assets/nope.js", server.url))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    server.stop().await;
+}

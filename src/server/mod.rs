@@ -15,6 +15,7 @@ mod history;
 pub mod ingest;
 mod lean;
 pub mod metrics;
+pub mod page;
 mod params;
 pub mod replay;
 mod sse;
@@ -156,6 +157,8 @@ pub fn router(state: AppState) -> Router {
     let ingest_limit = state.config.ingest_limit;
     let cors = cors_layer(&state.config.browser);
     let app = Router::new()
+        .route("/", get(page::index))
+        .route("/assets/{name}", get(page::asset))
         .route("/health", get(health::healthz))
         .route("/api/healthz", get(health::healthz))
         .route("/api/readyz", get(health::readyz))
