@@ -228,6 +228,12 @@ function main() {
   $('timeframe').addEventListener('change', () => load().catch(showError));
   wireReplay();
   setInterval(tick, 500);
+  // Progress moves between `replay` events (which come at changes only).
+  setInterval(() => {
+    if (seen.replay && seen.replay.state === 'running') {
+      api('/api/replay/status').then(showReplay).catch(() => {});
+    }
+  }, 1000);
   diag();
   setInterval(diag, 5000);
   start().catch((e) => {

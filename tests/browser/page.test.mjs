@@ -94,8 +94,29 @@ async function openPage(browser, url, errors) {
   return page;
 }
 
+// A recording of SPY to replay: 90 minutes of 2011-01-03 from 14:30 UTC,
+// NDJSON in the wire's bar shape.
+const RECORDED_FROM = Date.UTC(2011, 0, 3, 14, 30);
+const RECORDED_TO = RECORDED_FROM + 90 * 60 * 1000;
+function recording() {
+  fs.mkdirSync(out, { recursive: true });
+  const file = path.join(out, 'spy-recording.ndjson');
+  const lines = [];
+  for (let i = 0; i < 90; i += 1) {
+    const o = 127 + Math.sin(i / 7);
+    const c = o + Math.cos(i / 3) * 0.2;
+    lines.push(JSON.stringify({
+      symbol: 'SPY', tf: '1m', t: RECORDED_FROM + i * 60000, o, h: Math.max(o, c) + 0.1,
+      l: Math.min(o, c) - 0.1, c, v: 1000 + i, final: true,
+    }));
+  }
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
 async function live(browser, errors) {
-  const server = await serve(['--symbols', 'SPY', '--sim-speed', '60', '--tick-ms', '100', '--backfill', '1d']);
+  const server = await serve(['--symbols', 'SPY', '--sim-speed', '60', '--tick-ms', '100', '--backfill', '1d',
+    '--replay', `SPY=${recording()}`]);
   const relay = await proxy(server.url);
   const page = await openPage(browser, relay.url, errors);
 
@@ -128,19 +149,19 @@ async function live(browser, errors) {
   if (after.resets !== 0) fail('the cut caused a reset');
   console.log(`ok - resumed after the cut: ${after.seqs.length} seqs, none missing or repeated`);
 
-  // A replay from the controls: the chart switches to the replayed bars.
+  // A replay from the controls: the chart switches to the recorded bars.
   const liveTime = after.lastBarTime;
-  const from = liveTime - 3 * 3600 * 1000;
-  const to = from + 30 * 60 * 1000;
+  const from = RECORDED_FROM;
+  const to = RECORDED_TO;
   await page.fill('#replay-symbols', 'SPY');
-  await page.fill('#replay-from', String(from));
-  await page.fill('#replay-to', String(to));
-  await page.fill('#replay-speed', '300');
+  await page.fill('#replay-from', '2011-01-03T14:30:00Z');
+  await page.fill('#replay-to', '');
+  await page.fill('#replay-speed', '600');
   await page.click('#replay-start');
   await until('the replayed bars on the chart', async () => {
     const s = await seen(page);
     return s.replay && s.resets >= 1 && s.lastBarTime !== null
-      && s.lastBarTime >= from && s.lastBarTime < to && s.state === 'live';
+      && s.lastBarTime >= from + 20 * 60 * 1000 && s.lastBarTime < to && s.state === 'live';
   });
   const replayState = await page.textContent('#replay-state');
   if (!['running', 'finished'].includes(replayState)) fail(`replay state ${replayState}`);
