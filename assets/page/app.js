@@ -14,6 +14,8 @@ const seen = {
   bars: 0,
   lastBarTime: null,
   resets: 0,
+  loads: 0,
+  timeframe: null,
   replay: null,
   errors: [],
 };
@@ -85,6 +87,8 @@ async function load() {
   seen.epoch = history.epoch;
   seen.lastSeq = history.seq;
   seen.seqs = [];
+  seen.loads += 1;
+  seen.timeframe = history.timeframe;
   seen.bars = history.bars.length;
   const last = history.bars[history.bars.length - 1];
   seen.lastBarTime = last ? last.t : null;
