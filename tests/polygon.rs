@@ -2,7 +2,7 @@
 //! REST shapes, with faults), never the internet: backfill across pages,
 //! live seconds and minutes into SSE, a bad key, a dropped socket and its
 //! gap filled from REST without duplicates, an eviction, 429s, server
-//! errors opening the circuit, slow answers.
+//! errors opening the circuit, a hanging answer.
 
 mod common;
 
@@ -49,7 +49,11 @@ fn minutes(first: i64, n: i64) -> Vec<(i64, f64, f64, f64, f64, f64)> {
 }
 
 async fn serve_polygon(fake: &FakePolygon, key: &str, extra: &[&str]) -> Served {
-    let (ws, rest) = (fake.ws_url(), fake.url.clone());
+    serve_polygon_at(&fake.ws_url(), &fake.url, key, extra).await
+}
+
+/// `serve --source polygon` for SPY with a 1h backfill from `ws` and `rest`.
+async fn serve_polygon_at(ws: &str, rest: &str, key: &str, extra: &[&str]) -> Served {
     let mut args = vec![
         "--source",
         "polygon",
@@ -58,9 +62,9 @@ async fn serve_polygon(fake: &FakePolygon, key: &str, extra: &[&str]) -> Served 
         "--backfill",
         "1h",
         "--polygon-ws-url",
-        &ws,
+        ws,
         "--polygon-rest-url",
-        &rest,
+        rest,
     ];
     args.extend_from_slice(extra);
     serve_with_env("127.0.0.1:0", &args, &[("POLYGON_API_KEY", key)]).await
@@ -347,26 +351,7 @@ async fn a_feed_down_past_the_stall_time_makes_the_server_unready() {
     fake.add_bars("SPY", &minutes(this_minute() - 3 * MIN, 3));
     // Nothing listens where the socket should be.
     let nowhere = format!("ws://127.0.0.1:{}/stocks", common::process::free_port());
-    let rest = fake.url.clone();
-    let server = serve_with_env(
-        "127.0.0.1:0",
-        &[
-            "--source",
-            "polygon",
-            "--symbols",
-            "SPY",
-            "--backfill",
-            "1h",
-            "--polygon-ws-url",
-            &nowhere,
-            "--polygon-rest-url",
-            &rest,
-            "--source-stall",
-            "1s",
-        ],
-        &[("POLYGON_API_KEY", KEY)],
-    )
-    .await;
+    let server = serve_polygon_at(&nowhere, &fake.url, KEY, &["--source-stall", "1s"]).await;
     eventually("readiness to report the feed down", || async {
         let (status, body) = readyz(&server.url).await;
         status == 503 && body.contains("has been down")
@@ -496,10 +481,10 @@ async fn server_errors_open_the_circuit_history_is_served_degraded_and_a_probe_c
 }
 
 #[tokio::test]
-async fn a_slow_answer_times_out_and_is_asked_again() {
+async fn a_hanging_answer_times_out_and_is_asked_again() {
     let fake = FakePolygon::start(KEY, 50).await;
     fake.add_bars("SPY", &minutes(this_minute() - 3 * MIN, 3));
-    fake.fault(&[Fault::Slow(Duration::from_secs(2))]);
+    fake.fault(&[Fault::Hang]);
     let (server, stop) =
         in_process(&fake, |c| c.request_timeout = Duration::from_millis(300)).await;
     let client = server.client();

@@ -58,7 +58,7 @@ pub async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<No
                     continue;
                 };
                 match hub.mirror(&event) {
-                    Ok(()) => node.received(entry.appended_ms),
+                    Ok(()) => node.received(entry.seq, entry.appended_ms),
                     Err(MirrorError::Gap { head, got }) => {
                         // The log was trimmed past this instance while it
                         // was away: its clients start over from here.
@@ -68,7 +68,9 @@ pub async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<No
                             "events left the shared log before this instance read them"
                         );
                         hub.rebase(&entry.epoch, got - 1);
-                        let _ = hub.mirror(&event);
+                        if hub.mirror(&event).is_ok() {
+                            node.received(entry.seq, entry.appended_ms);
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(seq = entry.seq, error = %e, "an event of the shared log was not applied")

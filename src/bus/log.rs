@@ -7,18 +7,15 @@
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
-use redis::Script;
+use redis::{Script, ScriptInvocation};
 
 use super::{BusError, Keys};
 
-const APPEND: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
-end
-local epoch = redis.call('GET', KEYS[4])
-if epoch and epoch ~= ARGV[3] then
-  return redis.error_reply('EPOCH_MISMATCH the log is in another epoch')
-end
+const APPEND: &str = concat!(
+    lua_holder!(),
+    lua_epoch!(),
+    lua_keep!(),
+    r"
 local expected = tonumber(ARGV[4])
 if expected > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') + 1 ~= expected then
   return redis.error_reply('SEQ_MISMATCH the log is not where this producer is')
@@ -32,33 +29,25 @@ for i = 7, #ARGV, 3 do
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',
     'e', ARGV[3], 'k', ARGV[i], 'b', ARGV[i + 1], 't', t)
   if ARGV[i + 2] ~= '' then
-    local bars = ARGV[6] .. ':bars:' .. ARGV[i]
-    for line in string.gmatch(ARGV[i + 2], '[^\n]+') do
-      redis.call('RPUSH', bars, line)
-    end
-    redis.call('LTRIM', bars, -tonumber(ARGV[5]), -1)
-    redis.call('SADD', KEYS[5], ARGV[i])
+    keep(ARGV[6], ARGV[5], KEYS[5], ARGV[i], ARGV[i + 2])
   end
 end
-return first";
+return first"
+);
 
-const BEAT: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
-end
-if redis.call('GET', KEYS[4]) ~= ARGV[3] then
-  return redis.error_reply('EPOCH_MISMATCH the log is in another epoch')
-end
+const BEAT: &str = concat!(
+    lua_holder!(),
+    lua_epoch!(),
+    r"
 local head = redis.call('GET', KEYS[2]) or '0'
-return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], head .. '-*', 'e', ARGV[3], 'hb', '1')";
+return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], head .. '-*', 'e', ARGV[3], 'hb', '1')"
+);
 
-const MARK: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
-end
-if redis.call('GET', KEYS[4]) ~= ARGV[3] then
-  return redis.error_reply('EPOCH_MISMATCH the log is in another epoch')
-end
+const MARK: &str = concat!(
+    lua_holder!(),
+    lua_epoch!(),
+    lua_keep!(),
+    r"
 if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[4]) then
   return redis.error_reply('SEQ_MISMATCH the log is not where this producer is')
 end
@@ -70,15 +59,11 @@ if ARGV[5] == 'began' then
 elseif ARGV[5] == 'ended' then
   redis.call('DEL', KEYS[5])
   for i = 9, #ARGV, 2 do
-    local bars = ARGV[8] .. ':bars:' .. ARGV[i]
-    for line in string.gmatch(ARGV[i + 1], '[^\n]+') do
-      redis.call('RPUSH', bars, line)
-    end
-    redis.call('LTRIM', bars, -tonumber(ARGV[7]), -1)
-    redis.call('SADD', KEYS[6], ARGV[i])
+    keep(ARGV[8], ARGV[7], KEYS[6], ARGV[i], ARGV[i + 1])
   end
 end
-return id";
+return id"
+);
 
 /// One event of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +190,25 @@ impl Log {
             .await?)
     }
 
+    /// A call of one of the producer's steps with what they all read first:
+    /// KEYS lease, seq, log, epoch; ARGV holder, the stream's length, epoch.
+    fn producer_call<'a>(
+        &'a self,
+        script: &'a Script,
+        holder: &str,
+        epoch: &str,
+    ) -> ScriptInvocation<'a> {
+        let mut call = script.prepare_invoke();
+        call.key(&self.keys.lease)
+            .key(&self.keys.seq)
+            .key(&self.keys.log)
+            .key(&self.keys.epoch)
+            .arg(holder)
+            .arg(self.max_len)
+            .arg(epoch);
+        call
+    }
+
     /// Writes a heartbeat entry after the last event, as holder `holder`
     /// in `epoch`: readers hear the producer even when the market is quiet.
     pub async fn beat<C: ConnectionLike>(
@@ -213,15 +217,8 @@ impl Log {
         holder: &str,
         epoch: &str,
     ) -> Result<(), BusError> {
-        let mut call = self.beat.prepare_invoke();
-        call.key(&self.keys.lease)
-            .key(&self.keys.seq)
-            .key(&self.keys.log)
-            .key(&self.keys.epoch)
-            .arg(holder)
-            .arg(self.max_len)
-            .arg(epoch);
-        call.invoke_async::<String>(con)
+        self.producer_call(&self.beat, holder, epoch)
+            .invoke_async::<String>(con)
             .await
             .map(drop)
             .map_err(refusal)
@@ -251,15 +248,8 @@ impl Log {
         first: u64,
         events: &[Outgoing<'_>],
     ) -> Result<u64, BusError> {
-        let mut call = self.append.prepare_invoke();
-        call.key(&self.keys.lease)
-            .key(&self.keys.seq)
-            .key(&self.keys.log)
-            .key(&self.keys.epoch)
-            .key(&self.keys.symbols)
-            .arg(holder)
-            .arg(self.max_len)
-            .arg(epoch)
+        let mut call = self.producer_call(&self.append, holder, epoch);
+        call.key(&self.keys.symbols)
             .arg(first)
             .arg(self.retain)
             .arg(&self.keys.prefix);
@@ -280,16 +270,9 @@ impl Log {
         epoch: &str,
         mark: OutgoingMark<'_>,
     ) -> Result<(), BusError> {
-        let mut call = self.mark.prepare_invoke();
-        call.key(&self.keys.lease)
-            .key(&self.keys.seq)
-            .key(&self.keys.log)
-            .key(&self.keys.epoch)
-            .key(&self.keys.replay)
+        let mut call = self.producer_call(&self.mark, holder, epoch);
+        call.key(&self.keys.replay)
             .key(&self.keys.symbols)
-            .arg(holder)
-            .arg(self.max_len)
-            .arg(epoch)
             .arg(mark.after)
             .arg(mark.name)
             .arg(mark.bytes)

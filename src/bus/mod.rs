@@ -8,6 +8,45 @@
 //! This module holds the Redis side (keys, lease, log); the server wires
 //! it to the hub.
 
+/// Lua that the producer's steps share, `concat!`ed into each: the lease
+/// check (KEYS[1] holds ARGV[1]), the epoch check (KEYS[4] is ARGV[3]), and
+/// `keep`, which appends final 1m bars (JSON lines) to a symbol's history
+/// list, trims it, and lists the symbol.
+macro_rules! lua_holder {
+    () => {
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
+end
+"
+    };
+}
+
+macro_rules! lua_epoch {
+    () => {
+        r"
+if redis.call('GET', KEYS[4]) ~= ARGV[3] then
+  return redis.error_reply('EPOCH_MISMATCH the log is in another epoch')
+end
+"
+    };
+}
+
+macro_rules! lua_keep {
+    () => {
+        r"
+local function keep(prefix, retain, symbols, symbol, lines)
+  local bars = prefix .. ':bars:' .. symbol
+  for line in string.gmatch(lines, '[^\n]+') do
+    redis.call('RPUSH', bars, line)
+  end
+  redis.call('LTRIM', bars, -tonumber(retain), -1)
+  redis.call('SADD', symbols, symbol)
+end
+"
+    };
+}
+
 pub mod apply;
 pub mod control;
 pub mod event;

@@ -35,6 +35,8 @@ pub struct NodeState {
     pub lag: prometheus::Histogram,
     /// The producer's last replay status and when it came.
     replay: Mutex<Option<(ReplayStatus, Instant)>>,
+    /// The last seq applied to this instance's hub.
+    applied: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for NodeState {
@@ -57,6 +59,7 @@ impl Default for NodeState {
             events_out: AtomicU64::default(),
             lag: prometheus::Histogram::with_opts(opts).expect("a static, valid histogram"),
             replay: Mutex::new(None),
+            applied: tokio::sync::watch::Sender::new(0),
         }
     }
 }
@@ -97,14 +100,23 @@ impl NodeState {
         self.events_out.load(Ordering::Relaxed)
     }
 
-    /// Counts an event applied here, appended at `appended_ms` (Redis's
+    /// Counts event `seq` applied here, appended at `appended_ms` (Redis's
     /// clock; 0: unknown, not timed).
-    pub fn received(&self, appended_ms: i64) {
+    pub fn received(&self, seq: u64, appended_ms: i64) {
         self.events_in.fetch_add(1, Ordering::Relaxed);
+        self.applied.send_replace(seq);
         if appended_ms > 0 {
             self.lag
                 .observe((now_ms() - appended_ms).max(0) as f64 / 1000.0);
         }
+    }
+
+    /// Waits until event `seq` has been applied here, for `wait` at most;
+    /// whether it has.
+    pub async fn applied(&self, seq: u64, wait: Duration) -> bool {
+        let mut applied = self.applied.subscribe();
+        let reached = tokio::time::timeout(wait, applied.wait_for(|s| *s >= seq)).await;
+        matches!(reached, Ok(Ok(_)))
     }
 
     /// Keeps the replay status the producer broadcast.
@@ -331,4 +343,27 @@ pub async fn follow(
         }
     }
     state.following.store(false, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_for_an_event_ends_when_it_is_applied_or_gives_up() {
+        let node = Arc::new(NodeState::default());
+        let waiting = tokio::spawn({
+            let node = node.clone();
+            async move { node.applied(5, Duration::from_secs(2)).await }
+        });
+        tokio::task::yield_now().await;
+        node.received(4, 0);
+        node.received(5, 0);
+        assert!(waiting.await.unwrap(), "event 5 was applied");
+        assert!(node.applied(3, Duration::ZERO).await, "already there");
+        assert!(
+            !node.applied(9, Duration::from_secs(2)).await,
+            "not within the wait"
+        );
+    }
 }

@@ -14,10 +14,10 @@ use super::BusError;
 use crate::market::hub::Preload;
 use crate::market::Candle;
 
-const INIT: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('NOT_HOLDER this instance does not hold the lease')
-end
+const INIT: &str = concat!(
+    lua_holder!(),
+    lua_keep!(),
+    r"
 for _, symbol in ipairs(redis.call('SMEMBERS', KEYS[6])) do
   redis.call('DEL', ARGV[6] .. ':bars:' .. symbol)
 end
@@ -26,14 +26,10 @@ redis.call('SET', KEYS[4], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[7])
 redis.call('HSET', KEYS[5], 'source', ARGV[3], 'origin', ARGV[4])
 for i = 8, #ARGV, 2 do
-  local bars = ARGV[6] .. ':bars:' .. ARGV[i]
-  redis.call('SADD', KEYS[6], ARGV[i])
-  for line in string.gmatch(ARGV[i + 1], '[^\n]+') do
-    redis.call('RPUSH', bars, line)
-  end
-  redis.call('LTRIM', bars, -tonumber(ARGV[5]), -1)
+  keep(ARGV[6], ARGV[5], KEYS[6], ARGV[i], ARGV[i + 1])
 end
-return 1";
+return 1"
+);
 
 const SNAPSHOT: &str = r"
 local epoch = redis.call('GET', KEYS[2])

@@ -24,14 +24,14 @@ use ipnet::IpNet;
 
 mod bus;
 mod parse;
-mod polygon;
 mod source;
 mod state_dir;
+mod upstreams;
 
 use parse::*;
-pub use polygon::PolygonArgs;
 use source::{load_recordings, run_source, source_kind, start_source};
 use state_dir::{restore, Saver};
+pub use upstreams::PolygonArgs;
 
 /// Where bars come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,7 +389,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         .as_deref()
         .and_then(|dir| restore(dir, &source_id, &hub_config));
     let stop = CancellationToken::new();
-    let feed = polygon::polygon(args)?;
+    let feed = upstreams::polygon(args)?;
     let mut joined_bus = None;
     let (hub, origin, source) = match (&args.source, restored) {
         _ if args.bus.is_some() => {
@@ -457,7 +457,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         stall_timeout: args.stall_timeout,
         max_symbols: args.max_symbols as usize,
     };
-    let voice_health = polygon::voice_upstream(args);
+    let voice_health = upstreams::voice_upstream(args);
     let config = ServerConfig {
         drain: args.drain,
         heartbeat: args.heartbeat,
@@ -483,7 +483,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let mut state =
         AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
     state.upstreams = Arc::new(server::upstream::ServedUpstreams::new(
-        polygon::upstreams(args, feed.as_ref(), voice_health),
+        upstreams::upstreams(args, feed.as_ref(), voice_health),
         state.metrics.registry(),
     ));
     state.bus = joined_bus.map(|j| {

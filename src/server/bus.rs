@@ -13,6 +13,7 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 
 use super::error::ApiError;
+use super::metrics::{must, raise};
 use super::sse::StreamRequest;
 use super::AppState;
 use crate::bus::control;
@@ -140,9 +141,8 @@ impl Bus {
         if epoch.as_deref().is_some_and(|e| *e != *hub.epoch()) {
             return;
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while hub.ring_bounds().1 < *seq && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        if hub.ring_bounds().1 < *seq {
+            self.node.applied(*seq, Duration::from_secs(2)).await;
         }
     }
 
@@ -238,10 +238,6 @@ struct BusMetrics {
     mirror: Mutex<()>,
 }
 
-fn must<T>(r: prometheus::Result<T>) -> T {
-    r.expect("metric definitions are static and valid")
-}
-
 impl BusMetrics {
     fn register(registry: &Registry, node: &NodeState) -> BusMetrics {
         let reg = |c: Box<dyn prometheus::core::Collector>| must(registry.register(c));
@@ -296,12 +292,6 @@ impl BusMetrics {
     fn mirror(&self, bus: &Bus) {
         let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let node = &bus.node;
-        let raise = |c: &IntCounter, to: u64| {
-            let now = c.get();
-            if to > now {
-                c.inc_by(to - now);
-            }
-        };
         let now = bus.state();
         for s in STATES {
             self.state.with_label_values(&[s]).set(i64::from(s == now));

@@ -78,8 +78,17 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-fn must<T>(r: prometheus::Result<T>) -> T {
+/// A metric definition's result: they are static, so a failure is a bug.
+pub(crate) fn must<T>(r: prometheus::Result<T>) -> T {
     r.expect("metric definitions are static and valid")
+}
+
+/// Brings a counter mirrored from elsewhere up to `to` (never down).
+pub(crate) fn raise(c: &IntCounter, to: u64) {
+    let now = c.get();
+    if to > now {
+        c.inc_by(to - now);
+    }
 }
 
 impl Metrics {
@@ -247,12 +256,6 @@ impl Metrics {
         let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let stats = hub.stats();
         let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-        let raise = |c: &IntCounter, to: u64| {
-            let now = c.get();
-            if to > now {
-                c.inc_by(to - now);
-            }
-        };
         raise(&self.sse_conflated, load(&stats.conflated));
         raise(&self.sse_slow_disconnects, load(&stats.slow_disconnects));
         raise(

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
+use super::metrics::{must, raise};
 use crate::upstream::Upstreams;
 
 /// The upstreams and their metrics.
@@ -23,10 +24,6 @@ struct UpstreamMetrics {
     age: GaugeVec,
     /// Serializes mirroring at scrape time.
     mirror: Mutex<()>,
-}
-
-fn must<T>(r: prometheus::Result<T>) -> T {
-    r.expect("metric definitions are static and valid")
 }
 
 impl ServedUpstreams {
@@ -89,8 +86,7 @@ impl ServedUpstreams {
             };
             m.state.with_label_values(&[u.name]).set(state);
             for (kind, n) in u.errors() {
-                let c = m.errors.with_label_values(&[u.name, &kind]);
-                c.inc_by(n.saturating_sub(c.get()));
+                raise(&m.errors.with_label_values(&[u.name, &kind]), n);
             }
             if let Some(b) = &u.breaker {
                 m.circuit

@@ -2,11 +2,10 @@
 //! (status `connected`, `auth`, `subscribe`, then what the test sends) and
 //! REST minute aggregates (pages of `page_size` with a `next_url` that
 //! carries no key), with faults on demand: a bad key, a dropped socket, an
-//! eviction, 429s, 500s, slow answers. It records every request.
+//! eviction, 429s, 500s, a request left hanging. It records every request.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, RawQuery, State};
@@ -36,8 +35,8 @@ pub enum Fault {
     Pass,
     /// Answer with this status (and `Retry-After` seconds for a 429).
     Status(u16, Option<u64>),
-    /// Answer after this long.
-    Slow(Duration),
+    /// Never answer (a provider that hangs): the client's timeout ends it.
+    Hang,
 }
 
 #[derive(Default)]
@@ -242,7 +241,7 @@ async fn aggregates(
                 None => (status, body).into_response(),
             };
         }
-        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Hang) => std::future::pending::<()>().await,
         Some(Fault::Pass) | None => {}
     }
     if query.get("apiKey") != Some(&fake.key) {

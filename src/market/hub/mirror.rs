@@ -52,6 +52,16 @@ fn last_bar(frame: &[u8]) -> Option<BarEvent> {
     serde_json::from_str(data).ok()
 }
 
+/// The 1m bar an event carries (read back from its 1m frame), checked,
+/// and whether it is final.
+fn minute_of(event: &Mirrored) -> Result<(crate::market::Candle, bool), MirrorError> {
+    let bar =
+        last_bar(&event.frames[Timeframe::M1.index()]).ok_or(MirrorError::Unreadable(event.seq))?;
+    let candle = bar.bar.candle();
+    candle.check().map_err(PublishError::from)?;
+    Ok((candle, bar.bar.is_final))
+}
+
 impl Hub {
     /// An empty hub that mirrors a log in `epoch` whose events so far end
     /// at `head` (an instance joining the bus).
@@ -104,10 +114,7 @@ impl Hub {
     /// goes into this hub's history (read back from the 1m frame), its
     /// frames go to the ring and the subscribers as they are.
     pub fn mirror(&self, event: &Mirrored) -> Result<(), MirrorError> {
-        let bar = last_bar(&event.frames[Timeframe::M1.index()])
-            .ok_or(MirrorError::Unreadable(event.seq))?;
-        let candle = bar.bar.candle();
-        candle.check().map_err(PublishError::from)?;
+        let (candle, is_final) = minute_of(event)?;
         let _writer = self.writer();
         let mut inner = self.lock();
         if event.seq != inner.head + 1 {
@@ -118,7 +125,7 @@ impl Hub {
         }
         let i = self.symbol_index(&mut inner, &event.symbol)?;
         inner.series[i as usize].check_order(candle.t)?;
-        inner.series[i as usize].apply(candle, bar.bar.is_final);
+        inner.series[i as usize].apply(candle, is_final);
         inner.head = event.seq;
         let entry = RingEntry {
             seq: event.seq,
@@ -138,22 +145,17 @@ impl Hub {
         flush(due);
         Ok(())
     }
-}
 
-impl Hub {
     /// Applies an event's 1m bar to this hub's history only — no ring, no
     /// subscriber: a hub joining during a replay catching the replayed
     /// series up on the bars played before it joined.
     pub fn mirror_history(&self, event: &Mirrored) -> Result<(), MirrorError> {
-        let bar = last_bar(&event.frames[Timeframe::M1.index()])
-            .ok_or(MirrorError::Unreadable(event.seq))?;
-        let candle = bar.bar.candle();
-        candle.check().map_err(PublishError::from)?;
+        let (candle, is_final) = minute_of(event)?;
         let _writer = self.writer();
         let mut inner = self.lock();
         let i = self.symbol_index(&mut inner, &event.symbol)? as usize;
         inner.series[i].check_order(candle.t)?;
-        inner.series[i].apply(candle, bar.bar.is_final);
+        inner.series[i].apply(candle, is_final);
         Ok(())
     }
 }

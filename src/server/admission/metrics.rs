@@ -8,6 +8,7 @@ use prometheus::{
 };
 
 use super::{Admission, Kind, Limits};
+use crate::server::metrics::must;
 
 /// The admission metrics.
 #[derive(Debug, Clone)]
@@ -27,10 +28,6 @@ pub fn kind_label(kind: Kind) -> Option<&'static str> {
         Kind::Stream => Some("sse"),
         Kind::Voice => Some("voice"),
     }
-}
-
-fn must<T>(r: prometheus::Result<T>) -> T {
-    r.expect("metric definitions are static and valid")
 }
 
 impl AdmissionMetrics {

@@ -1,5 +1,6 @@
 //! The voice WebSocket's metrics.
 
+use crate::server::metrics::must;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Every voice metric.
@@ -27,10 +28,6 @@ pub struct VoiceMetrics {
     pub out_text: IntCounter,
     /// `messages{dir="out",kind="binary"}`, resolved once.
     pub out_binary: IntCounter,
-}
-
-fn must<T>(r: prometheus::Result<T>) -> T {
-    r.expect("metric definitions are static and valid")
 }
 
 impl VoiceMetrics {

@@ -1,6 +1,7 @@
-//! `serve --source polygon`: the provider's flags and the source built
-//! from them (the key comes from `POLYGON_API_KEY`, never a flag, so it
-//! stays out of process listings).
+//! What `serve` depends on outside itself: the live provider's flags and
+//! the source built from them (the key comes from `POLYGON_API_KEY`, never
+//! a flag, so it stays out of process listings), the voice relay's circuit,
+//! and the upstreams the server shows in readiness, diag and metrics.
 
 use std::sync::Arc;
 use std::time::Duration;
