@@ -82,9 +82,11 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l max-stream
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l sse-max-clients -d 'SSE streams at most (0: no limit but --max-connections)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l max-symbols -d 'Symbols the server holds at most (and a stream may name)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l header-timeout -d 'Time a request head may take to arrive (at least 1s)' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l stall-timeout -d 'A stream whose writes make no progress this long is closed (at least 1s)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l stall-timeout -d 'A stream whose peer takes none of what was sent this long is closed (at least 1s)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l stream-sndbuf -d 'Kernel send buffer per connection in bytes, what a stalled peer can pin (0: the kernel\'s autotuning)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-resume-window -d 'Outbound voice messages kept for a resume (time; at most 512 KiB)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-resume-ttl -d 'How long a dropped voice session can be resumed (0s: never)' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-idle -d 'A voice connection that sends nothing this long is closed (4408)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-max-sessions -d 'Voice sessions at once (0: no limit); more wait in a first-come, first-served queue' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-queue-max -d 'Voice connections waiting for a seat at most (beyond: `at_capacity`, close 1013)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l voice-upstream -d 'Relay voice audio to this WebSocket (ws://…) instead of echoing it' -r

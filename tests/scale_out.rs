@@ -516,3 +516,47 @@ async fn ingest_through_an_edge_is_run_by_the_producer_and_reaches_every_instanc
     b.stop("-TERM").await;
     redis.stop().await;
 }
+
+/// Whether `url`'s metrics say it holds the lease.
+async fn holds_lease(url: &str) -> bool {
+    let Ok(r) = reqwest::get(format!("{url}/api/metrics")).await else {
+        return false;
+    };
+    r.text()
+        .await
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l == "spotlight_lease_holder 1")
+}
+
+#[tokio::test]
+async fn a_producer_stopped_after_redis_was_paused_and_restarted_gives_the_lease_up() {
+    let redis = Redis::start().await;
+    let a = instance(&redis, "auto").await;
+    eventually("a holds the lease", || holds_lease(&a.url)).await;
+    let paused = tokio::process::Command::new("kill")
+        .args(["-STOP", &redis.pid().to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(paused.success());
+    eventually("503 while Redis is paused", || async {
+        ready(&a.url).await == 503
+    })
+    .await;
+    let redis = redis.restart_empty().await;
+    eventually("ready again", || async { ready(&a.url).await == 200 }).await;
+    eventually("a holds the lease again", || holds_lease(&a.url)).await;
+    let (status, logs) = a.stop("-TERM").await;
+    assert!(status.success(), "{logs}");
+    // By the time the process has exited, the lease is free: a standby
+    // takes over at once instead of waiting out its time.
+    let mut con = redis.connection().await.unwrap();
+    let holder: Option<String> = redis::cmd("GET")
+        .arg("spotlight:lease")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(holder, None, "{logs}");
+    redis.stop().await;
+}

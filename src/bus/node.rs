@@ -217,13 +217,46 @@ pub async fn keep_lease(
             }
         }
     }
-    if state.is_producer() {
-        if let Some(c) = con.as_mut() {
-            let _ = lease.release(c).await;
+    // Given up whatever this instance believes: after Redis was paused or
+    // restarted, a renewal's answer may have been lost while the lease is
+    // still ours there. The release is a compare-and-delete, safe either way.
+    release(&client, &lease, con).await;
+    state.set_producer(false);
+}
+
+/// Gives the lease up on `con`, or on a new connection when that fails
+/// (it may have died with a Redis restart), within [`RELEASE_WITHIN`].
+async fn release(
+    client: &redis::Client,
+    lease: &Lease,
+    con: Option<redis::aio::MultiplexedConnection>,
+) {
+    let attempt = async {
+        if let Some(mut c) = con {
+            if lease.release(&mut c).await.is_ok() {
+                return;
+            }
         }
-        state.set_producer(false);
+        let mut backoff = Backoff::attempts_at_most(3);
+        loop {
+            if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+                if lease.release(&mut c).await.is_ok() {
+                    return;
+                }
+            }
+            match backoff.next_delay() {
+                Some(wait) => tokio::time::sleep(wait.min(Duration::from_millis(500))).await,
+                None => return,
+            }
+        }
+    };
+    if tokio::time::timeout(RELEASE_WITHIN, attempt).await.is_err() {
+        tracing::warn!("could not give the bus lease up: a standby takes over when it expires");
     }
 }
+
+/// How long a stopping instance tries to give its lease up.
+pub const RELEASE_WITHIN: Duration = Duration::from_secs(3);
 
 /// What the follower hands on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use crate::bus::Role;
 use crate::market::replay::Replayer;
 use crate::market::source::file::Stamp;
 use crate::market::HubConfig;
-use crate::server::admission::default_max_connections;
+use crate::server::admission::{default_max_connections, DEFAULT_STREAM_SNDBUF};
 use crate::server::{self, AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 use ipnet::IpNet;
 
@@ -203,9 +203,12 @@ pub struct ServeArgs {
     /// Time a request head may take to arrive (at least 1s).
     #[arg(long, env = "SPOTLIGHT_HEADER_TIMEOUT", value_parser = parse_timeout, default_value = "10s", help_heading = "Limits")]
     pub header_timeout: Duration,
-    /// A stream whose writes make no progress this long is closed (at least 1s).
+    /// A stream whose peer takes none of what was sent this long is closed (at least 1s).
     #[arg(long, env = "SPOTLIGHT_STALL_TIMEOUT", value_parser = parse_timeout, default_value = "30s", help_heading = "Limits")]
     pub stall_timeout: Duration,
+    /// Kernel send buffer per connection in bytes, what a stalled peer can pin (0: the kernel's autotuning).
+    #[arg(long, env = "SPOTLIGHT_STREAM_SNDBUF", default_value_t = DEFAULT_STREAM_SNDBUF as u64, help_heading = "Limits")]
+    pub stream_sndbuf: u64,
 
     /// Outbound voice messages kept for a resume (time; at most 512 KiB).
     #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_WINDOW", value_parser = humantime::parse_duration, default_value = "5s", help_heading = "Voice")]
@@ -213,6 +216,9 @@ pub struct ServeArgs {
     /// How long a dropped voice session can be resumed (0s: never).
     #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_TTL", value_parser = humantime::parse_duration, default_value = "60s", help_heading = "Voice")]
     pub voice_resume_ttl: Duration,
+    /// A voice connection that sends nothing this long is closed (4408).
+    #[arg(long, env = "SPOTLIGHT_VOICE_IDLE", value_parser = parse_timeout, default_value = "15s", help_heading = "Voice")]
+    pub voice_idle: Duration,
     /// Voice sessions at once (0: no limit); more wait in a first-come, first-served queue.
     #[arg(
         long,
@@ -315,6 +321,8 @@ pub struct Started {
     signalled: CancellationToken,
     stop: CancellationToken,
     saver: Option<Saver>,
+    /// With `--bus`: the lease keeper, awaited so the lease is given up.
+    lease_kept: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Started {
@@ -343,6 +351,9 @@ impl Started {
         // the hub now is what the next start continues.
         if let Some(saver) = self.saver.take() {
             let _ = tokio::task::spawn_blocking(move || saver.save()).await;
+        }
+        if let Some(kept) = self.lease_kept.take() {
+            let _ = kept.await;
         }
         exit
     }
@@ -391,6 +402,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
     let stop = CancellationToken::new();
     let feed = upstreams::polygon(args)?;
     let mut joined_bus = None;
+    let mut lease_kept = None;
     let (hub, origin, source) = match (&args.source, restored) {
         _ if args.bus.is_some() => {
             if args.state_dir.is_some() {
@@ -399,7 +411,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
                 ));
             }
             let url = args.bus.as_deref().unwrap_or_default();
-            let joined = bus::join(
+            let mut joined = bus::join(
                 args,
                 url,
                 hub_config,
@@ -409,6 +421,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             )
             .await?;
             let hub = joined.hub.clone();
+            lease_kept = joined.lease_kept.take();
             joined_bus = Some(joined);
             (hub, 0, "bus")
         }
@@ -456,6 +469,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         header_timeout: args.header_timeout,
         stall_timeout: args.stall_timeout,
         max_symbols: args.max_symbols as usize,
+        stream_sndbuf: usize::try_from(args.stream_sndbuf).unwrap_or(usize::MAX),
     };
     let voice_health = upstreams::voice_upstream(args);
     let config = ServerConfig {
@@ -473,6 +487,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         voice: VoiceConfig {
             resume_window: args.voice_resume_window,
             resume_ttl: args.voice_resume_ttl,
+            idle: args.voice_idle,
             upstream: args.voice_upstream.clone(),
             upstream_health: voice_health.clone(),
             ..VoiceConfig::default()
@@ -487,14 +502,14 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         state.metrics.registry(),
     ));
     state.bus = joined_bus.map(|j| {
-        server::bus::Bus::new(
+        Arc::new(server::bus::Bus::new(
             j.node,
             args.bus_stall,
             j.log,
             j.client,
             j.con,
             state.metrics.registry(),
-        )
+        ))
     });
     tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
     if !state.auth.enabled() {
@@ -521,6 +536,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         signalled,
         stop,
         saver,
+        lease_kept,
     })
 }
 

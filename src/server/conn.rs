@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -32,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::error::ApiError;
+use super::liveness::{Blocked, Stalled};
+use super::sse::SocketFd;
 use super::{AppState, Metrics};
 
 /// Largest request head (both paths): beyond it, 431.
@@ -60,7 +62,7 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        let _ = tcp.set_nodelay(true);
+        tune(&tcp, &state.config.limits);
         let permit = state.admission.connection();
         let metrics = state.metrics.clone();
         let served = connection(tcp, peer, state.clone(), app.clone());
@@ -86,6 +88,19 @@ pub async fn serve(
     tracker.close();
     tracker.wait().await;
     Ok(())
+}
+
+/// Socket options of every accepted connection: no Nagle delay, and at
+/// most `--stream-sndbuf` of kernel send buffer (what a stalled peer can
+/// pin). No `TCP_USER_TIMEOUT`: while a slow reader's window stays too
+/// small for the next queued segment the kernel counts it as unanswered
+/// probing and would abort a peer that is still reading; liveness is
+/// judged by progress instead ([`super::liveness`]).
+fn tune(tcp: &TcpStream, limits: &super::admission::Limits) {
+    let _ = tcp.set_nodelay(true);
+    if limits.stream_sndbuf > 0 {
+        let _ = socket::setsockopt(tcp, socket::sockopt::SndBuf, &limits.stream_sndbuf);
+    }
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
@@ -164,13 +179,14 @@ async fn routed(tcp: TcpStream, head: Vec<u8>, peer: SocketAddr, state: AppState
         prefix: Bytes::from(head),
         inner: tcp,
         stall: limits.stall_timeout,
-        stall_timer: None,
+        blocked: None,
         metrics: state.metrics.clone(),
     });
     let request_kill = kill.clone();
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         req.extensions_mut().insert(request_kill.clone());
+        req.extensions_mut().insert(SocketFd(fd));
         tower::ServiceExt::oneshot(app.clone(), req.map(Body::new))
     });
     // With upgrades: the voice WebSocket takes the connection over.
@@ -314,36 +330,40 @@ pub(super) async fn write_refusal(
 }
 
 /// A connection that first yields bytes already read from it, and fails a
-/// write that makes no progress for `stall` (the socket is then reset).
+/// write whose peer takes nothing for `stall` (the socket is then reset).
 struct Rewind {
     prefix: Bytes,
     inner: TcpStream,
     stall: Duration,
-    stall_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set while a write waits on a full socket (boxed: most never do).
+    blocked: Option<Box<Blocked>>,
     metrics: Arc<Metrics>,
 }
 
 impl Rewind {
-    /// Passes a write's outcome on, timing how long it has been pending.
+    /// Passes a write's outcome on; while the socket stays full, judges
+    /// the peer's progress (the socket is reset when it takes nothing).
     fn progress(
         &mut self,
         cx: &mut Context<'_>,
         polled: Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
         if polled.is_ready() {
-            self.stall_timer = None;
+            self.blocked = None;
             return polled;
         }
-        let stall = self.stall;
-        let timer = self
-            .stall_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
-        if timer.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        self.metrics.stalled();
+        let (fd, stall) = (self.inner.as_raw_fd(), self.stall);
+        let blocked = self
+            .blocked
+            .get_or_insert_with(|| Box::new(Blocked::new(fd, stall)));
+        let why = ready!(blocked.poll_stalled(cx));
+        self.metrics.stalled(why);
+        tracing::info!(
+            reason = why.label(),
+            "connection closed: its peer took nothing within --stall-timeout"
+        );
         let _ = self.inner.set_zero_linger();
-        Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+        Poll::Ready(Err(Stalled(why).into_io()))
     }
 }
 

@@ -20,6 +20,7 @@ use tracing::Instrument;
 use super::admission::{self, admit, is_cors_origin, BrowserPolicy, SSE_PATH};
 use super::conn::{reset, write_refusal};
 use super::error::ApiError;
+use super::liveness::{Blocked, Stall, Stalled};
 use super::sse::{self, STREAM_HEADERS};
 use super::{AppState, Metrics};
 use crate::market::hub::{DirectWrite, QueueItem};
@@ -164,6 +165,7 @@ pub(super) async fn lean_stream(opened: Opened, peer: SocketAddr, state: &AppSta
     // Overflow resets the socket at once, whatever the writer is waiting for.
     let overflowed = tcp.clone();
     session.on_overflow(Box::new(move || reset(&*overflowed)));
+    session.watch_progress(tcp.as_raw_fd());
     session.attach(Box::new(SocketWriter {
         fd: tcp.as_raw_fd(),
         _socket: tcp.clone(),
@@ -187,9 +189,10 @@ pub(super) async fn lean_stream(opened: Opened, peer: SocketAddr, state: &AppSta
         Ok(()) => {
             let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
         }
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-            state.metrics.stalled();
-            tracing::info!(%peer, "stream closed: no write progress within --stall-timeout");
+        Err(e) if Stalled::of(&e).is_some() => {
+            let why = Stalled::of(&e).unwrap_or(Stall::WriteBlocked);
+            state.metrics.stalled(why);
+            tracing::info!(%peer, reason = why.label(), "stream closed: no write progress within --stall-timeout");
             reset(&tcp);
         }
         Err(_) => {}
@@ -216,8 +219,8 @@ fn hung_up(tcp: &TcpStream) -> impl Future<Output = ()> + '_ {
 }
 
 /// Writes all of `buf` to a socket shared with the hub's direct writes
-/// (which only happen while the stream's own writer is parked); `TimedOut`
-/// when the socket takes nothing for `stall`.
+/// (which only happen while the stream's own writer is parked); fails with
+/// [`Stalled`] when the peer takes nothing for `stall` while it waits.
 async fn write_all(tcp: &TcpStream, mut buf: &[u8], stall: Duration) -> io::Result<()> {
     while !buf.is_empty() {
         match tcp.try_write(buf) {
@@ -230,18 +233,24 @@ async fn write_all(tcp: &TcpStream, mut buf: &[u8], stall: Duration) -> io::Resu
     Ok(())
 }
 
-/// Waits until the socket takes bytes again, at most `stall`. Boxed: a
-/// stream only waits here when its socket is full, and the timer would
-/// otherwise sit in every idle stream's state.
+/// Waits until the socket takes bytes again, judging the peer's progress
+/// meanwhile. Boxed: a stream only waits here when its socket is full, and
+/// the timer would otherwise sit in every idle stream's state.
 fn writable(
     tcp: &TcpStream,
     stall: Duration,
 ) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
     Box::pin(async move {
-        let ready = std::future::poll_fn(|cx| tcp.poll_write_ready(cx));
-        tokio::time::timeout(stall, ready)
-            .await
-            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
+        let mut blocked = Blocked::new(tcp.as_raw_fd(), stall);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(ready) = tcp.poll_write_ready(cx) {
+                return Poll::Ready(ready);
+            }
+            blocked
+                .poll_stalled(cx)
+                .map(|why| Err(Stalled(why).into_io()))
+        })
+        .await
     })
 }
 

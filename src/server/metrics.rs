@@ -15,6 +15,7 @@ use prometheus::{
 
 use super::admission::metrics::AdmissionMetrics;
 use super::error::ApiError;
+use super::liveness::Stall;
 use super::voice::VoiceMetrics;
 use super::AppState;
 use crate::market::hub::QueueItem;
@@ -60,7 +61,7 @@ pub struct Metrics {
     connections_open: IntGauge,
     auth_failures: IntCounterVec,
     panics: IntCounter,
-    stalled: IntCounter,
+    stalled: IntCounterVec,
     draining: IntGauge,
     shutdown_waves: IntCounter,
     /// The voice WebSocket's metrics.
@@ -218,10 +219,17 @@ impl Metrics {
                 "spotlight_panics_total",
                 "Connections ended by a panic (logged; the server goes on)",
             ),
-            stalled: counter(
-                "spotlight_stalled_disconnects_total",
-                "Streams closed because their writes made no progress for --stall-timeout",
-            ),
+            stalled: {
+                let c = counter_vec(
+                    "spotlight_stalled_disconnects_total",
+                    "Streams closed because their peer took nothing for --stall-timeout, by reason (no_ack: it vanished; no_read: it reads nothing; write_blocked: the socket stayed full)",
+                    &["reason"],
+                );
+                for why in Stall::ALL {
+                    c.with_label_values(&[why.label()]);
+                }
+                c
+            },
             draining: gauge(
                 "spotlight_draining",
                 "1 while the server refuses new streams and voice sessions (drain mode or shutdown)",
@@ -383,8 +391,8 @@ impl Metrics {
     }
 
     /// Counts a stream closed for making no progress.
-    pub fn stalled(&self) {
-        self.stalled.inc();
+    pub fn stalled(&self, why: Stall) {
+        self.stalled.with_label_values(&[why.label()]).inc();
     }
 
     /// Sets the open-connections gauge.

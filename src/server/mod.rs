@@ -14,6 +14,7 @@ mod health;
 mod history;
 pub mod ingest;
 mod lean;
+pub mod liveness;
 pub mod metrics;
 pub mod page;
 mod params;
@@ -109,7 +110,8 @@ pub struct AppState {
     /// The waves a shutdown closes streams in.
     pub waves: Arc<drain::Waves>,
     /// The scale-out bus, when this instance is on one (`serve --bus`).
-    pub bus: Option<bus::Bus>,
+    /// Behind a pointer: every connection holds a clone of the state.
+    pub bus: Option<Arc<bus::Bus>>,
     /// The upstreams this server depends on (a live provider, the voice
     /// relay), with their metrics.
     pub upstreams: Arc<upstream::ServedUpstreams>,
@@ -293,4 +295,19 @@ pub async fn launch(
     }
     let app = router(state.clone());
     conn::serve(listener, state, app, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every connection's task holds a clone of the state (twice, across
+    /// its phases): it must stay a handful of pointers. An inline field of
+    /// a few hundred bytes here once cost every stream 3 KiB.
+    #[test]
+    fn the_state_every_connection_holds_is_a_handful_of_pointers() {
+        let size = std::mem::size_of::<super::AppState>();
+        assert!(
+            size <= 16 * std::mem::size_of::<usize>(),
+            "AppState is {size} bytes"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! `GET /realtime/sse`: live bars with exact resume.
 
 use std::convert::Infallible;
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::admission::{StreamPermit, Ticket};
 use super::error::{quote, ApiError};
+use super::liveness::{self, Progress};
 use super::params::Params;
 use super::AppState;
 use crate::market::hub::{Caught, DirectWrite, Resume, Start, SubscribeError, Subscription};
@@ -35,13 +37,17 @@ pub async fn sse(
     State(state): State<AppState>,
     Extension(ticket): Extension<Ticket>,
     kill: Option<Extension<CancellationToken>>,
+    socket: Option<Extension<SocketFd>>,
 ) -> Result<Response, ApiError> {
     let Some((Some(request), Some(permit))) = ticket.take().map(|a| (a.stream, a.permit)) else {
         return Err(ApiError::internal("stream was not admitted"));
     };
-    let session = open(&state, request, permit).await?;
+    let mut session = open(&state, request, permit).await?;
     if let Some(Extension(kill)) = kill {
         session.on_overflow(Box::new(move || kill.cancel()));
+    }
+    if let Some(Extension(SocketFd(fd))) = socket {
+        session.watch_progress(fd);
     }
     let body = Body::from_stream(futures::stream::unfold(session, |mut s| async move {
         s.next_chunk()
@@ -61,6 +67,11 @@ pub async fn sse(
     }
     Ok(response)
 }
+
+/// The descriptor of the socket a request came in on (set by the
+/// connection layer; valid while the request's connection is served).
+#[derive(Debug, Clone, Copy)]
+pub struct SocketFd(pub RawFd);
 
 /// The response head fields of every stream, as raw header lines.
 pub const STREAM_HEADERS: &str = "content-type: text/event-stream\r\ncache-control: no-cache, no-transform\r\nx-accel-buffering: no\r\n";
@@ -205,7 +216,14 @@ fn resume_from(headers: &HeaderMap, params: &Params) -> Result<Resume, ApiError>
 pub struct Session {
     sub: Subscription,
     preamble: Option<Bytes>,
+    /// Ticks every [`liveness::tick`]: the socket is looked at on each,
+    /// a ping goes out on every `per_beat`-th.
     heartbeat: Interval,
+    ticks: u32,
+    per_beat: u32,
+    /// The peer's progress, when the stream knows its socket.
+    progress: Option<Progress>,
+    stall: Duration,
     /// Cancelled when this stream's shutdown wave comes.
     shutdown: CancellationToken,
     /// The shutdown's drain window (for the `retry:` it suggests).
@@ -258,16 +276,23 @@ impl Session {
             };
             wire::write_sse(&mut buf, "reset", None, &reset);
         }
+        let stall = state.config.limits.stall_timeout;
+        let (tick, per_beat) = liveness::tick(period, stall);
         // The first ping comes at a random point of the second half of the
         // period: streams opened together (a reconnect wave, a load test)
         // do not all ping at once, ever after.
-        let first = period.mul_f64(rand::rng().random_range(0.5..=1.0));
-        let mut heartbeat = interval_at(Instant::now() + first, period);
+        let mut rng = rand::rng();
+        let first = tick.mul_f64(rng.random_range(0.5..=1.0));
+        let mut heartbeat = interval_at(Instant::now() + first, tick);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Session {
             sub,
             preamble: Some(Bytes::from(buf)),
             heartbeat,
+            ticks: per_beat / 2 + rng.random_range(0..per_beat.div_ceil(2)),
+            per_beat,
+            progress: None,
+            stall,
             shutdown: state.waves.assign(),
             drain: state.config.drain,
             done: false,
@@ -323,42 +348,82 @@ impl Session {
             // A step over other symbols' events only: let others run.
             tokio::task::yield_now().await;
         }
-        if self.done {
+        loop {
+            if self.done {
+                return None;
+            }
+            let metrics = &*self.metrics;
+            let ticked = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => {
+                    self.done = true;
+                    metrics.sse_events_sent.with_label_values(&["shutdown"]).inc();
+                    // After what is pending: part of an event may be out already.
+                    let pending = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item));
+                    return Some(match pending {
+                        Some((bytes, _)) => [bytes, shutdown_frame(self.drain)].concat().into(),
+                        None => shutdown_frame(self.drain),
+                    });
+                }
+                // Before the batches: a stream that always has data is still looked at.
+                now = self.heartbeat.tick() => now.into_std(),
+                batch = self.sub.queue.next_batch(MAX_CHUNK, |item| metrics.delivered(item)) => {
+                    return batch.map(|(bytes, _)| bytes);
+                }
+            };
+            if let Some(out) = self.on_tick(ticked) {
+                return out;
+            }
+        }
+    }
+
+    /// A heartbeat tick: closes a stream whose peer took nothing for the
+    /// stall time (`Some(None)`); on a ping tick, pending events or else a
+    /// ping; on another tick, nothing (`None`).
+    fn on_tick(&mut self, now: std::time::Instant) -> Option<Option<Bytes>> {
+        if let Some(stall) = self.progress.as_mut().and_then(|p| p.check(now)) {
+            self.metrics.stalled(stall);
+            tracing::info!(
+                reason = stall.label(),
+                stall = ?self.stall,
+                "stream closed: its peer took nothing within --stall-timeout"
+            );
+            self.done = true;
+            self.sub.queue.cut();
+            return Some(None);
+        }
+        self.ticks += 1;
+        if self.ticks < self.per_beat {
             return None;
         }
+        self.ticks = 0;
+        // Pending events go first; a stream with data needs no ping.
         let metrics = &*self.metrics;
-        tokio::select! {
-            biased;
-            _ = self.shutdown.cancelled() => {
-                self.done = true;
-                metrics.sse_events_sent.with_label_values(&["shutdown"]).inc();
-                // After what is pending: part of an event may be out already.
-                let pending = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item));
-                Some(match pending {
-                    Some((bytes, _)) => [bytes, shutdown_frame(self.drain)].concat().into(),
-                    None => shutdown_frame(self.drain),
-                })
-            }
-            batch = self.sub.queue.next_batch(MAX_CHUNK, |item| metrics.delivered(item)) => {
-                let (bytes, _) = batch?;
-                Some(bytes)
-            }
-            _ = self.heartbeat.tick() => {
-                // Pending events go first; a stream with data needs no ping.
-                if let Some((bytes, _)) = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item)) {
-                    return Some(bytes);
-                }
-                let ping = Ping {
-                    server_time: now_ms(),
-                    queued: self.sub.queue.len(),
-                    conflated: self.sub.queue.conflated(),
-                };
-                let mut buf = Vec::with_capacity(96);
-                wire::write_sse(&mut buf, "ping", None, &ping);
-                self.metrics.sse_events_sent.with_label_values(&["ping"]).inc();
-                Some(Bytes::from(buf))
-            }
+        if let Some((bytes, _)) = self
+            .sub
+            .queue
+            .claim(MAX_CHUNK, |item| metrics.delivered(item))
+        {
+            return Some(Some(bytes));
         }
+        let ping = Ping {
+            server_time: now_ms(),
+            queued: self.sub.queue.len(),
+            conflated: self.sub.queue.conflated(),
+        };
+        let mut buf = Vec::with_capacity(96);
+        wire::write_sse(&mut buf, "ping", None, &ping);
+        self.metrics
+            .sse_events_sent
+            .with_label_values(&["ping"])
+            .inc();
+        Some(Some(Bytes::from(buf)))
+    }
+
+    /// Judges the stream by its peer's progress on the socket `fd`, which
+    /// must stay open while the session is polled.
+    pub fn watch_progress(&mut self, fd: RawFd) {
+        self.progress = Some(Progress::new(fd, self.stall));
     }
 
     /// What to do when the stream's queue overflows: close the connection

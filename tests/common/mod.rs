@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_polygon;
+pub mod netns;
 pub mod process;
 pub mod proxy;
 pub mod redis_server;
@@ -56,6 +57,12 @@ impl TestServer {
 
     async fn with_state_at(addr: &str, state: AppState) -> TestServer {
         let listener = TcpListener::bind(addr).await.unwrap();
+        TestServer::on_listener(listener, state)
+    }
+
+    /// Serves a prepared state on a listener of the test's own (e.g. one
+    /// made in a network namespace).
+    pub fn on_listener(listener: TcpListener, state: AppState) -> TestServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(launch(listener, state.clone(), async {
@@ -88,11 +95,24 @@ impl TestServer {
         tick_ms: u64,
         config: ServerConfig,
     ) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        TestServer::sim_on(listener, symbols, speed, tick_ms, config)
+    }
+
+    /// [`TestServer::sim_with`] on a listener of the test's own.
+    pub fn sim_on(
+        listener: TcpListener,
+        symbols: &[&str],
+        speed: f64,
+        tick_ms: u64,
+        config: ServerConfig,
+    ) -> TestServer {
         let hub = Hub::new(HubConfig::default());
         let clock = SimClock::new(speed);
         let symbols: Vec<String> = symbols.iter().map(|s| s.to_string()).collect();
         let sim = start_sim(7, &symbols, Duration::from_secs(3600), &clock, &hub).unwrap();
-        let server = TestServer::start(hub.clone(), config).await;
+        let state = AppState::new(hub.clone(), config).unwrap();
+        let server = TestServer::on_listener(listener, state);
         tokio::spawn(run_sim(
             sim,
             hub,

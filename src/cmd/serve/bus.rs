@@ -40,6 +40,8 @@ pub struct Joined {
     pub node: Arc<NodeState>,
     /// The shared log, for resumes older than the hub's ring.
     pub log: Log,
+    /// The lease keeper: ends once stopped and the lease is given up.
+    pub lease_kept: Option<tokio::task::JoinHandle<()>>,
     /// A connection for those reads (reconnects by itself).
     pub con: redis::aio::ConnectionManager,
     /// The bus's client (control sent to the producer).
@@ -81,7 +83,7 @@ pub async fn join(
     let holder = format!("{}-{}", std::process::id(), new_epoch());
     let node = Arc::new(NodeState::default());
     let lease = Lease::new(&keys.lease, &holder, args.bus_lease);
-    tokio::spawn(keep_lease(
+    let lease_kept = tokio::spawn(keep_lease(
         client.clone(),
         lease,
         args.bus_role,
@@ -145,6 +147,7 @@ pub async fn join(
     tokio::spawn(produce(ctx));
     Ok(Joined {
         hub: serving,
+        lease_kept: Some(lease_kept),
         node,
         log,
         con: reader,

@@ -281,6 +281,16 @@ impl ClientQueue {
         self.notify.notify_one();
     }
 
+    /// Closes the queue and shuts the subscriber's connection at once
+    /// through the overflow hook, as an overflow does: for a stream whose
+    /// peer is judged gone.
+    pub fn cut(&self) {
+        self.close();
+        if let Some(hook) = self.overflow.get() {
+            hook();
+        }
+    }
+
     /// Events waiting.
     pub fn len(&self) -> usize {
         self.lock().items.len()

@@ -46,6 +46,9 @@ pub struct Limits {
     pub stall_timeout: Duration,
     /// Symbols a stream may name, and symbols the hub may hold.
     pub max_symbols: usize,
+    /// Kernel send buffer of each connection, in bytes (0: the kernel's
+    /// autotuning); bounds what a stalled peer pins.
+    pub stream_sndbuf: usize,
 }
 
 impl Default for Limits {
@@ -59,9 +62,14 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             stall_timeout: Duration::from_secs(30),
             max_symbols: 1000,
+            stream_sndbuf: DEFAULT_STREAM_SNDBUF,
         }
     }
 }
+
+/// The default `--stream-sndbuf` (Linux doubles it for its bookkeeping);
+/// see docs/benchmarks.md for the measurement behind it.
+pub const DEFAULT_STREAM_SNDBUF: usize = 32 * 1024;
 
 /// File descriptors kept back from `--max-connections` for everything else
 /// (files, the listener, outbound connections).
