@@ -554,7 +554,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__voice)
-            opts="-v -q -h -V --sessions --rate --frame-bytes --duration --server-pid --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --sessions --rate --frame-bytes --duration --server-pid --raw --ws-url --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,6 +577,10 @@ _spotlight() {
                     return 0
                     ;;
                 --server-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ws-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -338,6 +338,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l frame-bytes -d 'Bytes per frame (at least 16)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l duration -d 'How long to send' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l server-pid -d 'The server\'s pid, to sample its RSS and CPU from /proc' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l ws-url -d 'The WebSocket to load (default: the server\'s /voice/ws), e.g. another echo server' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
@@ -348,6 +349,7 @@ plain\t'One line per item, no decoration (`watch`, `replay`)'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l color -d 'When to use colour (NO_COLOR is honoured with `auto`)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set or TERM is dumb'
 always\t'Always'
 never\t'Never'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l raw -d 'Plain WebSocket echo: no `hello`, no protocol (any echo server)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l json -d 'Machine-readable output on stdout (short for `--output json`)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s v -l verbose -d 'More log output (repeat for more)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -s q -l quiet -d 'Less log output'

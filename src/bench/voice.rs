@@ -20,8 +20,10 @@ use crate::client::voice;
 /// How a voice run is set up.
 #[derive(Debug, Clone)]
 pub struct VoiceLoad {
-    /// `ws://host:port/voice/ws`.
+    /// `ws://host:port/voice/ws`, or any WebSocket echo with `raw`.
     pub url: String,
+    /// Plain WebSocket echo: no `hello` is awaited (another echo server).
+    pub raw: bool,
     /// Session token (PIN-protected servers).
     pub token: Option<String>,
     /// Concurrent sessions.
@@ -90,6 +92,7 @@ pub async fn run(load: VoiceLoad) -> anyhow::Result<VoiceReport> {
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let ws = match voice::dial(&load.url, load.token.as_deref(), "").await {
+                Ok(ws) if load.raw => Some(ws),
                 Ok(mut ws) => match voice::read_hello(&mut ws).await {
                     Ok(_) => Some(ws),
                     Err(e) => {

@@ -209,7 +209,8 @@ async fn run_chaos(args: ChaosBenchArgs, global: &GlobalArgs) -> anyhow::Result<
 /// Options of `spotlight bench voice`.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "Examples:
-  spotlight bench voice --sessions 1000 --rate 50 --frame-bytes 640 --duration 20s --server-pid \"$PID\"")]
+  spotlight bench voice --sessions 1000 --rate 50 --frame-bytes 640 --duration 20s --server-pid \"$PID\"
+  spotlight bench voice --raw --ws-url ws://127.0.0.1:8090/ --sessions 500 --server-pid \"$PID\"")]
 pub struct VoiceBenchArgs {
     /// Concurrent sessions.
     #[arg(long, env = "SPOTLIGHT_SESSIONS", default_value_t = 100)]
@@ -226,6 +227,12 @@ pub struct VoiceBenchArgs {
     /// The server's pid, to sample its RSS and CPU from /proc.
     #[arg(long, env = "SPOTLIGHT_SERVER_PID")]
     pub server_pid: Option<u32>,
+    /// Plain WebSocket echo: no `hello`, no protocol (any echo server).
+    #[arg(long, env = "SPOTLIGHT_RAW")]
+    pub raw: bool,
+    /// The WebSocket to load (default: the server's /voice/ws), e.g. another echo server.
+    #[arg(long, env = "SPOTLIGHT_WS_URL", value_name = "URL")]
+    pub ws_url: Option<String>,
 }
 
 async fn run_voice(args: VoiceBenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -233,7 +240,11 @@ async fn run_voice(args: VoiceBenchArgs, global: &GlobalArgs) -> anyhow::Result<
         return Err(CliError::usage("--rate must be a positive number"));
     }
     let load = load::voice::VoiceLoad {
-        url: crate::client::voice::voice_url(&global.url),
+        url: args
+            .ws_url
+            .clone()
+            .unwrap_or_else(|| crate::client::voice::voice_url(&global.url)),
+        raw: args.raw,
         token: connect::token(global).await?,
         sessions: args.sessions,
         rate: args.rate,
