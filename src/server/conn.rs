@@ -64,11 +64,14 @@ pub async fn serve(
         };
         tune(&tcp, &state.config.limits);
         let permit = state.admission.connection();
-        let metrics = state.metrics.clone();
-        let served = connection(tcp, peer, state.clone(), app.clone());
+        let (state, app) = (state.clone(), app.clone());
+        // The connection's future is made inside the task, not moved into
+        // it: a future captured and then awaited is stored twice.
         tracker.spawn(async move {
+            let metrics = state.metrics.clone();
+            let served = AssertUnwindSafe(connection(tcp, peer, state, app)).catch_unwind();
             // A panic ends this connection only: logged, counted.
-            if let Err(panic) = AssertUnwindSafe(served).catch_unwind().await {
+            if let Err(panic) = served.await {
                 metrics.panicked();
                 tracing::error!(%peer, panic = panic_message(&*panic), "connection ended by a panic");
             }
@@ -157,12 +160,15 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: 
         let _ = write_refusal(&mut tcp, &e, &[]).await;
         return;
     }
-    if let Some(request) = super::lean::lean_request(&head, &state.config.browser) {
+    let lean = super::lean::lean_request(&head, &state.config.browser);
+    if let Some(request) = lean {
         drop(head);
-        // Boxed: admission's state is transient, the stream should not carry it.
-        if let Some(opened) = Box::pin(super::lean::lean_open(tcp, peer, &state, request)).await {
-            Box::pin(super::lean::lean_stream(opened, peer, &state)).await;
-        }
+        // Boxed: admission's state is transient, the stream should not carry
+        // it. Bound with `let`, not matched in place: a value matched by
+        // `if let` lives (in the task) until the end of its block.
+        let opened = Box::pin(super::lean::lean_open(tcp, peer, &state, request)).await;
+        let Some(opened) = opened else { return };
+        Box::pin(super::lean::lean_stream(opened, peer, &state)).await;
         return;
     }
     // Boxed: its state is large, and the lean streams should not pay for it.

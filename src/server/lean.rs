@@ -155,7 +155,14 @@ async fn admit_stream(
 /// Writes an admitted stream until it ends, is closed for overflow (the
 /// queue's overflow hook resets the socket) or a stall, or its client hangs up. Kept
 /// small: thousands of these wait at once.
-pub(super) async fn lean_stream(opened: Opened, peer: SocketAddr, state: &AppState) {
+///
+/// Not an `async fn`: the set-up runs here, and the future keeps only what
+/// the stream needs (an `async fn` would also keep its arguments).
+pub(super) fn lean_stream(
+    opened: Opened,
+    peer: SocketAddr,
+    state: &AppState,
+) -> impl Future<Output = ()> + Send + '_ {
     let Opened {
         tcp,
         mut session,
@@ -171,31 +178,33 @@ pub(super) async fn lean_stream(opened: Opened, peer: SocketAddr, state: &AppSta
         _socket: tcp.clone(),
         metrics: state.metrics.clone(),
     }));
-    let stall = state.config.limits.stall_timeout;
-    let written = async {
-        write_all(&tcp, &head, stall).await?;
-        drop(head);
-        while let Some(chunk) = session.next_chunk().await {
-            write_all(&tcp, &chunk, stall).await?;
+    async move {
+        let stall = state.config.limits.stall_timeout;
+        let written = async {
+            write_all(&tcp, &head, stall).await?;
+            drop(head);
+            while let Some(chunk) = session.next_chunk().await {
+                write_all(&tcp, &chunk, stall).await?;
+            }
+            Ok::<_, io::Error>(())
+        };
+        let outcome = tokio::select! {
+            w = written => w,
+            // A client that hangs up is gone now, not at the next write.
+            _ = hung_up(&tcp) => Ok(()),
+        };
+        match outcome {
+            Ok(()) => {
+                let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
+            }
+            Err(e) if Stalled::of(&e).is_some() => {
+                let why = Stalled::of(&e).unwrap_or(Stall::WriteBlocked);
+                state.metrics.stalled(why);
+                tracing::info!(%peer, reason = why.label(), "stream closed: no write progress within --stall-timeout");
+                reset(&tcp);
+            }
+            Err(_) => {}
         }
-        Ok::<_, io::Error>(())
-    };
-    let outcome = tokio::select! {
-        w = written => w,
-        // A client that hangs up is gone now, not at the next write.
-        _ = hung_up(&tcp) => Ok(()),
-    };
-    match outcome {
-        Ok(()) => {
-            let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
-        }
-        Err(e) if Stalled::of(&e).is_some() => {
-            let why = Stalled::of(&e).unwrap_or(Stall::WriteBlocked);
-            state.metrics.stalled(why);
-            tracing::info!(%peer, reason = why.label(), "stream closed: no write progress within --stall-timeout");
-            reset(&tcp);
-        }
-        Err(_) => {}
     }
 }
 
