@@ -19,20 +19,9 @@ import socket
 import time
 import urllib.request
 
+from serverstats import rss, streams
+
 T0 = 1_577_836_800_000  # 2020-01-01T00:00:00Z
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return json.load(r)
 
 
 def ingest(url, first, count):
@@ -44,13 +33,6 @@ def ingest(url, first, count):
                                  headers={"content-type": "application/x-ndjson"})
     with urllib.request.urlopen(req, timeout=60) as r:
         return json.load(r)["headSeq"]
-
-
-def streams(url):
-    diag = get(f"{url}/api/diag")
-    if "admission" in diag:
-        return diag["admission"]["streams"]
-    return diag["metrics"]["sseConnections"]  # servers before admission counts
 
 
 def main():

@@ -19,15 +19,8 @@ import argparse
 import json
 import socket
 import time
-import urllib.request
 
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+from serverstats import rss, streams
 
 
 def tcp_mem_bytes():
@@ -37,14 +30,6 @@ def tcp_mem_bytes():
                 fields = line.split()
                 return int(fields[fields.index("mem") + 1]) * 4096
     raise RuntimeError("no TCP line in /proc/net/sockstat")
-
-
-def streams(url):
-    with urllib.request.urlopen(f"{url}/api/diag", timeout=30) as r:
-        diag = json.load(r)
-    if "admission" in diag:
-        return diag["admission"]["sse"]["inUse"] if "sse" in diag["admission"] else diag["admission"]["streams"]
-    return diag["metrics"]["sseConnections"]
 
 
 def main():

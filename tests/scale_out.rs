@@ -67,6 +67,22 @@ fn seq(id: &str) -> u64 {
     id.rsplit_once(':').unwrap().1.parse().unwrap()
 }
 
+/// Pauses Redis (SIGSTOP) until the instance at `url` reports 503, then
+/// kills it and starts it again empty on the same port.
+async fn pause_then_restart_empty(redis: Redis, url: &str) -> Redis {
+    let paused = tokio::process::Command::new("kill")
+        .args(["-STOP", &redis.pid().to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(paused.success());
+    eventually("503 while Redis is away", || async {
+        ready(url).await == 503
+    })
+    .await;
+    redis.restart_empty().await
+}
+
 async fn ready(url: &str) -> u16 {
     reqwest::get(format!("{url}/api/readyz"))
         .await
@@ -190,19 +206,7 @@ async fn redis_stopped_and_restarted_empty_is_unready_then_a_new_epoch() {
     let old = bars(&mut on_a, 2).await;
     let old_epoch = old[0].0.rsplit_once(':').unwrap().0.to_string();
     let port = redis.url.rsplit_once(':').unwrap().1.to_string();
-    // Paused first, so that readiness is seen going 503 before the
-    // restart; then killed and started again empty on the same port.
-    let paused = tokio::process::Command::new("kill")
-        .args(["-STOP", &redis.pid().to_string()])
-        .status()
-        .await
-        .unwrap();
-    assert!(paused.success());
-    eventually("503 while Redis is away", || async {
-        ready(&a.url).await == 503
-    })
-    .await;
-    let redis = redis.restart_empty().await;
+    let redis = pause_then_restart_empty(redis, &a.url).await;
     assert!(redis.url.ends_with(&port));
     let reset = guard(async {
         loop {
@@ -534,17 +538,7 @@ async fn a_producer_stopped_after_redis_was_paused_and_restarted_gives_the_lease
     let redis = Redis::start().await;
     let a = instance(&redis, "auto").await;
     eventually("a holds the lease", || holds_lease(&a.url)).await;
-    let paused = tokio::process::Command::new("kill")
-        .args(["-STOP", &redis.pid().to_string()])
-        .status()
-        .await
-        .unwrap();
-    assert!(paused.success());
-    eventually("503 while Redis is paused", || async {
-        ready(&a.url).await == 503
-    })
-    .await;
-    let redis = redis.restart_empty().await;
+    let redis = pause_then_restart_empty(redis, &a.url).await;
     eventually("ready again", || async { ready(&a.url).await == 200 }).await;
     eventually("a holds the lease again", || holds_lease(&a.url)).await;
     let (status, logs) = a.stop("-TERM").await;

@@ -243,6 +243,24 @@ pub fn tick(heartbeat: Duration, stall: Duration) -> (Duration, u32) {
     (heartbeat / per_beat, per_beat)
 }
 
+/// The grid streams' ticks fall on.
+pub const GRID: Duration = Duration::from_millis(100);
+
+/// `at` moved up to the next point of a process-wide [`GRID`], when ticks
+/// of `period` stay on it (a whole number of grid steps); else `at`.
+pub fn on_grid(at: tokio::time::Instant, period: Duration) -> tokio::time::Instant {
+    static ORIGIN: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let grid = GRID.as_nanos();
+    if period.as_nanos() % grid != 0 {
+        return at;
+    }
+    let origin = *ORIGIN.get_or_init(tokio::time::Instant::now);
+    let since = at.saturating_duration_since(origin).as_nanos();
+    let steps = since.div_ceil(grid);
+    let up = u64::try_from(steps * grid - since).unwrap_or(0);
+    at + Duration::from_nanos(up)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +328,21 @@ mod tests {
             p.judge(state(20, true, 5_000), t0 + Duration::from_secs(6)),
             Some(Stall::NoAck)
         );
+    }
+
+    #[test]
+    fn ticks_fall_on_the_shared_grid() {
+        // The grid starts at its first use.
+        on_grid(tokio::time::Instant::now(), GRID);
+        let t = tokio::time::Instant::now();
+        let a = on_grid(t, Duration::from_secs(5));
+        let b = on_grid(t + Duration::from_millis(37), Duration::from_secs(5));
+        assert!(a >= t && a - t < GRID);
+        // Two moments in one grid step share their tick, or are a step apart.
+        assert_eq!((b - a).as_nanos() % GRID.as_nanos(), 0);
+        // A period off the grid keeps its moment.
+        let odd = t + Duration::from_millis(3);
+        assert_eq!(on_grid(odd, Duration::from_millis(125)), odd);
     }
 
     #[test]

@@ -280,11 +280,13 @@ impl Session {
         let (tick, per_beat) = liveness::tick(period, stall);
         // The first ping comes at a random point of the second half of the
         // period: streams opened together (a reconnect wave, a load test)
-        // do not all ping at once, ever after.
+        // do not all ping at once, ever after. Ticks fall on a shared grid,
+        // so thousands of streams wake the server a few times a second,
+        // not once per stream.
         let mut rng = rand::rng();
         let first = tick.mul_f64(rng.random_range(0.5..=1.0));
-        let mut heartbeat = interval_at(Instant::now() + first, tick);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut heartbeat = interval_at(liveness::on_grid(Instant::now() + first, tick), tick);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
         Session {
             sub,
             preamble: Some(Bytes::from(buf)),
