@@ -77,8 +77,8 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l ring -d 'E
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l ring-bytes -d 'Bytes of events the ring keeps at most (beside --ring events)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l client-queue -d 'Events one SSE client may have waiting before it is disconnected' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l client-queue-bytes -d 'Bytes one SSE client may have waiting before it is disconnected' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l max-connections -d 'Open connections at most [default: the open-file limit minus 64]' -r
-complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l max-streams-per-addr -d 'Streams one client address may hold' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l max-connections -d 'Open connections at most (0: no limit but the open-file limit) [default: the open-file limit minus 64]' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l max-streams-per-addr -d 'Streams one client address may hold (0: no limit)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l sse-max-clients -d 'SSE streams at most (0: no limit but --max-connections)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l max-symbols -d 'Symbols the server holds at most (and a stream may name)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l header-timeout -d 'Time a request head may take to arrive (at least 1s)' -r

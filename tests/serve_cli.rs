@@ -163,3 +163,43 @@ async fn file_source_serves_recorded_history() {
     let ready = reqwest::get(format!("{url}/api/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
 }
+
+#[tokio::test]
+async fn zero_takes_the_limit_off_every_capacity_flag() {
+    let served = serve(
+        "127.0.0.1:0",
+        &[
+            "--max-connections",
+            "0",
+            "--max-streams-per-addr",
+            "0",
+            "--sse-max-clients",
+            "0",
+            "--voice-max-sessions",
+            "0",
+        ],
+    )
+    .await;
+    let client = Client::new(&served.url);
+    let (_, mut a) = open(&client, Subscribe::default()).await;
+    let (_, mut b) = open(&client, Subscribe::default()).await;
+    assert!(matches!(
+        next(&mut a).await,
+        ServerEvent::Bar(_) | ServerEvent::Ping(_)
+    ));
+    assert!(matches!(
+        next(&mut b).await,
+        ServerEvent::Bar(_) | ServerEvent::Ping(_)
+    ));
+    let diag: serde_json::Value = reqwest::get(format!("{}/api/diag", served.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admission = &diag["admission"];
+    assert_eq!(admission["maxConnections"], 0, "{admission}");
+    assert_eq!(admission["maxStreamsPerAddr"], 0, "{admission}");
+    assert_eq!(admission["streams"], 2, "{admission}");
+    served.stop("-TERM").await;
+}

@@ -49,12 +49,19 @@ fn admission(a: &crate::wire::DiagAdmission) -> String {
         .filter(|(_, n)| **n > 0)
         .map(|(reason, n)| format!("{n} {reason}"))
         .collect();
+    let most = |n: u64| {
+        if n == 0 {
+            "no limit".to_string()
+        } else {
+            n.to_string()
+        }
+    };
     format!(
         "{} of {} connections, {} streams ({} per address); refused: {}",
         a.connections,
-        a.max_connections,
+        most(a.max_connections),
         a.streams,
-        a.max_streams_per_addr,
+        most(a.max_streams_per_addr),
         if refused.is_empty() {
             "none".to_string()
         } else {

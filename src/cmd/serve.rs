@@ -183,11 +183,16 @@ pub struct ServeArgs {
     /// Bytes one SSE client may have waiting before it is disconnected.
     #[arg(long, env = "SPOTLIGHT_CLIENT_QUEUE_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(4096..), help_heading = "Limits")]
     pub client_queue_bytes: u64,
-    /// Open connections at most [default: the open-file limit minus 64].
-    #[arg(long, env = "SPOTLIGHT_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    /// Open connections at most (0: no limit but the open-file limit) [default: the open-file limit minus 64].
+    #[arg(long, env = "SPOTLIGHT_MAX_CONNECTIONS", help_heading = "Limits")]
     pub max_connections: Option<u64>,
-    /// Streams one client address may hold.
-    #[arg(long, env = "SPOTLIGHT_MAX_STREAMS_PER_ADDR", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    /// Streams one client address may hold (0: no limit).
+    #[arg(
+        long,
+        env = "SPOTLIGHT_MAX_STREAMS_PER_ADDR",
+        default_value_t = 256,
+        help_heading = "Limits"
+    )]
     pub max_streams_per_addr: u64,
     /// SSE streams at most (0: no limit but --max-connections).
     #[arg(

@@ -143,11 +143,11 @@ pub struct ClientLag {
 pub struct DiagAdmission {
     /// Open client connections.
     pub connections: u64,
-    /// `--max-connections`.
+    /// `--max-connections` (0: no limit but the open-file limit).
     pub max_connections: u64,
     /// Open SSE streams.
     pub streams: u64,
-    /// `--max-streams-per-addr`.
+    /// `--max-streams-per-addr` (0: no limit).
     pub max_streams_per_addr: u64,
     /// `--sse-max-clients` (0: no limit).
     pub sse_max_clients: u64,

@@ -30,9 +30,10 @@ use super::AppState;
 /// Capacity and timing limits of the server.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Open connections at most (anything beyond is answered 503 and closed).
+    /// Open connections at most (anything beyond is answered 503 and
+    /// closed; 0 = no limit but the open-file limit).
     pub max_connections: usize,
-    /// Streams one client address may hold.
+    /// Streams one client address may hold (0 = no limit).
     pub max_streams_per_addr: usize,
     /// SSE streams at most (0 = no limit but `max_connections`).
     pub sse_max_clients: usize,
@@ -285,7 +286,7 @@ impl Admission {
     ) -> Result<StreamPermit, &'static str> {
         let mut per = self.lock_per_addr();
         let mine = per.get(&addr).copied().unwrap_or(0);
-        if mine >= limits.max_streams_per_addr {
+        if limits.max_streams_per_addr > 0 && mine >= limits.max_streams_per_addr {
             return Err("max_streams_per_addr");
         }
         if kind == Kind::Stream {
@@ -371,7 +372,8 @@ pub fn admit(state: &AppState, head: &Head<'_>) -> Result<Admitted, ApiError> {
             &refusal_headers(),
         )
     };
-    if state.admission.connections() > config.limits.max_connections {
+    let most = config.limits.max_connections;
+    if most > 0 && state.admission.connections() > most {
         return Err(refuse("max_connections", "the server is at its connection limit").closing());
     }
     // Drain: new streams and new voice sessions go to another instance;
@@ -506,4 +508,35 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         h.insert(name, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_means_no_limit_for_streams_per_address() {
+        let addr = IpAddr::from([127, 0, 0, 1]);
+        let open = Limits {
+            max_streams_per_addr: 0,
+            ..Limits::default()
+        };
+        let admission = Arc::new(Admission::new(&open));
+        let permits: Vec<_> = (0..1000)
+            .map(|_| admission.stream(addr, &open, Kind::Stream).unwrap())
+            .collect();
+        assert_eq!(admission.sse_streams(), permits.len());
+        let capped = Limits {
+            max_streams_per_addr: 1002,
+            ..Limits::default()
+        };
+        let more: Vec<_> = (0..2)
+            .map(|_| admission.stream(addr, &capped, Kind::Stream).unwrap())
+            .collect();
+        assert_eq!(admission.sse_streams(), 1002, "{}", more.len());
+        assert_eq!(
+            admission.stream(addr, &capped, Kind::Stream).err(),
+            Some("max_streams_per_addr")
+        );
+    }
 }
