@@ -307,9 +307,17 @@ mod node {
         task: tokio::task::JoinHandle<()>,
     }
 
+    /// The time to live of a lease that cannot expire during a test, so
+    /// that who holds it does not depend on the scheduler.
+    const LONG: Duration = Duration::from_secs(60);
+
     fn instance(redis: &Redis, id: &str, role: Role) -> Instance {
+        instance_with(redis, id, role, SHORT)
+    }
+
+    fn instance_with(redis: &Redis, id: &str, role: Role, ttl: Duration) -> Instance {
         let client = redis::Client::open(redis.url.as_str()).unwrap();
-        let lease = Lease::new(&Keys::default().lease, id, SHORT);
+        let lease = Lease::new(&Keys::default().lease, id, ttl);
         let state = Arc::new(NodeState::default());
         let stop = CancellationToken::new();
         let task = tokio::spawn(keep_lease(client, lease, role, state.clone(), stop.clone()));
@@ -320,15 +328,23 @@ mod node {
     async fn one_instance_produces_and_the_standby_takes_over_when_it_stops() {
         let redis = Redis::start().await;
         let edge = instance(&redis, "edge", Role::Edge);
-        let a = instance(&redis, "a", Role::Auto);
+        // a's lease lives a minute: it is a's until a gives it up, however
+        // late its renewals run.
+        let a = instance_with(&redis, "a", Role::Auto, LONG);
         eventually("a to take the free lease", || async {
             a.state.is_producer()
         })
         .await;
         assert!(!edge.state.is_producer(), "an edge never takes the lease");
         let b = instance(&redis, "b", Role::Auto);
-        // a renews every 100 ms: b finds it held.
-        assert!(!b.state.is_producer());
+        let mut con = redis.connection().await.unwrap();
+        let holder: Option<String> = redis::cmd("GET")
+            .arg(Keys::default().lease)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(holder.as_deref(), Some("a"));
+        assert!(!b.state.is_producer(), "b finds it held");
         a.stop.cancel();
         guard(a.task).await.unwrap();
         assert!(!a.state.is_producer());
