@@ -35,6 +35,13 @@ def ingest(url, first, count):
         return json.load(r)["headSeq"]
 
 
+def fill_ring(url, events):
+    """Ingests `events` final bars of BENCH in batches; the head seq."""
+    for first in range(0, events, 5000):
+        head = ingest(url, first, min(5000, events - first))
+    return head
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", default="http://127.0.0.1:5400")
@@ -44,8 +51,7 @@ def main():
     ap.add_argument("--limit-seconds", type=float, default=120)
     a = ap.parse_args()
     host, port = a.url.removeprefix("http://").split(":")
-    for first in range(0, a.events, 5000):
-        head = ingest(a.url, first, min(5000, a.events - first))
+    head = fill_ring(a.url, a.events)
     base = rss(a.pid)
     socks = []
     for _ in range(a.clients):

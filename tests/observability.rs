@@ -209,12 +209,7 @@ async fn diag_is_consistent_with_metrics_and_matches_its_schema() {
         .unwrap();
     // One reading client and one that never reads: it lags.
     let (_, _reader) = open(&client, Subscribe::default()).await;
-    let raw: serde_json::Value = reqwest::get(format!("{}/api/diag", server.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let raw: serde_json::Value = diag_json(&server.url).await;
     assert_diag_schema(&raw);
     let diag: Diag = serde_json::from_value(raw).unwrap();
     let m = samples(&server.url).await;

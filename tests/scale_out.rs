@@ -323,12 +323,7 @@ async fn a_replay_started_through_an_edge_plays_on_every_instance() {
     // The status comes from the producer; B's diag shows it too.
     let status = on_b.replay_status().await.unwrap();
     assert_eq!(status.symbols, ["SPY"]);
-    let diag: serde_json::Value = reqwest::get(format!("{}/api/diag", b.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let diag: serde_json::Value = diag_json(&b.url).await;
     assert_eq!(diag["replay"]["from"], from, "{diag}");
 
     // Stopped through B: live data comes back on both.
@@ -426,12 +421,7 @@ async fn the_bus_and_the_lease_are_in_the_metrics_and_diag() {
     assert!(value(&tb, "spotlight_bus_lag_seconds_count ") >= 3.0);
     assert_eq!(value(&tb, "spotlight_bus_state{state=\"receiving\"} "), 1.0);
     // Diag says the same, in its schema, and `spotlight diag` shows it.
-    let diag: serde_json::Value = reqwest::get(format!("{}/api/diag", b.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let diag: serde_json::Value = diag_json(&b.url).await;
     assert_diag_schema(&diag);
     assert_eq!(diag["bus"]["state"], "receiving");
     assert_eq!(diag["bus"]["producer"], false);

@@ -191,12 +191,7 @@ async fn zero_takes_the_limit_off_every_capacity_flag() {
         next(&mut b).await,
         ServerEvent::Bar(_) | ServerEvent::Ping(_)
     ));
-    let diag: serde_json::Value = reqwest::get(format!("{}/api/diag", served.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let diag: serde_json::Value = diag_json(&served.url).await;
     let admission = &diag["admission"];
     assert_eq!(admission["maxConnections"], 0, "{admission}");
     assert_eq!(admission["maxStreamsPerAddr"], 0, "{admission}");

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::error::ApiError;
-use super::liveness::{Blocked, Stalled};
+use super::liveness::{self, Blocked, Stalled};
 use super::sse::SocketFd;
 use super::{AppState, Metrics};
 
@@ -168,7 +168,7 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: 
         // `if let` lives (in the task) until the end of its block.
         let opened = Box::pin(super::lean::lean_open(tcp, peer, &state, request)).await;
         let Some(opened) = opened else { return };
-        Box::pin(super::lean::lean_stream(opened, peer, &state)).await;
+        Box::pin(super::lean::lean_stream(opened, &state)).await;
         return;
     }
     // Boxed: its state is large, and the lean streams should not pay for it.
@@ -363,11 +363,7 @@ impl Rewind {
             .blocked
             .get_or_insert_with(|| Box::new(Blocked::new(fd, stall)));
         let why = ready!(blocked.poll_stalled(cx));
-        self.metrics.stalled(why);
-        tracing::info!(
-            reason = why.label(),
-            "connection closed: its peer took nothing within --stall-timeout"
-        );
+        liveness::report(&self.metrics, why);
         let _ = self.inner.set_zero_linger();
         Poll::Ready(Err(Stalled(why).into_io()))
     }

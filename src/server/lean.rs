@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::admission::{self, admit, is_cors_origin, BrowserPolicy, SSE_PATH};
 use super::conn::{reset, write_refusal};
 use super::error::ApiError;
-use super::liveness::{Blocked, Stall, Stalled};
+use super::liveness::{self, Blocked, Stalled};
 use super::sse::{self, STREAM_HEADERS};
 use super::{AppState, Metrics};
 use crate::market::hub::{DirectWrite, QueueItem};
@@ -160,7 +160,6 @@ async fn admit_stream(
 /// the stream needs (an `async fn` would also keep its arguments).
 pub(super) fn lean_stream(
     opened: Opened,
-    peer: SocketAddr,
     state: &AppState,
 ) -> impl Future<Output = ()> + Send + '_ {
     let Opened {
@@ -172,7 +171,7 @@ pub(super) fn lean_stream(
     // Overflow resets the socket at once, whatever the writer is waiting for.
     let overflowed = tcp.clone();
     session.on_overflow(Box::new(move || reset(&*overflowed)));
-    session.watch_progress(tcp.as_raw_fd());
+    session.watch_progress(tcp.as_raw_fd(), state.config.limits.stall_timeout);
     session.attach(Box::new(SocketWriter {
         fd: tcp.as_raw_fd(),
         _socket: tcp.clone(),
@@ -197,13 +196,12 @@ pub(super) fn lean_stream(
             Ok(()) => {
                 let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
             }
-            Err(e) if Stalled::of(&e).is_some() => {
-                let why = Stalled::of(&e).unwrap_or(Stall::WriteBlocked);
-                state.metrics.stalled(why);
-                tracing::info!(%peer, reason = why.label(), "stream closed: no write progress within --stall-timeout");
-                reset(&tcp);
+            Err(e) => {
+                if let Some(why) = Stalled::of(&e) {
+                    liveness::report(&state.metrics, why);
+                    reset(&tcp);
+                }
             }
-            Err(_) => {}
         }
     }
 }

@@ -100,6 +100,16 @@ pub fn send_state(_fd: RawFd) -> Option<SendState> {
     None
 }
 
+/// Counts and logs (once) a connection closed for a stall: the one place
+/// every path reports it.
+pub fn report(metrics: &super::Metrics, why: Stall) {
+    metrics.stalled(why);
+    tracing::info!(
+        reason = why.label(),
+        "connection closed: its peer took nothing within --stall-timeout"
+    );
+}
+
 /// A write waiting on a full socket, judged by the same rule: a slow
 /// reader's socket may stay unwritable for longer than the stall time
 /// (the kernel wakes a writer only once half its buffer has drained) while

@@ -47,7 +47,7 @@ pub async fn sse(
         session.on_overflow(Box::new(move || kill.cancel()));
     }
     if let Some(Extension(SocketFd(fd))) = socket {
-        session.watch_progress(fd);
+        session.watch_progress(fd, state.config.limits.stall_timeout);
     }
     let body = Body::from_stream(futures::stream::unfold(session, |mut s| async move {
         s.next_chunk()
@@ -223,7 +223,6 @@ pub struct Session {
     per_beat: u32,
     /// The peer's progress, when the stream knows its socket.
     progress: Option<Progress>,
-    stall: Duration,
     /// Cancelled when this stream's shutdown wave comes.
     shutdown: CancellationToken,
     /// The shutdown's drain window (for the `retry:` it suggests).
@@ -294,7 +293,6 @@ impl Session {
             ticks: per_beat / 2 + rng.random_range(0..per_beat.div_ceil(2)),
             per_beat,
             progress: None,
-            stall,
             shutdown: state.waves.assign(),
             drain: state.config.drain,
             done: false,
@@ -383,13 +381,8 @@ impl Session {
     /// stall time (`Some(None)`); on a ping tick, pending events or else a
     /// ping; on another tick, nothing (`None`).
     fn on_tick(&mut self, now: std::time::Instant) -> Option<Option<Bytes>> {
-        if let Some(stall) = self.progress.as_mut().and_then(|p| p.check(now)) {
-            self.metrics.stalled(stall);
-            tracing::info!(
-                reason = stall.label(),
-                stall = ?self.stall,
-                "stream closed: its peer took nothing within --stall-timeout"
-            );
+        if let Some(why) = self.progress.as_mut().and_then(|p| p.check(now)) {
+            liveness::report(&self.metrics, why);
             self.done = true;
             self.sub.queue.cut();
             return Some(None);
@@ -422,10 +415,10 @@ impl Session {
         Some(Some(Bytes::from(buf)))
     }
 
-    /// Judges the stream by its peer's progress on the socket `fd`, which
-    /// must stay open while the session is polled.
-    pub fn watch_progress(&mut self, fd: RawFd) {
-        self.progress = Some(Progress::new(fd, self.stall));
+    /// Judges the stream by its peer's progress on the socket `fd` (which
+    /// must stay open while the session is polled) against `stall`.
+    pub fn watch_progress(&mut self, fd: RawFd, stall: Duration) {
+        self.progress = Some(Progress::new(fd, stall));
     }
 
     /// What to do when the stream's queue overflows: close the connection

@@ -238,6 +238,16 @@ where
     }
 }
 
+/// `GET {url}/api/diag` as JSON, unchecked.
+pub async fn diag_json(url: &str) -> serde_json::Value {
+    reqwest::get(format!("{url}/api/diag"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A server with a custom config and an empty hub.
 pub async fn with_config(config: ServerConfig) -> TestServer {
     TestServer::start(Hub::new(HubConfig::default()), config).await

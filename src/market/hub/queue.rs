@@ -156,14 +156,7 @@ impl ClientQueue {
             }
         }
         if st.items.len() >= self.capacity || st.bytes + item.bytes.len() > self.capacity_bytes {
-            st.closed = true;
-            st.items = VecDeque::new();
-            st.bytes = 0;
-            drop(st);
-            self.notify.notify_one();
-            if let Some(hook) = self.overflow.get() {
-                hook();
-            }
+            self.shut(st);
             return Pushed::Closed;
         }
         st.bytes += item.bytes.len();
@@ -281,11 +274,20 @@ impl ClientQueue {
         self.notify.notify_one();
     }
 
-    /// Closes the queue and shuts the subscriber's connection at once
-    /// through the overflow hook, as an overflow does: for a stream whose
-    /// peer is judged gone.
+    /// Closes the queue, frees what it held and shuts the subscriber's
+    /// connection at once through the overflow hook, as an overflow does:
+    /// for a stream whose peer is judged gone.
     pub fn cut(&self) {
-        self.close();
+        self.shut(self.lock());
+    }
+
+    /// What an overflow and a cut do, under the queue's lock.
+    fn shut(&self, mut st: std::sync::MutexGuard<'_, State>) {
+        st.closed = true;
+        st.items = VecDeque::new();
+        st.bytes = 0;
+        drop(st);
+        self.notify.notify_one();
         if let Some(hook) = self.overflow.get() {
             hook();
         }
