@@ -32,6 +32,19 @@ fn this_minute() -> i64 {
 }
 
 /// `n` bars of one minute each from `first`, volumes with fractions.
+/// The REST requests of the first backfill's window: when the minute
+/// turns during a test, the live session fills the new minute with a
+/// window of its own, which is not what these tests count.
+fn first_backfill(fake: &FakePolygon) -> Vec<String> {
+    let requests = fake.requests();
+    let window = |r: &String| r.split('?').next().map(String::from);
+    let first = requests.first().and_then(window);
+    requests
+        .into_iter()
+        .filter(|r| window(r) == first)
+        .collect()
+}
+
 fn minutes(first: i64, n: i64) -> Vec<(i64, f64, f64, f64, f64, f64)> {
     (0..n)
         .map(|i| {
@@ -132,7 +145,7 @@ async fn backfill_across_pages_then_live_seconds_and_minutes_reach_sse() {
         .unwrap();
     assert_eq!(history.bars.len(), 5, "{history:?}");
     assert_eq!(history.bars[0].v, 1000, "a float volume, rounded");
-    let requests = fake.requests();
+    let requests = first_backfill(&fake);
     assert_eq!(requests.len(), 3, "{requests:#?}");
     assert!(requests
         .iter()
@@ -380,8 +393,7 @@ async fn rate_limited_pages_wait_and_are_asked_again_never_from_the_first() {
             .is_ok_and(|h| h.bars.len() == 5)
     })
     .await;
-    let cursors: Vec<Option<String>> = fake
-        .requests()
+    let cursors: Vec<Option<String>> = first_backfill(&fake)
         .iter()
         .map(|r| r.split("cursor=").nth(1).map(|c| c[..1].to_string()))
         .collect();
@@ -498,7 +510,7 @@ async fn a_hanging_answer_times_out_and_is_asked_again() {
     let rest = upstream(&server.url, "polygon_rest").await;
     assert_eq!(rest["errors"]["timeout"], 1, "{rest}");
     assert_eq!(rest["circuit"], "closed");
-    assert_eq!(fake.requests().len(), 2);
+    assert_eq!(first_backfill(&fake).len(), 2);
     stop.cancel();
     server.stop().await;
 }
