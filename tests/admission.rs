@@ -3,11 +3,11 @@
 //! path) or the second request of a keep-alive connection (hyper and the
 //! router). Raw TCP, so the bytes are what a client really sees.
 
-mod common;
+use crate::common;
 
 use common::*;
-use spotlight::market::HubConfig;
-use spotlight::server::{AuthConfig, Limits, ServerConfig};
+use spotlight_market::HubConfig;
+use spotlight_server::{AuthConfig, Limits, ServerConfig};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
 const STREAM: &str = "/realtime/sse?symbols=SPY";
@@ -127,7 +127,7 @@ const STREAM_HEAD_FOREIGN_HOST: &str =
 /// beforehand; returns what must stay open while the request is made.
 async fn prepare(case: &Case) -> (TestServer, Vec<tokio::net::TcpStream>) {
     let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig::default()),
+        spotlight_market::Hub::new(HubConfig::default()),
         case.config.clone(),
     )
     .await;
@@ -211,7 +211,7 @@ async fn every_refusal_is_the_same_on_the_lean_path_and_through_the_router() {
 
 async fn server_with(limits: Limits) -> TestServer {
     let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig::default()),
+        spotlight_market::Hub::new(HubConfig::default()),
         ServerConfig {
             limits,
             ..ServerConfig::default()
@@ -357,7 +357,7 @@ async fn a_zero_heartbeat_is_raised_to_the_minimum_not_a_panic() {
     // A zero heartbeat cannot come from the command line (refused when
     // parsed); a library user's zero is raised to the minimum, not a panic.
     let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig::default()),
+        spotlight_market::Hub::new(HubConfig::default()),
         ServerConfig {
             heartbeat: std::time::Duration::ZERO,
             ..ServerConfig::default()

@@ -1,14 +1,14 @@
 //! PIN auth, session cookies and tokens, rate limits — against a real server.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
 use reqwest::StatusCode;
-use spotlight::client::sse::Subscribe;
-use spotlight::client::Client;
-use spotlight::server::{AuthConfig, ServerConfig};
-use spotlight::wire::{ErrorBody, PinResponse};
+use spotlight_client::sse::Subscribe;
+use spotlight_client::Client;
+use spotlight_server::{AuthConfig, ServerConfig};
+use spotlight_wire::{ErrorBody, PinResponse};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
 
@@ -118,7 +118,7 @@ async fn the_right_pin_gives_a_session_cookie_and_a_bearer_token() {
     }
     assert!(!cookie.contains("Secure"), "no Secure in dev: {cookie}");
     let body: PinResponse = res.json().await.unwrap();
-    assert!(body.expires_at > spotlight::market::time::now_ms() + 29 * 86_400_000);
+    assert!(body.expires_at > spotlight_market::time::now_ms() + 29 * 86_400_000);
 
     let http = reqwest::Client::new();
     let symbols = format!("{}/api/symbols", server.url);
@@ -222,7 +222,7 @@ async fn sessions_survive_a_restart_only_with_the_same_secret() {
             .unwrap();
         assert_eq!(res.status(), want);
     }
-    assert!(spotlight::server::Auth::new(&AuthConfig {
+    assert!(spotlight_server::Auth::new(&AuthConfig {
         secret: Some("short".into()),
         ..with_pin()
     })

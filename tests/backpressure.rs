@@ -2,13 +2,13 @@
 //! the others, never grows server memory past its queue bound, and resumes
 //! without loss.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 
 use common::*;
-use spotlight::client::sse::{decode, ServerEvent, Subscribe};
-use spotlight::market::HubConfig;
+use spotlight_client::sse::{decode, ServerEvent, Subscribe};
+use spotlight_market::HubConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
@@ -168,17 +168,17 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
 /// A server whose queues never overflow, so only the stall timeout can
 /// close a client that stops reading.
 async fn stall_server() -> TestServer {
-    let hub = spotlight::market::Hub::new(HubConfig {
+    let hub = spotlight_market::Hub::new(HubConfig {
         client_queue: 1_000_000,
         client_queue_bytes: 1 << 30,
         ..HubConfig::default()
     });
-    let config = spotlight::server::ServerConfig {
-        limits: spotlight::server::Limits {
+    let config = spotlight_server::ServerConfig {
+        limits: spotlight_server::Limits {
             stall_timeout: std::time::Duration::from_millis(300),
-            ..spotlight::server::Limits::default()
+            ..spotlight_server::Limits::default()
         },
-        ..spotlight::server::ServerConfig::default()
+        ..spotlight_server::ServerConfig::default()
     };
     let server = TestServer::start(hub, config).await;
     server

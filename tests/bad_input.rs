@@ -5,7 +5,7 @@
 //! panic, always the JSON error shape. (Bad WebSocket frames and control
 //! messages are `tests/voice.rs`'s in-band error and 1009 tests.)
 
-mod common;
+use crate::common;
 
 use common::*;
 use tokio::io::AsyncWriteExt;

@@ -1,11 +1,11 @@
 //! The load generator behind `spotlight bench sse`, against a real server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use common::*;
-use spotlight::bench::{run, LoadConfig};
+use spotlight_cli::bench::{run, LoadConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_connect_receive_everything_and_are_counted() {
@@ -55,8 +55,8 @@ async fn an_unknown_symbol_is_reported_as_a_failed_subscriber() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingest_publisher_times_every_message_to_every_subscriber() {
-    use spotlight::bench::{Publish, Publisher};
-    let server = TestServer::empty(spotlight::market::HubConfig::default()).await;
+    use spotlight_cli::bench::{Publish, Publisher};
+    let server = TestServer::empty(spotlight_market::HubConfig::default()).await;
     let report = run(LoadConfig {
         addr: server.url.trim_start_matches("http://").parse().unwrap(),
         path: "/realtime/sse?symbols=BENCH".into(),

@@ -4,16 +4,16 @@
 //! after a seq (resume) and blocking reads, and a new epoch when Redis has
 //! lost the log.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use common::redis_server::Redis;
 use common::*;
-use spotlight::bus::lease::Lease;
-use spotlight::bus::log::{Log, Outgoing, Position};
-use spotlight::bus::snapshot::Snapshot;
-use spotlight::bus::{BusError, Keys};
+use spotlight_bus::lease::Lease;
+use spotlight_bus::log::{Log, Outgoing, Position};
+use spotlight_bus::snapshot::Snapshot;
+use spotlight_bus::{BusError, Keys};
 
 const TTL: Duration = Duration::from_secs(30);
 
@@ -286,8 +286,8 @@ mod node {
     use super::common::redis_server::Redis;
     use super::common::*;
     use super::{borrowed, events};
-    use spotlight::bus::lease::Lease;
-    use spotlight::bus::node::{follow, keep_lease, Followed, NodeState};
+    use spotlight_bus::lease::Lease;
+    use spotlight_bus::node::{follow, keep_lease, Followed, NodeState};
 
     fn event_seq(item: Followed) -> u64 {
         match item {
@@ -296,7 +296,7 @@ mod node {
             Followed::Mark(name, _) => panic!("unexpected mark {name}"),
         }
     }
-    use spotlight::bus::{Keys, Role};
+    use spotlight_bus::{Keys, Role};
     use tokio_util::sync::CancellationToken;
 
     const SHORT: Duration = Duration::from_millis(300);
@@ -440,5 +440,4 @@ mod node {
     }
 }
 
-#[path = "bus/pipeline.rs"]
 mod pipeline;

@@ -4,7 +4,7 @@
 //! through a planned restart all come back, after their shutdown notice,
 //! in the same epoch.
 
-mod common;
+use crate::common;
 
 use common::*;
 

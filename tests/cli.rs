@@ -1,13 +1,13 @@
 //! The command line itself: the committed completions and man pages are
 //! current, every subcommand's `--help` runs, `--version` names the commit.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use clap::CommandFactory;
 use common::*;
-use spotlight::cmd::{completions, man, Cli};
+use spotlight_cli::cmd::{completions, man, Cli};
 
 /// Files in `committed` that differ from, or are missing in, `fresh`, and
 /// the other way round.

@@ -3,14 +3,14 @@
 //! rebinding, cross-site requests, CORS, PIN attacks behind proxies,
 //! revocable sessions, and bad values that once made the server spin.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::StatusCode;
-use spotlight::client::sse::{ServerEvent, Subscribe};
-use spotlight::market::{Hub, HubConfig};
-use spotlight::server::{AuthConfig, BrowserPolicy, Limits, ServerConfig};
-use spotlight::wire::{ErrorBody, PinResponse};
+use spotlight_client::sse::{ServerEvent, Subscribe};
+use spotlight_market::{Hub, HubConfig};
+use spotlight_server::{AuthConfig, BrowserPolicy, Limits, ServerConfig};
+use spotlight_wire::{ErrorBody, PinResponse};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
 

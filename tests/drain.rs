@@ -2,16 +2,16 @@
 //! resumes, `spotlight drain`), and a SIGTERM that closes streams in waves
 //! with spread `retry:` values.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
 
 use common::process::serve;
 use common::*;
-use spotlight::client::sse::{ServerEvent, Subscribe};
-use spotlight::client::voice::{VoiceClient, VoiceError};
-use spotlight::client::ClientError;
+use spotlight_client::sse::{ServerEvent, Subscribe};
+use spotlight_client::voice::{VoiceClient, VoiceError};
+use spotlight_client::ClientError;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -62,7 +62,7 @@ async fn drain_mode_turns_readiness_and_admission_and_back() {
         }
     })
     .await;
-    assert_eq!(bar.bar.tf, spotlight::market::Timeframe::M1);
+    assert_eq!(bar.bar.tf, spotlight_market::Timeframe::M1);
     voice.cut();
     let hello = guard(voice.resume()).await.unwrap();
     assert!(hello.resumed, "{hello:?}");
@@ -129,7 +129,7 @@ async fn drain_mode_turns_readiness_and_admission_and_back() {
 async fn sigterm_closes_streams_in_waves_with_spread_retry_values() {
     let served = serve("127.0.0.1:0", &["--drain", "3s"]).await;
     let url = served.url.clone();
-    let client = spotlight::client::Client::new(&url);
+    let client = spotlight_client::Client::new(&url);
     let mut streams = Vec::new();
     for _ in 0..24 {
         streams.push(open(&client, Subscribe::default()).await.1);
@@ -163,9 +163,9 @@ async fn a_shutdown_ends_streams_in_more_than_one_wave() {
         &["SPY"],
         1.0,
         50,
-        spotlight::server::ServerConfig {
+        spotlight_server::ServerConfig {
             drain: std::time::Duration::from_secs(1),
-            ..spotlight::server::ServerConfig::default()
+            ..spotlight_server::ServerConfig::default()
         },
     )
     .await;

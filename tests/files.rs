@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Timelike};
 use chrono_tz::America::New_York;
-use spotlight::market::source::file::{load, FileOptions, Format};
-use spotlight::market::{Candle, Hub, HubConfig, Timeframe};
+use spotlight_market::source::file::{load, FileOptions, Format};
+use spotlight_market::{Candle, Hub, HubConfig, Timeframe};
 
 fn data(name: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");

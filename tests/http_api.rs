@@ -1,12 +1,12 @@
 //! HTTP endpoints and bad input against a real server: always a JSON error
 //! with the right status, never a panic or a 500, nothing half-applied.
 
-mod common;
+use crate::common;
 
 use common::*;
-use spotlight::market::{Hub, HubConfig, Timeframe};
-use spotlight::server::ServerConfig;
-use spotlight::wire::{ErrorBody, Status};
+use spotlight_market::{Hub, HubConfig, Timeframe};
+use spotlight_server::ServerConfig;
+use spotlight_wire::{ErrorBody, Status};
 
 /// GETs `path` (with optional headers) and returns status and error code.
 async fn error_of(url: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
@@ -297,7 +297,7 @@ async fn the_operator_page_and_its_assets_come_with_a_strict_policy() {
     }
     assert_eq!(
         weight,
-        spotlight::server::page::weight(),
+        spotlight_server::page::weight(),
         "everything it weighs is served"
     );
     let missing = reqwest::get(format!("{}/assets/nope.js", server.url))

@@ -3,7 +3,7 @@
 //! time plus one heartbeat, whatever the kernel would still buffer, while
 //! a slow reader that keeps reading is never closed for it.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::netns::Hosts;
 use common::*;
 use futures::StreamExt;
-use spotlight::client::sse::{ServerEvent, Subscribe};
-use spotlight::server::{Limits, ServerConfig, VoiceConfig};
+use spotlight_client::sse::{ServerEvent, Subscribe};
+use spotlight_server::{Limits, ServerConfig, VoiceConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;

@@ -1,16 +1,16 @@
 //! Metrics and diag against a real server: promtool-clean, every metric
 //! present and moving with its event, diag consistent and schema-valid.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
-use spotlight::client::sse::Subscribe;
-use spotlight::market::HubConfig;
-use spotlight::server::ServerConfig;
-use spotlight::wire::Diag;
+use spotlight_client::sse::Subscribe;
+use spotlight_market::HubConfig;
+use spotlight_server::ServerConfig;
+use spotlight_wire::Diag;
 
 const METRICS: &[&str] = &[
     "spotlight_sse_connections",
@@ -69,7 +69,7 @@ async fn metrics_pass_promtool_and_every_named_metric_is_there() {
         );
     }
     // A standard parser reads it.
-    let rows = spotlight::cmd::metrics::parse(&text, None).unwrap();
+    let rows = spotlight_cli::cmd::metrics::parse(&text, None).unwrap();
     assert!(rows
         .iter()
         .any(|r| r.name == "spotlight_broadcast_latency_seconds" && r.count.unwrap_or(0.0) >= 1.0));
@@ -83,7 +83,7 @@ async fn sse_metrics_move_with_connections_and_resumes() {
         ..ServerConfig::default()
     };
     let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig {
+        spotlight_market::Hub::new(HubConfig {
             ring: 4,
             ..HubConfig::default()
         }),
@@ -195,7 +195,7 @@ async fn diag_is_consistent_with_metrics_and_matches_its_schema() {
         ..ServerConfig::default()
     };
     let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig {
+        spotlight_market::Hub::new(HubConfig {
             client_queue: 8,
             ..HubConfig::default()
         }),

@@ -1,9 +1,9 @@
 //! `spotlight diag` and `spotlight metrics`: the real binary against a real server.
 
-mod common;
+use crate::common;
 
 use common::*;
-use spotlight::server::{AuthConfig, ServerConfig};
+use spotlight_server::{AuthConfig, ServerConfig};
 
 #[tokio::test]
 async fn diag_prints_an_aligned_summary_and_json_matching_the_schema() {

@@ -4,7 +4,7 @@
 //! gap filled from REST without duplicates, an eviction, 429s, server
 //! errors opening the circuit, a hanging answer.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,20 +14,20 @@ use common::process::{serve_with_env, Served};
 use common::*;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use spotlight::client::sse::{RawEventStream, Subscribe};
-use spotlight::client::Client;
-use spotlight::market::{Hub, HubConfig, Timeframe};
-use spotlight::server::upstream::ServedUpstreams;
-use spotlight::server::{AppState, ServerConfig};
-use spotlight::upstream::polygon::{Polygon, PolygonConfig};
-use spotlight::upstream::Upstreams;
+use spotlight_client::sse::{RawEventStream, Subscribe};
+use spotlight_client::Client;
+use spotlight_market::{Hub, HubConfig, Timeframe};
+use spotlight_provider::polygon::{Polygon, PolygonConfig};
+use spotlight_provider::Upstreams;
+use spotlight_server::upstream::ServedUpstreams;
+use spotlight_server::{AppState, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "test-key-123";
 
 /// The start of the current minute, Unix ms.
 fn this_minute() -> i64 {
-    let now = spotlight::market::time::now_ms();
+    let now = spotlight_market::time::now_ms();
     now - now % MIN
 }
 

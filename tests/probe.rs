@@ -2,12 +2,12 @@
 //! against real servers: healthy ones pass, broken ones fail with exit 1,
 //! an unreachable one exits 3.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use common::*;
-use spotlight::server::VoiceConfig;
+use spotlight_server::VoiceConfig;
 
 /// Runs `spotlight --url URL --json probe ARGS…`: exit code and report.
 async fn probe(url: &str, args: &[&str]) -> (i32, serde_json::Value) {

@@ -1,20 +1,20 @@
 //! Replay against a real server: recorded bars come through unchanged, the
 //! controls work and are refused in the wrong state, the CLI drives it.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use spotlight::client::sse::{EventStream, ServerEvent, Subscribe};
-use spotlight::client::Client;
-use spotlight::market::replay::Replayer;
-use spotlight::market::rollup::rollup;
-use spotlight::market::source::file::{load, FileOptions};
-use spotlight::market::{Candle, Hub, HubConfig, Timeframe};
-use spotlight::server::{AppState, ServerConfig};
-use spotlight::wire::{ReplayStart, ReplayState, ResetReason};
+use spotlight_client::sse::{EventStream, ServerEvent, Subscribe};
+use spotlight_client::Client;
+use spotlight_market::replay::Replayer;
+use spotlight_market::rollup::rollup;
+use spotlight_market::source::file::{load, FileOptions};
+use spotlight_market::{Candle, Hub, HubConfig, Timeframe};
+use spotlight_server::{AppState, ServerConfig};
+use spotlight_wire::{ReplayStart, ReplayState, ResetReason};
 
 fn shared(name: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
@@ -389,7 +389,7 @@ async fn wrong_states_and_bad_parameters_are_json_errors_and_the_cli_exits_non_z
     for (path, body, status, code) in cases {
         let res = post(path, body).await.unwrap();
         assert_eq!(res.status().as_u16(), status, "{path} {body}");
-        let err: spotlight::wire::ErrorBody = res.json().await.unwrap();
+        let err: spotlight_wire::ErrorBody = res.json().await.unwrap();
         assert_eq!(err.error.code, code, "{path} {body}");
     }
     assert_eq!(
@@ -417,7 +417,7 @@ async fn wrong_states_and_bad_parameters_are_json_errors_and_the_cli_exits_non_z
     assert!(err.contains("400 bad_request"), "{err}");
     let (code, json, _) = spotlight(&["--url", &server.url, "--json", "replay", "stop"], &[]).await;
     assert_eq!(code, 0);
-    let status: spotlight::wire::ReplayStatus = serde_json::from_str(&json).unwrap();
+    let status: spotlight_wire::ReplayStatus = serde_json::from_str(&json).unwrap();
     assert_eq!(status.state, ReplayState::Stopped);
     let (code, _, _) = spotlight(&["--url", &server.url, "replay", "pause"], &[]).await;
     assert_eq!(code, 1);
@@ -474,6 +474,6 @@ async fn a_symbol_without_a_recording_replays_its_own_history_and_metrics_follow
 }
 
 /// Final 1m bars of one symbol, minutes `from..to` after T0.
-fn finals_for(symbol: &str, from: i64, to: i64) -> Vec<spotlight::market::Bar> {
+fn finals_for(symbol: &str, from: i64, to: i64) -> Vec<spotlight_market::Bar> {
     common::finals(&[symbol], from, to)
 }

@@ -3,20 +3,20 @@
 //! same; a damaged or foreign state file, or a crash, means a new epoch
 //! and a server that still starts.
 
-mod common;
+use crate::common;
 
 use common::process::{free_port, serve};
 use common::*;
 use futures::StreamExt;
-use spotlight::client::sse::{ServerEvent, Subscribe};
-use spotlight::client::Client;
-use spotlight::market::Timeframe;
+use spotlight_client::sse::{ServerEvent, Subscribe};
+use spotlight_client::Client;
+use spotlight_market::Timeframe;
 
 /// A fast simulation: a minute every second of wall time.
 const FAST: [&str; 4] = ["--sim-speed", "60", "--tick-ms", "50"];
 
 /// `(id, seq)` of the next `n` bar events; panics on a reset.
-async fn bars(stream: &mut spotlight::client::sse::EventStream, n: usize) -> Vec<u64> {
+async fn bars(stream: &mut spotlight_client::sse::EventStream, n: usize) -> Vec<u64> {
     let mut seqs = Vec::new();
     while seqs.len() < n {
         match next(stream).await {
@@ -176,7 +176,7 @@ async fn a_crash_after_a_restart_is_a_new_epoch_and_resumers_get_reset() {
         }
     })
     .await;
-    assert_eq!(reset.reason, spotlight::wire::ResetReason::EpochChanged);
+    assert_eq!(reset.reason, spotlight_wire::ResetReason::EpochChanged);
     let (status, _) = third.stop("-TERM").await;
     assert!(status.success());
 }

@@ -5,16 +5,16 @@
 //! Redis lost answered with a new epoch and `reset`, a replay driven
 //! through any instance played on all.
 
-mod common;
+use crate::common;
 
 use common::process::{serve, Served};
 use common::redis_server::Redis;
 use common::*;
 use futures::StreamExt;
-use spotlight::client::sse::{RawEventStream, Subscribe};
-use spotlight::client::{Client, ClientError};
-use spotlight::market::Timeframe;
-use spotlight::wire::{ReplayStart, ReplayState};
+use spotlight_client::sse::{RawEventStream, Subscribe};
+use spotlight_client::{Client, ClientError};
+use spotlight_market::Timeframe;
+use spotlight_wire::{ReplayStart, ReplayState};
 
 /// An instance on the bus at `redis`, simulating fast (a minute a second).
 async fn instance(redis: &Redis, role: &str) -> Served {

@@ -1,14 +1,14 @@
 //! `spotlight serve` as a process: startup, SIGTERM, refusals.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 
 use common::process::serve;
 use common::*;
 use futures::StreamExt;
-use spotlight::client::sse::{ServerEvent, Subscribe};
-use spotlight::client::Client;
+use spotlight_client::sse::{ServerEvent, Subscribe};
+use spotlight_client::Client;
 use tokio::process::Command;
 
 fn spotlight() -> Command {
@@ -28,7 +28,7 @@ async fn sigterm_sends_shutdown_to_clients_and_exits_zero() {
     assert_eq!(hello.source, "sim");
     assert_eq!(hello.symbols, vec!["IWM", "QQQ", "SPY"]);
     let history = client
-        .history("SPY", spotlight::market::Timeframe::M15, 100, None)
+        .history("SPY", spotlight_market::Timeframe::M15, 100, None)
         .await
         .unwrap();
     assert_eq!(
@@ -155,7 +155,7 @@ async fn file_source_serves_recorded_history() {
     let url = served.url.clone();
     let client = Client::new(&url);
     let h = client
-        .history("ABC", spotlight::market::Timeframe::M5, 50, None)
+        .history("ABC", spotlight_market::Timeframe::M5, 50, None)
         .await
         .unwrap();
     assert_eq!(h.bars.len(), 6);

@@ -4,14 +4,14 @@
 //! cannot resume, a closed port) is caught by its check and only by
 //! plausibly related ones; JUnit XML for CI.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::proxy::{self, Fault};
 use common::*;
-use spotlight::server::{AuthConfig, ServerConfig, VoiceConfig};
+use spotlight_server::{AuthConfig, ServerConfig, VoiceConfig};
 
 const PIN: &str = "8642-1357";
 

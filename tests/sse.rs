@@ -1,11 +1,11 @@
 //! The SSE stream against a real server: order, ids, resume, reset.
 
-mod common;
+use crate::common;
 
 use common::*;
-use spotlight::client::sse::{ServerEvent, Subscribe};
-use spotlight::market::{HubConfig, Timeframe};
-use spotlight::wire::ResetReason;
+use spotlight_client::sse::{ServerEvent, Subscribe};
+use spotlight_market::{HubConfig, Timeframe};
+use spotlight_wire::ResetReason;
 
 #[tokio::test]
 async fn hello_first_then_ids_are_epoch_seq_with_no_gap_across_symbols() {

@@ -5,7 +5,7 @@
 //! sending the trace on), and once through `serve --otlp-endpoint` to an
 //! OTLP/HTTP receiver in the test.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,10 +15,10 @@ use common::process::serve;
 use common::*;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use spotlight::client::sse::Subscribe;
-use spotlight::client::voice::VoiceClient;
-use spotlight::market::{Hub, HubConfig};
-use spotlight::upstream::polygon::{Polygon, PolygonConfig};
+use spotlight_client::sse::Subscribe;
+use spotlight_client::voice::VoiceClient;
+use spotlight_market::{Hub, HubConfig};
+use spotlight_provider::polygon::{Polygon, PolygonConfig};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -39,8 +39,8 @@ fn in_memory() -> (
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
         .build();
-    spotlight::telemetry::enable();
-    let subscriber = tracing_subscriber::registry().with(spotlight::telemetry::layer(&provider));
+    spotlight_telemetry::enable();
+    let subscriber = tracing_subscriber::registry().with(spotlight_telemetry::layer(&provider));
     (
         exporter,
         provider,

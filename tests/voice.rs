@@ -3,17 +3,17 @@
 //! refused resumes, reported loss, echo integrity, tools, in-band errors,
 //! backpressure, 1009, auth before the upgrade, and the upstream relay.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use common::*;
 use futures::{SinkExt, StreamExt};
-use spotlight::client::voice::{self, Incoming, VoiceClient, VoiceError};
-use spotlight::market::HubConfig;
-use spotlight::server::{AuthConfig, ServerConfig, VoiceConfig};
-use spotlight::wire::voice::{close, ClientMessage, ServerMessage};
+use spotlight_client::voice::{self, Incoming, VoiceClient, VoiceError};
+use spotlight_market::HubConfig;
+use spotlight_server::{AuthConfig, ServerConfig, VoiceConfig};
+use spotlight_wire::voice::{close, ClientMessage, ServerMessage};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Frame `i` of `len` bytes: its index first.
@@ -456,7 +456,7 @@ async fn a_frame_over_1_mib_closes_with_1009() {
 #[tokio::test]
 async fn with_a_pin_the_upgrade_needs_a_session() {
     let server = TestServer::start(
-        spotlight::market::Hub::new(HubConfig::default()),
+        spotlight_market::Hub::new(HubConfig::default()),
         ServerConfig {
             auth: AuthConfig {
                 pin: Some("4321".into()),
@@ -550,8 +550,8 @@ async fn audio_is_relayed_upstream_and_the_client_hears_when_it_goes_and_comes_b
 
 #[tokio::test]
 async fn a_failing_voice_upstream_opens_the_shared_circuit_and_a_probe_closes_it() {
-    use spotlight::upstream::breaker::{Breaker, CircuitState};
-    use spotlight::upstream::health::UpstreamHealth;
+    use spotlight_provider::breaker::{Breaker, CircuitState};
+    use spotlight_provider::health::UpstreamHealth;
     let addr = common::process::free_port();
     let breaker = std::sync::Arc::new(Breaker::new(2, Duration::from_secs(5)));
     let health = UpstreamHealth::new("voice", Some(breaker.clone()));

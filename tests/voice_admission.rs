@@ -4,16 +4,16 @@
 //! the SSE cap — and `/api/admission`, diag and the metrics agreeing with
 //! what the clients saw.
 
-mod common;
+use crate::common;
 
 use common::*;
 use futures::StreamExt;
-use spotlight::client::sse::Subscribe;
-use spotlight::client::voice::{self, VoiceClient, Ws};
-use spotlight::market::{Hub, HubConfig};
-use spotlight::server::{Limits, ServerConfig};
-use spotlight::wire::voice::{close, ServerMessage};
-use spotlight::wire::AdmissionStatus;
+use spotlight_client::sse::Subscribe;
+use spotlight_client::voice::{self, VoiceClient, Ws};
+use spotlight_market::{Hub, HubConfig};
+use spotlight_server::{Limits, ServerConfig};
+use spotlight_wire::voice::{close, ServerMessage};
+use spotlight_wire::AdmissionStatus;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn server(limits: Limits) -> TestServer {
@@ -128,7 +128,7 @@ async fn beyond_capacity_clients_queue_in_order_and_move_up() {
     );
     // Diag shows the same (all but the time waited, which moves on).
     let diag = server.client().diag().await.unwrap().admission.voice;
-    let places = |k: &spotlight::wire::KindAdmission| -> Vec<(u64, u64)> {
+    let places = |k: &spotlight_wire::KindAdmission| -> Vec<(u64, u64)> {
         k.queue.iter().map(|q| (q.position, q.eta_ms)).collect()
     };
     assert_eq!(places(&diag), places(&status.voice));
@@ -247,7 +247,7 @@ async fn draining_dismisses_the_queue_and_keeps_the_sessions() {
     assert_eq!((status.voice.in_use, status.voice.queue.len()), (1, 0));
 
     // The seated session goes on.
-    a.send_control(&spotlight::wire::voice::ClientMessage::Ping { id: None })
+    a.send_control(&spotlight_wire::voice::ClientMessage::Ping { id: None })
         .await
         .unwrap();
     loop {

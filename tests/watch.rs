@@ -1,7 +1,7 @@
 //! `spotlight watch --plain` end to end: the real binary against a real
 //! server that goes away and comes back mid-way.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
@@ -9,11 +9,11 @@ use std::sync::atomic::Ordering;
 use std::collections::HashMap;
 
 use common::*;
-use spotlight::market::replay::Replayer;
-use spotlight::market::source::file::{load, FileOptions};
-use spotlight::market::{Bar, Candle, Hub, HubConfig};
-use spotlight::server::{AppState, ServerConfig};
-use spotlight::wire::ReplayStart;
+use spotlight_market::replay::Replayer;
+use spotlight_market::source::file::{load, FileOptions};
+use spotlight_market::{Bar, Candle, Hub, HubConfig};
+use spotlight_server::{AppState, ServerConfig};
+use spotlight_wire::ReplayStart;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
@@ -134,8 +134,8 @@ async fn plain_lines_and_a_closed_pipe_end_quietly() {
 
 #[tokio::test]
 async fn three_missed_heartbeats_count_as_a_lost_connection() {
-    use spotlight::client::follow::{follow, Follow, FollowEvent};
-    use spotlight::client::reconnect::Backoff;
+    use spotlight_client::follow::{follow, Follow, FollowEvent};
+    use spotlight_reconnect::Backoff;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // A server that answers history, then opens a stream that says hello
     // (heartbeat 100 ms) and falls silent.
@@ -162,11 +162,11 @@ async fn three_missed_heartbeats_count_as_a_lost_connection() {
     });
     let cfg = Follow {
         symbol: "ABC".into(),
-        timeframe: spotlight::market::Timeframe::M1,
+        timeframe: spotlight_market::Timeframe::M1,
         history: 10,
         backoff: Backoff::default(),
     };
-    let mut events = follow(spotlight::client::Client::new(&url), cfg);
+    let mut events = follow(spotlight_client::Client::new(&url), cfg);
     let lost = guard(async {
         loop {
             match events.recv().await.unwrap() {

@@ -1,7 +1,7 @@
 //! The file loaders (CSV, NinjaTrader text, NDJSON), chosen by the first byte.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use spotlight::market::source::file::{parse, FileOptions};
+use spotlight_market::source::file::{parse, FileOptions};
 
 fuzz_target!(|data: &[u8]| {
     let Some((kind, rest)) = data.split_first() else {

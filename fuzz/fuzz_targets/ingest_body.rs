@@ -2,7 +2,7 @@
 //! hub (the validation and ordering checks), as `POST /api/ingest` does.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use spotlight::market::{Bar, Hub, HubConfig};
+use spotlight_market::{Bar, Hub, HubConfig};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

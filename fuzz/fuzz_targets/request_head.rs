@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = spotlight::server::check_head(data);
+    let _ = spotlight_server::check_head(data);
 });

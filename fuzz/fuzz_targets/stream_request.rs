@@ -15,5 +15,5 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = http::HeaderValue::from_bytes(id) {
         headers.insert("last-event-id", v);
     }
-    let _ = spotlight::server::StreamRequest::parse(&headers, query, 1000);
+    let _ = spotlight_server::StreamRequest::parse(&headers, query, 1000);
 });

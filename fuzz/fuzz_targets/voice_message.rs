@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = serde_json::from_slice::<spotlight::wire::voice::ClientMessage>(data);
+    let _ = serde_json::from_slice::<spotlight_wire::voice::ClientMessage>(data);
 });

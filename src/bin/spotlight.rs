@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use spotlight::cmd::{self, Cli};
+use spotlight_cli::cmd::{self, Cli};
 
 #[tokio::main]
 async fn main() -> ExitCode {

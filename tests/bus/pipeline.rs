@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use super::common::redis_server::Redis;
 use super::common::*;
-use spotlight::bus::apply::apply;
-use spotlight::bus::event::decode;
-use spotlight::bus::lease::Lease;
-use spotlight::bus::log::{Log, OutgoingMark};
-use spotlight::bus::node::{follow, Followed, NodeState};
-use spotlight::bus::pump::pump;
-use spotlight::bus::{BusError, Keys};
-use spotlight::market::{Candle, Hub, HubConfig, Timeframe};
-use spotlight::wire::ReplayStatus;
+use spotlight_bus::apply::apply;
+use spotlight_bus::event::decode;
+use spotlight_bus::lease::Lease;
+use spotlight_bus::log::{Log, OutgoingMark};
+use spotlight_bus::node::{follow, Followed, NodeState};
+use spotlight_bus::pump::pump;
+use spotlight_bus::{BusError, Keys};
+use spotlight_market::{Candle, Hub, HubConfig, Timeframe};
+use spotlight_wire::ReplayStatus;
 use tokio_util::sync::CancellationToken;
 
 fn publish(hub: &Hub, minutes: std::ops::Range<i64>) {
@@ -113,7 +113,7 @@ async fn a_producer_hub_reaches_an_edge_hub_byte_for_byte() {
 }
 
 /// The pipeline with the producer's journal on: what
-/// [`spotlight::bus::apply::apply`] makes of the log on an edge.
+/// [`spotlight_bus::apply::apply`] makes of the log on an edge.
 struct Pipeline {
     redis: Redis,
     con: redis::aio::MultiplexedConnection,

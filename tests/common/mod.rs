@@ -1,5 +1,4 @@
 //! Test harness: a real server on 127.0.0.1:0 and real clients.
-#![allow(dead_code)]
 
 pub mod fake_polygon;
 pub mod netns;
@@ -12,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use spotlight::client::sse::{EventStream, ServerEvent, Subscribe};
-use spotlight::client::Client;
-use spotlight::market::source::sim_driver::{run_sim, start_sim, SimClock};
-use spotlight::market::{Bar, Candle, Hub, HubConfig, Timeframe};
-use spotlight::server::{launch, AppState, ServerConfig};
+use spotlight_client::sse::{EventStream, ServerEvent, Subscribe};
+use spotlight_client::Client;
+use spotlight_market::source::sim_driver::{run_sim, start_sim, SimClock};
+use spotlight_market::{Bar, Candle, Hub, HubConfig, Timeframe};
+use spotlight_server::{launch, AppState, ServerConfig};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -158,7 +157,7 @@ pub async fn next(stream: &mut EventStream) -> ServerEvent {
 
 /// The next `bar` event, skipping pings (the whole wait is guarded, so
 /// pings cannot keep a missing bar waiting forever).
-pub async fn next_bar(stream: &mut EventStream) -> spotlight::wire::BarEvent {
+pub async fn next_bar(stream: &mut EventStream) -> spotlight_wire::BarEvent {
     guard(async {
         loop {
             match stream
@@ -177,7 +176,7 @@ pub async fn next_bar(stream: &mut EventStream) -> spotlight::wire::BarEvent {
 }
 
 /// Opens a stream and returns it with its `hello`.
-pub async fn open(client: &Client, sub: Subscribe) -> (spotlight::wire::Hello, EventStream) {
+pub async fn open(client: &Client, sub: Subscribe) -> (spotlight_wire::Hello, EventStream) {
     let mut stream = client.subscribe(&sub).await.unwrap();
     match next(&mut stream).await {
         ServerEvent::Hello(h) => (h, stream),
@@ -401,7 +400,7 @@ pub async fn raw_exchange(url: &str, requests: &[String]) -> Vec<RawResponse> {
 }
 
 /// A server with voice settings `voice` and SPY known (ten final bars).
-pub async fn voice_server(voice: spotlight::server::VoiceConfig) -> TestServer {
+pub async fn voice_server(voice: spotlight_server::VoiceConfig) -> TestServer {
     let server = TestServer::start(
         Hub::new(HubConfig::default()),
         ServerConfig {

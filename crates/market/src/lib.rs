@@ -1,0 +1,15 @@
+//! The market domain: bars, timeframes, rollups, sources and the hub.
+//! Nothing here knows about HTTP.
+
+pub mod hub;
+pub mod replay;
+pub mod rollup;
+pub mod source;
+pub mod state;
+pub mod symbol;
+pub mod time;
+
+pub use bar::{Bar, Candle};
+pub use hub::{Hub, HubConfig};
+pub use spotlight_wire::{bar, timeframe};
+pub use timeframe::Timeframe;

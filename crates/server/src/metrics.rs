@@ -1,0 +1,496 @@
+//! Prometheus metrics: one registry, counters mirrored from the hub at
+//! scrape time, HTTP request metrics by matched route template.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus::core::Collector;
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
+};
+
+use super::admission::metrics::AdmissionMetrics;
+use super::error::ApiError;
+use super::liveness::Stall;
+use super::voice::VoiceMetrics;
+use super::AppState;
+use spotlight_market::hub::QueueItem;
+use spotlight_market::replay::Replayer;
+use spotlight_market::Hub;
+
+/// The limits a capacity refusal names.
+const REJECT_REASONS: [&str; 4] = [
+    "max_connections",
+    "max_streams_per_addr",
+    "sse_max_clients",
+    "draining",
+];
+
+/// Every metric the server exposes.
+pub struct Metrics {
+    registry: Registry,
+    /// Open SSE streams.
+    pub sse_connections: IntGauge,
+    /// SSE streams ever opened.
+    pub sse_connections_total: IntCounter,
+    /// SSE events written, by event name.
+    pub sse_events_sent: IntCounterVec,
+    sse_conflated: IntCounter,
+    sse_slow_disconnects: IntCounter,
+    /// Resume attempts by outcome: `resumed`, `reset_gap`, `reset_epoch`.
+    pub sse_resumes: IntCounterVec,
+    /// How long SSE streams stayed open.
+    pub sse_connection_duration: Histogram,
+    /// Event produced by the hub → handed to the client's socket.
+    pub broadcast_latency: Histogram,
+    /// `sse_events_sent{event="bar"}`, resolved once (counted per delivery).
+    sse_bars_sent: IntCounter,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    bars_ingested: IntCounterVec,
+    ring_low: IntGauge,
+    ring_head: IntGauge,
+    replay_state: IntGauge,
+    replay_speed: Gauge,
+    replay_bars: IntCounter,
+    connections_rejected: IntCounterVec,
+    connections_open: IntGauge,
+    auth_failures: IntCounterVec,
+    panics: IntCounter,
+    stalled: IntCounterVec,
+    draining: IntGauge,
+    shutdown_waves: IntCounter,
+    /// The voice WebSocket's metrics.
+    pub voice: VoiceMetrics,
+    /// Admission decisions, queue and capacity.
+    pub admission: AdmissionMetrics,
+    /// Serializes the mirroring of hub counters at scrape time.
+    mirror: Mutex<()>,
+    source: String,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// A metric definition's result: they are static, so a failure is a bug.
+pub(crate) fn must<T>(r: prometheus::Result<T>) -> T {
+    r.expect("metric definitions are static and valid")
+}
+
+/// Brings a counter mirrored from elsewhere up to `to` (never down).
+pub(crate) fn raise(c: &IntCounter, to: u64) {
+    let now = c.get();
+    if to > now {
+        c.inc_by(to - now);
+    }
+}
+
+impl Metrics {
+    /// Registers every metric; `source` labels bars the hub took from it.
+    pub fn new(hub: &Hub, source: &str) -> Arc<Metrics> {
+        let registry = Registry::new();
+        let reg = |c: Box<dyn Collector>| must(registry.register(c));
+        let counter = |name: &str, help: &str| {
+            let c = must(IntCounter::new(name, help));
+            reg(Box::new(c.clone()));
+            c
+        };
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = must(IntCounterVec::new(Opts::new(name, help), labels));
+            reg(Box::new(c.clone()));
+            c
+        };
+        let gauge = |name: &str, help: &str| {
+            let g = must(IntGauge::new(name, help));
+            reg(Box::new(g.clone()));
+            g
+        };
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
+            let h = must(Histogram::with_opts(
+                HistogramOpts::new(name, help).buckets(buckets),
+            ));
+            reg(Box::new(h.clone()));
+            h
+        };
+        let latency_buckets = vec![
+            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            2.5,
+        ];
+        let duration_buckets = vec![1.0, 10.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0];
+        let http_duration = must(HistogramVec::new(
+            HistogramOpts::new(
+                "spotlight_http_request_duration_seconds",
+                "HTTP request time until the response head, by route template",
+            )
+            .buckets(vec![
+                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+            ]),
+            &["route"],
+        ));
+        reg(Box::new(http_duration.clone()));
+        let epoch_start = must(Gauge::new(
+            "spotlight_epoch_start_timestamp_seconds",
+            "Start of the current epoch, Unix seconds",
+        ));
+        epoch_start.set(hub.started_ms() as f64 / 1000.0);
+        reg(Box::new(epoch_start));
+        #[cfg(target_os = "linux")]
+        reg(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
+        let sse_events_sent = counter_vec(
+            "spotlight_sse_events_sent_total",
+            "SSE events written, by event",
+            &["event"],
+        );
+        let metrics = Metrics {
+            sse_connections: gauge("spotlight_sse_connections", "Open SSE streams"),
+            sse_connections_total: counter("spotlight_sse_connections_total", "SSE streams opened"),
+            sse_bars_sent: sse_events_sent.with_label_values(&["bar"]),
+            sse_events_sent,
+            sse_conflated: counter(
+                "spotlight_sse_conflated_total",
+                "In-progress updates conflated in slow clients' queues",
+            ),
+            sse_slow_disconnects: counter(
+                "spotlight_sse_slow_disconnects_total",
+                "SSE clients closed because their queue stayed full",
+            ),
+            sse_resumes: counter_vec(
+                "spotlight_sse_resumes_total",
+                "SSE resume attempts, by outcome",
+                &["outcome"],
+            ),
+            sse_connection_duration: histogram(
+                "spotlight_sse_connection_duration_seconds",
+                "How long SSE streams stayed open",
+                duration_buckets,
+            ),
+            broadcast_latency: histogram(
+                "spotlight_broadcast_latency_seconds",
+                "Hub event produced to handed to the client's socket",
+                latency_buckets,
+            ),
+            http_requests: counter_vec(
+                "spotlight_http_requests_total",
+                "HTTP requests, by route template and status",
+                &["route", "status"],
+            ),
+            http_duration,
+            bars_ingested: counter_vec(
+                "spotlight_bars_ingested_total",
+                "1m bars taken into the hub, by source",
+                &["source"],
+            ),
+            ring_low: gauge("spotlight_ring_low_seq", "Oldest seq held for resume"),
+            ring_head: gauge("spotlight_ring_head_seq", "Newest seq"),
+            replay_state: gauge(
+                "spotlight_replay_state",
+                "Replay state: 0 idle, 1 running, 2 paused, 3 finished, 4 stopped",
+            ),
+            replay_speed: {
+                let g = must(Gauge::new(
+                    "spotlight_replay_speed",
+                    "Replay speed, x real time",
+                ));
+                reg(Box::new(g.clone()));
+                g
+            },
+            replay_bars: counter("spotlight_replay_bars_total", "Final bars replayed"),
+            connections_rejected: counter_vec(
+                "spotlight_connections_rejected_total",
+                "Requests and streams refused for capacity, by limit",
+                &["reason"],
+            ),
+            connections_open: gauge("spotlight_connections", "Open client connections"),
+            auth_failures: counter_vec(
+                "spotlight_auth_failures_total",
+                "Refused PIN sign-ins, by reason",
+                &["reason"],
+            ),
+            panics: counter(
+                "spotlight_panics_total",
+                "Connections ended by a panic (logged; the server goes on)",
+            ),
+            stalled: {
+                let c = counter_vec(
+                    "spotlight_stalled_disconnects_total",
+                    "Streams closed because their peer took nothing for --stall-timeout, by reason (no_ack: it vanished; no_read: it reads nothing; write_blocked: the socket stayed full)",
+                    &["reason"],
+                );
+                for why in Stall::ALL {
+                    c.with_label_values(&[why.label()]);
+                }
+                c
+            },
+            draining: gauge(
+                "spotlight_draining",
+                "1 while the server refuses new streams and voice sessions (drain mode or shutdown)",
+            ),
+            shutdown_waves: counter(
+                "spotlight_shutdown_waves_total",
+                "Waves in which a shutdown closed the streams",
+            ),
+            mirror: Mutex::new(()),
+            source: source.to_string(),
+            voice: VoiceMetrics::register(&registry),
+            admission: AdmissionMetrics::register(&registry),
+            registry,
+        };
+        for reason in REJECT_REASONS {
+            metrics.connections_rejected.with_label_values(&[reason]);
+        }
+        for reason in ["wrong_pin", "rate_limited", "global_limit"] {
+            metrics.auth_failures.with_label_values(&[reason]);
+        }
+        for outcome in ["resumed", "reset_gap", "reset_epoch"] {
+            metrics.sse_resumes.with_label_values(&[outcome]);
+        }
+        for event in ["hello", "bar", "ping", "reset", "shutdown"] {
+            metrics.sse_events_sent.with_label_values(&[event]);
+        }
+        Arc::new(metrics)
+    }
+
+    /// Brings the hub's own counters into the registry.
+    fn mirror_hub(&self, hub: &Hub) {
+        let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        let stats = hub.stats();
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        raise(&self.sse_conflated, load(&stats.conflated));
+        raise(&self.sse_slow_disconnects, load(&stats.slow_disconnects));
+        raise(
+            &self.bars_ingested.with_label_values(&[&self.source]),
+            load(&stats.published) + load(&stats.loaded),
+        );
+        raise(
+            &self.bars_ingested.with_label_values(&["ingest"]),
+            load(&stats.ingested),
+        );
+        let (low, head) = hub.ring_bounds();
+        self.ring_low.set(low as i64);
+        self.ring_head.set(head as i64);
+    }
+
+    /// Brings the replay's state into the registry.
+    fn mirror_replay(&self, replay: &Replayer) {
+        use spotlight_wire::ReplayState;
+        let status = replay.status();
+        let state = match status.state {
+            ReplayState::Idle => 0,
+            ReplayState::Running => 1,
+            ReplayState::Paused => 2,
+            ReplayState::Finished => 3,
+            ReplayState::Stopped => 4,
+        };
+        self.replay_state.set(state);
+        self.replay_speed.set(status.speed);
+        let total = replay.bars_total.load(std::sync::atomic::Ordering::Relaxed);
+        let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        if total > self.replay_bars.get() {
+            self.replay_bars.inc_by(total - self.replay_bars.get());
+        }
+    }
+
+    /// The registry, for metrics registered later (the bus's).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Every metric family, current.
+    pub fn gather(&self, hub: &Hub, replay: &Replayer) -> Vec<prometheus::proto::MetricFamily> {
+        self.mirror_hub(hub);
+        self.mirror_replay(replay);
+        self.registry.gather()
+    }
+
+    /// The text exposition format 0.0.4.
+    pub fn render(&self, hub: &Hub, replay: &Replayer) -> Result<String, ApiError> {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.gather(hub, replay), &mut out)
+            .map_err(|e| {
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    e.to_string(),
+                )
+            })?;
+        String::from_utf8(out).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })
+    }
+
+    /// One live event handed to a subscriber's socket: its latency from the
+    /// hub, and a `bar` sent unless it was a broadcast (replay, reset).
+    pub fn delivered(&self, item: &QueueItem) {
+        self.broadcast_latency
+            .observe(item.produced.elapsed().as_secs_f64());
+        if !item.is_broadcast() {
+            self.sse_bars_sent.inc();
+        }
+    }
+
+    /// Counts one HTTP request and its time until the response head.
+    pub fn observe_http(&self, route: &str, status: u16, start: Instant) {
+        self.http_duration
+            .with_label_values(&[route])
+            .observe(start.elapsed().as_secs_f64());
+        self.http_requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+    }
+
+    /// Counts a refusal for capacity.
+    pub fn connection_rejected(&self, reason: &str) {
+        self.connections_rejected.with_label_values(&[reason]).inc();
+    }
+
+    /// Refusals for capacity so far, by limit.
+    pub fn connections_rejected(&self) -> Vec<(String, u64)> {
+        REJECT_REASONS
+            .iter()
+            .map(|r| {
+                (
+                    r.to_string(),
+                    self.connections_rejected.with_label_values(&[r]).get(),
+                )
+            })
+            .collect()
+    }
+
+    /// Counts a refused PIN sign-in.
+    pub fn auth_failure(&self, reason: &str) {
+        self.auth_failures.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a connection ended by a panic.
+    pub fn panicked(&self) {
+        self.panics.inc();
+    }
+
+    /// Sets the draining gauge.
+    pub fn set_draining(&self, on: bool) {
+        self.draining.set(i64::from(on));
+    }
+
+    /// Counts a shutdown wave.
+    pub fn shutdown_wave(&self) {
+        self.shutdown_waves.inc();
+    }
+
+    /// Counts a stream closed for making no progress.
+    pub fn stalled(&self, why: Stall) {
+        self.stalled.with_label_values(&[why.label()]).inc();
+    }
+
+    /// Sets the open-connections gauge.
+    pub fn set_connections(&self, n: usize) {
+        self.connections_open.set(n as i64);
+    }
+
+    /// Total HTTP requests counted so far.
+    pub fn http_requests_total(&self) -> u64 {
+        self.http_requests
+            .collect()
+            .iter()
+            .flat_map(|f| f.get_metric())
+            .map(|m| m.get_counter().value() as u64)
+            .sum()
+    }
+}
+
+/// Middleware: counts requests and times them by matched route template.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let m = &state.metrics;
+    m.http_duration
+        .with_label_values(&[&route])
+        .observe(start.elapsed().as_secs_f64());
+    m.http_requests
+        .with_label_values(&[&route, response.status().as_str()])
+        .inc();
+    response
+}
+
+/// Reads the gauges kept elsewhere (connections, admission) into the
+/// registry before a scrape.
+fn refresh(state: &AppState) {
+    state.metrics.set_connections(state.admission.connections());
+    state
+        .metrics
+        .admission
+        .mirror(&state.admission, &state.config.limits);
+    if let Some(bus) = &state.bus {
+        bus.refresh();
+    }
+    state.upstreams.refresh();
+}
+
+/// `GET /api/metrics`: the text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    refresh(&state);
+    let text = state.metrics.render(&state.hub, &state.replay)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// `GET /api/metrics/json`: the same figures as JSON,
+/// `{name: {type, help, samples: [{labels, value | count, sum, buckets}]}}`.
+pub async fn metrics_json(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    use prometheus::proto::MetricType;
+    refresh(&state);
+    let mut out = serde_json::Map::new();
+    for family in state.metrics.gather(&state.hub, &state.replay) {
+        let samples: Vec<serde_json::Value> = family
+            .get_metric()
+            .iter()
+            .map(|m| {
+                let labels: serde_json::Map<String, serde_json::Value> =
+                    m.get_label().iter().map(|l| (l.name().to_string(), l.value().into())).collect();
+                match family.get_field_type() {
+                    MetricType::COUNTER => serde_json::json!({"labels": labels, "value": m.get_counter().value()}),
+                    MetricType::GAUGE => serde_json::json!({"labels": labels, "value": m.get_gauge().value()}),
+                    MetricType::HISTOGRAM => {
+                        let h = m.get_histogram();
+                        let buckets: Vec<serde_json::Value> = h
+                            .get_bucket()
+                            .iter()
+                            .map(|b| serde_json::json!({"le": b.upper_bound(), "count": b.cumulative_count()}))
+                            .collect();
+                        serde_json::json!({"labels": labels, "count": h.get_sample_count(), "sum": h.get_sample_sum(), "buckets": buckets})
+                    }
+                    _ => serde_json::json!({"labels": labels}),
+                }
+            })
+            .collect();
+        let kind = format!("{:?}", family.get_field_type()).to_lowercase();
+        out.insert(
+            family.name().to_string(),
+            serde_json::json!({"type": kind, "help": family.help(), "samples": samples}),
+        );
+    }
+    axum::Json(serde_json::Value::Object(out))
+}
