@@ -19,7 +19,7 @@ use spotlight_bus::Role;
 use spotlight_market::replay::Replayer;
 use spotlight_market::source::file::Stamp;
 use spotlight_market::HubConfig;
-use spotlight_server::admission::{default_max_connections, DEFAULT_STREAM_SNDBUF};
+use spotlight_server::admission::default_max_connections;
 use spotlight_server::{AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 
 mod bus;
@@ -109,10 +109,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SPOTLIGHT_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Time allowed for connections to finish after SIGINT/SIGTERM (at least 100ms).
-    #[arg(long, env = "SPOTLIGHT_DRAIN", value_parser = parse_drain, default_value = "5s")]
+    #[arg(long, env = "SPOTLIGHT_DRAIN", value_parser = parse_drain, default_value = shown(ServerConfig::default().drain))]
     pub drain: Duration,
     /// Interval of SSE `ping` events (at least 100ms).
-    #[arg(long, env = "SPOTLIGHT_HEARTBEAT", value_parser = parse_heartbeat, default_value = "10s")]
+    #[arg(long, env = "SPOTLIGHT_HEARTBEAT", value_parser = parse_heartbeat, default_value = shown(ServerConfig::default().heartbeat))]
     pub heartbeat: Duration,
     /// Deployment: `prod` makes session cookies `SameSite=None; Secure`.
     #[arg(long, env = "SPOTLIGHT_ENV", value_enum, default_value_t = Env::Dev)]
@@ -121,13 +121,13 @@ pub struct ServeArgs {
     #[arg(long, env = "SPOTLIGHT_PRIVATE_DIAG")]
     pub private_diag: bool,
     /// PIN attempts allowed per minute per client address.
-    #[arg(long, env = "SPOTLIGHT_PIN_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_PIN_ATTEMPTS", default_value_t = AuthConfig::default().pin_per_minute, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
     pub pin_attempts: u32,
     /// Failed PIN attempts allowed per minute over all addresses.
-    #[arg(long, env = "SPOTLIGHT_PIN_ATTEMPTS_GLOBAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_PIN_ATTEMPTS_GLOBAL", default_value_t = AuthConfig::default().pin_failures_global, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
     pub pin_attempts_global: u32,
     /// API requests allowed per minute per client address (health, readiness and metrics are exempt).
-    #[arg(long, env = "SPOTLIGHT_RATE_LIMIT", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_RATE_LIMIT", default_value_t = AuthConfig::default().requests_per_minute, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
     pub rate_limit: u32,
 
     /// Symbols: simulated, or followed from the live provider.
@@ -172,16 +172,16 @@ pub struct ServeArgs {
     pub replays: Vec<(String, PathBuf)>,
 
     /// Events kept for resume.
-    #[arg(long, env = "SPOTLIGHT_RING", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_RING", default_value_t = HubConfig::default().ring as u64, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub ring: u64,
     /// Bytes of events the ring keeps at most (beside --ring events).
-    #[arg(long, env = "SPOTLIGHT_RING_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(64 * 1024..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_RING_BYTES", default_value_t = HubConfig::default().ring_bytes as u64, value_parser = clap::value_parser!(u64).range(64 * 1024..), help_heading = "Limits")]
     pub ring_bytes: u64,
     /// Events one SSE client may have waiting before it is disconnected.
-    #[arg(long, env = "SPOTLIGHT_CLIENT_QUEUE", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_CLIENT_QUEUE", default_value_t = HubConfig::default().client_queue as u64, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub client_queue: u64,
     /// Bytes one SSE client may have waiting before it is disconnected.
-    #[arg(long, env = "SPOTLIGHT_CLIENT_QUEUE_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(4096..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_CLIENT_QUEUE_BYTES", default_value_t = HubConfig::default().client_queue_bytes as u64, value_parser = clap::value_parser!(u64).range(4096..), help_heading = "Limits")]
     pub client_queue_bytes: u64,
     /// Open connections at most (0: no limit but the open-file limit) [default: the open-file limit minus 64].
     #[arg(long, env = "SPOTLIGHT_MAX_CONNECTIONS", help_heading = "Limits")]
@@ -190,7 +190,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SPOTLIGHT_MAX_STREAMS_PER_ADDR",
-        default_value_t = 256,
+        default_value_t = Limits::default().max_streams_per_addr as u64,
         help_heading = "Limits"
     )]
     pub max_streams_per_addr: u64,
@@ -198,37 +198,37 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SPOTLIGHT_SSE_MAX_CLIENTS",
-        default_value_t = 0,
+        default_value_t = Limits::default().sse_max_clients as u64,
         help_heading = "Limits"
     )]
     pub sse_max_clients: u64,
     /// Symbols the server holds at most (and a stream may name).
-    #[arg(long, env = "SPOTLIGHT_MAX_SYMBOLS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_MAX_SYMBOLS", default_value_t = HubConfig::default().max_symbols as u64, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub max_symbols: u64,
     /// Time a request head may take to arrive (at least 1s).
-    #[arg(long, env = "SPOTLIGHT_HEADER_TIMEOUT", value_parser = parse_timeout, default_value = "10s", help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_HEADER_TIMEOUT", value_parser = parse_timeout, default_value = shown(Limits::default().header_timeout), help_heading = "Limits")]
     pub header_timeout: Duration,
     /// A stream whose peer takes none of what was sent this long is closed (at least 1s).
-    #[arg(long, env = "SPOTLIGHT_STALL_TIMEOUT", value_parser = parse_timeout, default_value = "30s", help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_STALL_TIMEOUT", value_parser = parse_timeout, default_value = shown(Limits::default().stall_timeout), help_heading = "Limits")]
     pub stall_timeout: Duration,
     /// Kernel send buffer per connection in bytes, what a stalled peer can pin (0: the kernel's autotuning).
-    #[arg(long, env = "SPOTLIGHT_STREAM_SNDBUF", default_value_t = DEFAULT_STREAM_SNDBUF as u64, help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_STREAM_SNDBUF", default_value_t = Limits::default().stream_sndbuf as u64, help_heading = "Limits")]
     pub stream_sndbuf: u64,
 
     /// Outbound voice messages kept for a resume (time; at most 512 KiB).
-    #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_WINDOW", value_parser = humantime::parse_duration, default_value = "5s", help_heading = "Voice")]
+    #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_WINDOW", value_parser = humantime::parse_duration, default_value = shown(VoiceConfig::default().resume_window), help_heading = "Voice")]
     pub voice_resume_window: Duration,
     /// How long a dropped voice session can be resumed (0s: never).
-    #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_TTL", value_parser = humantime::parse_duration, default_value = "60s", help_heading = "Voice")]
+    #[arg(long, env = "SPOTLIGHT_VOICE_RESUME_TTL", value_parser = humantime::parse_duration, default_value = shown(VoiceConfig::default().resume_ttl), help_heading = "Voice")]
     pub voice_resume_ttl: Duration,
     /// A voice connection that sends nothing this long is closed (4408).
-    #[arg(long, env = "SPOTLIGHT_VOICE_IDLE", value_parser = parse_timeout, default_value = "15s", help_heading = "Voice")]
+    #[arg(long, env = "SPOTLIGHT_VOICE_IDLE", value_parser = parse_timeout, default_value = shown(VoiceConfig::default().idle), help_heading = "Voice")]
     pub voice_idle: Duration,
     /// Voice sessions at once (0: no limit); more wait in a first-come, first-served queue.
     #[arg(
         long,
         env = "SPOTLIGHT_VOICE_MAX_SESSIONS",
-        default_value_t = 0,
+        default_value_t = Limits::default().voice_max_sessions as u64,
         help_heading = "Voice"
     )]
     pub voice_max_sessions: u64,
@@ -236,7 +236,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SPOTLIGHT_VOICE_QUEUE_MAX",
-        default_value_t = 100,
+        default_value_t = Limits::default().voice_queue_max as u64,
         help_heading = "Voice"
     )]
     pub voice_queue_max: u64,
@@ -260,10 +260,10 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", env = "SPOTLIGHT_TRUSTED_PROXY", value_delimiter = ',', value_name = "CIDR", value_parser = parse_cidr, help_heading = "Browsers")]
     pub trusted_proxies: Vec<IpNet>,
     /// Final 1m bars kept per symbol for history.
-    #[arg(long, env = "SPOTLIGHT_RETAIN", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_RETAIN", default_value_t = HubConfig::default().retain as u64, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub retain: u64,
     /// Largest ingest body, bytes.
-    #[arg(long, env = "SPOTLIGHT_INGEST_LIMIT", default_value_t = 8 * 1024 * 1024, help_heading = "Limits")]
+    #[arg(long, env = "SPOTLIGHT_INGEST_LIMIT", default_value_t = ServerConfig::default().ingest_limit, help_heading = "Limits")]
     pub ingest_limit: usize,
 
     /// Share one market log with other instances through Redis (redis://HOST:PORT[/DB], rediss:// for TLS).
@@ -378,6 +378,85 @@ pub async fn spawn_default() -> anyhow::Result<Started> {
     start(&args, None).await
 }
 
+impl ServeArgs {
+    /// The hub's sizes.
+    fn hub_config(&self) -> HubConfig {
+        HubConfig {
+            ring: self.ring as usize,
+            ring_bytes: self.ring_bytes as usize,
+            client_queue: self.client_queue as usize,
+            client_queue_bytes: self.client_queue_bytes as usize,
+            retain: self.retain as usize,
+            max_symbols: self.max_symbols as usize,
+        }
+    }
+
+    /// Capacity and timing limits.
+    fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self
+                .max_connections
+                .map_or_else(default_max_connections, |n| n as usize),
+            max_streams_per_addr: self.max_streams_per_addr as usize,
+            sse_max_clients: self.sse_max_clients as usize,
+            voice_max_sessions: self.voice_max_sessions as usize,
+            voice_queue_max: self.voice_queue_max as usize,
+            header_timeout: self.header_timeout,
+            stall_timeout: self.stall_timeout,
+            max_symbols: self.max_symbols as usize,
+            stream_sndbuf: usize::try_from(self.stream_sndbuf).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// What the handlers read (the voice upstream's health is the caller's).
+    fn server_config(
+        &self,
+        source: &str,
+        pin: Option<String>,
+        secret: Option<String>,
+    ) -> ServerConfig {
+        ServerConfig {
+            drain: self.drain,
+            heartbeat: self.heartbeat,
+            source: source.into(),
+            ingest_limit: self.ingest_limit,
+            auth: AuthConfig {
+                pin,
+                secret,
+                prod: self.env == Env::Prod,
+                private_diag: self.private_diag,
+                pin_per_minute: self.pin_attempts,
+                pin_failures_global: self.pin_attempts_global,
+                requests_per_minute: self.rate_limit,
+            },
+            limits: self.limits(),
+            browser: BrowserPolicy {
+                allowed_hosts: self.allowed_hosts.clone(),
+                cors_origins: self.cors_origins.clone(),
+                trusted_proxies: self.trusted_proxies.clone(),
+            },
+            voice: VoiceConfig {
+                resume_window: self.voice_resume_window,
+                resume_ttl: self.voice_resume_ttl,
+                idle: self.voice_idle,
+                upstream: self.voice_upstream.clone(),
+                ..VoiceConfig::default()
+            },
+        }
+    }
+}
+
+/// `SPOTLIGHT_SECRET`, the key sessions are signed with (none: random).
+fn secret() -> anyhow::Result<Option<String>> {
+    match std::env::var("SPOTLIGHT_SECRET") {
+        Ok(s) => Ok(Some(s).filter(|s| !s.is_empty())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CliError::usage(
+            "SPOTLIGHT_SECRET is not valid UTF-8: use text of at least 32 bytes",
+        )),
+    }
+}
+
 /// Builds the hub, the source and the server, and starts serving.
 pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Started> {
     let pin = pin.filter(|p| !p.is_empty());
@@ -387,14 +466,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             args.addr
         )));
     }
-    let hub_config = HubConfig {
-        ring: args.ring as usize,
-        ring_bytes: args.ring_bytes as usize,
-        client_queue: args.client_queue as usize,
-        client_queue_bytes: args.client_queue_bytes as usize,
-        retain: args.retain as usize,
-        max_symbols: args.max_symbols as usize,
-    };
+    let hub_config = args.hub_config();
     let source_id = match &args.source {
         SourceSpec::Sim => format!("sim:seed={}:{}", args.seed, args.symbols.join(",")),
         SourceSpec::File(path) => format!("file:{}", path.display()),
@@ -444,60 +516,10 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
-    let secret = match std::env::var("SPOTLIGHT_SECRET") {
-        Ok(s) => Some(s).filter(|s| !s.is_empty()),
-        Err(std::env::VarError::NotPresent) => None,
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(CliError::usage(
-                "SPOTLIGHT_SECRET is not valid UTF-8: use text of at least 32 bytes",
-            ))
-        }
-    };
-    let auth = AuthConfig {
-        pin,
-        secret,
-        prod: args.env == Env::Prod,
-        private_diag: args.private_diag,
-        pin_per_minute: args.pin_attempts,
-        pin_failures_global: args.pin_attempts_global,
-        requests_per_minute: args.rate_limit,
-    };
-    let max_connections = args
-        .max_connections
-        .map_or_else(default_max_connections, |n| n as usize);
-    let limits = Limits {
-        max_connections,
-        max_streams_per_addr: args.max_streams_per_addr as usize,
-        sse_max_clients: args.sse_max_clients as usize,
-        voice_max_sessions: args.voice_max_sessions as usize,
-        voice_queue_max: args.voice_queue_max as usize,
-        header_timeout: args.header_timeout,
-        stall_timeout: args.stall_timeout,
-        max_symbols: args.max_symbols as usize,
-        stream_sndbuf: usize::try_from(args.stream_sndbuf).unwrap_or(usize::MAX),
-    };
     let voice_health = upstreams::voice_upstream(args);
-    let config = ServerConfig {
-        drain: args.drain,
-        heartbeat: args.heartbeat,
-        source: source.into(),
-        ingest_limit: args.ingest_limit,
-        auth,
-        limits,
-        browser: BrowserPolicy {
-            allowed_hosts: args.allowed_hosts.clone(),
-            cors_origins: args.cors_origins.clone(),
-            trusted_proxies: args.trusted_proxies.clone(),
-        },
-        voice: VoiceConfig {
-            resume_window: args.voice_resume_window,
-            resume_ttl: args.voice_resume_ttl,
-            idle: args.voice_idle,
-            upstream: args.voice_upstream.clone(),
-            upstream_health: voice_health.clone(),
-            ..VoiceConfig::default()
-        },
-    };
+    let mut config = args.server_config(source, pin, secret()?);
+    config.voice.upstream_health = voice_health.clone();
+    let max_connections = config.limits.max_connections;
     let recordings = load_recordings(args)?;
     let replayer = Replayer::new(hub.clone(), recordings);
     let mut state =
@@ -590,5 +612,50 @@ mod tests {
         assert!("file:".parse::<SourceSpec>().is_err());
         assert_eq!("polygon".parse(), Ok(SourceSpec::Polygon));
         assert!("polygon:x".parse::<SourceSpec>().is_err());
+    }
+
+    /// `serve` with no flags builds exactly the config structs' defaults,
+    /// and `--help` shows them: the defaults are written once.
+    #[test]
+    fn flag_defaults_are_the_config_structs_defaults() {
+        #[derive(clap::Parser)]
+        struct Serve {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let args = <Serve as clap::Parser>::try_parse_from(["serve"])
+            .unwrap()
+            .serve;
+        assert_eq!(
+            format!("{:?}", args.hub_config()),
+            format!("{:?}", HubConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", args.limits()),
+            format!("{:?}", Limits::default())
+        );
+        let config = args.server_config("sim", None, None);
+        let want = ServerConfig::default();
+        assert_eq!(format!("{:?}", config.auth), format!("{:?}", want.auth));
+        assert_eq!(format!("{:?}", config.voice), format!("{:?}", want.voice));
+        assert_eq!(
+            format!("{:?}", config.browser),
+            format!("{:?}", want.browser)
+        );
+        assert_eq!(
+            (config.drain, config.heartbeat, config.ingest_limit),
+            (want.drain, want.heartbeat, want.ingest_limit)
+        );
+        let help = <Serve as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        for default in [
+            shown(want.limits.stall_timeout),
+            HubConfig::default().ring.to_string(),
+            want.auth.requests_per_minute.to_string(),
+        ] {
+            let default = format!("[default: {default}]");
+            assert!(help.contains(&default), "{default} not in --help");
+        }
     }
 }

@@ -80,3 +80,9 @@ pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
         _ => Err(format!("{s:?} is not a positive number")),
     }
 }
+
+/// A default duration as `--help` shows it and the parsers read it back
+/// (`5s`, `2days`): the flag's default comes from its config struct.
+pub(super) fn shown(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
