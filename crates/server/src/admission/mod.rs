@@ -158,6 +158,25 @@ impl RouteClass {
 /// The path of the SSE stream.
 pub const SSE_PATH: &str = "/realtime/sse";
 
+/// Which limit left a stream without a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// `--max-streams-per-addr`: this address holds its share.
+    PerAddress,
+    /// `--sse-max-clients`: the server holds its SSE streams.
+    Streams,
+}
+
+impl Full {
+    /// The `reason` label of `spotlight_connections_rejected_total`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Full::PerAddress => "max_streams_per_addr",
+            Full::Streams => "sse_max_clients",
+        }
+    }
+}
+
 /// The parts of a request admission looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Head<'a> {
@@ -292,16 +311,16 @@ impl Admission {
         addr: IpAddr,
         limits: &Limits,
         kind: Kind,
-    ) -> Result<StreamPermit, &'static str> {
+    ) -> Result<StreamPermit, Full> {
         let mut per = self.lock_per_addr();
         let mine = per.get(&addr).copied().unwrap_or(0);
         if limits.max_streams_per_addr > 0 && mine >= limits.max_streams_per_addr {
-            return Err("max_streams_per_addr");
+            return Err(Full::PerAddress);
         }
         if kind == Kind::Stream {
             let sse = self.sse.load(Ordering::Relaxed);
             if limits.sse_max_clients > 0 && sse >= limits.sse_max_clients {
-                return Err("sse_max_clients");
+                return Err(Full::Streams);
             }
             self.sse.fetch_add(1, Ordering::Relaxed);
         }
@@ -319,108 +338,20 @@ impl Admission {
 /// module docs for the order.
 pub fn admit(state: &AppState, class: RouteClass, head: &Head<'_>) -> Result<Admitted, ApiError> {
     let config = &state.config;
-    // Parameters.
-    let stream = match class.kind {
-        Kind::Stream => Some(StreamRequest::parse(
-            head.headers,
-            head.query,
-            config.limits.max_symbols,
-        )?),
-        _ => None,
-    };
-    let voice = match class.kind {
-        Kind::Voice => Some(VoiceRequest::parse(head.query)?),
-        _ => None,
-    };
+    let (stream, voice) = parameters(class, head, config.limits.max_symbols)?;
     check_content_type(head, class.body)?;
-    // Host and Origin.
     check_host(head.headers, state.admission.local.get(), &config.browser)?;
     check_origin(head, class.kind, &config.browser)?;
     let client = client_addr(head.peer, head.headers, &config.browser.trusted_proxies);
-    // Rate limit.
-    let mut headers = Vec::new();
-    if class.access != Access::Open {
-        let decision = state.auth.check_rate(client);
-        headers = rate_headers(state, decision);
-        if let Some(wait) = decision.wait {
-            let (error, secs) = super::auth::too_many_requests(wait);
-            return Err(decorate(error.retry_after(secs), &headers));
-        }
-    }
-    // Auth.
-    if class.access == Access::Session {
-        if let Some(e) = state.auth.denies(head.headers) {
-            return Err(decorate(e, &headers));
-        }
-    }
-    // Capacity. Every refusal from here on carries the rate-limit figures
-    // too (an open route's request counts against the budget only when it
-    // is refused).
-    let refusal_headers = || {
-        if headers.is_empty() {
-            rate_headers(state, state.auth.check_rate(client))
-        } else {
-            headers.clone()
-        }
-    };
-    let outcome = |result: &'static str| {
-        if let Some(kind) = metrics::kind_label(class.kind) {
-            state.metrics.admission.request(kind, result);
-        }
-    };
-    let refuse = |reason: &'static str, what: &str| {
-        state.metrics.connection_rejected(reason);
-        outcome("rejected");
-        decorate(
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "at_capacity",
-                format!("{what}; try again later"),
-            )
-            .retry_after(RETRY_AFTER_CAPACITY),
-            &refusal_headers(),
-        )
-    };
-    let most = config.limits.max_connections;
-    if most > 0 && state.admission.connections() > most {
-        return Err(refuse("max_connections", "the server is at its connection limit").closing());
-    }
-    // Drain: new streams and new voice sessions go to another instance;
-    // a voice session that resumes is finished here.
+    let headers = rate_and_session(state, class, client, head.headers)?;
     let resuming = voice.as_ref().is_some_and(|v| v.resume.is_some());
-    let new_work = class.kind == Kind::Stream || (class.kind == Kind::Voice && !resuming);
-    if new_work && (state.drain.is_on() || state.shutdown.is_cancelled()) {
-        state.metrics.connection_rejected("draining");
-        outcome("rejected");
-        return Err(decorate(
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "draining",
-                "this server is draining for a deploy; connect again (another instance takes it)",
-            )
-            .retry_after(RETRY_AFTER_CAPACITY),
-            &refusal_headers(),
-        ));
-    }
-    let permit = match class.kind {
-        Kind::Request => None,
-        Kind::Stream | Kind::Voice => {
-            match state.admission.stream(client, &config.limits, class.kind) {
-                Ok(permit) => {
-                    // A voice connection's outcome (seated or queued) is
-                    // decided after the upgrade, by the seats.
-                    if class.kind == Kind::Stream {
-                        outcome("admitted");
-                    }
-                    Some(permit)
-                }
-                Err(reason @ "max_streams_per_addr") => {
-                    return Err(refuse(reason, "too many streams from this address"))
-                }
-                Err(reason) => return Err(refuse(reason, "the server is at its stream limit")),
-            }
-        }
+    let capacity = Capacity {
+        state,
+        class,
+        client,
+        headers: &headers,
     };
+    let permit = capacity.check(resuming)?;
     Ok(Admitted {
         client,
         headers,
@@ -428,6 +359,138 @@ pub fn admit(state: &AppState, class: RouteClass, head: &Head<'_>) -> Result<Adm
         voice,
         permit,
     })
+}
+
+/// The parameters of a stream or a voice connection, read before anything
+/// else so a bad one is a 400 whoever asks.
+fn parameters(
+    class: RouteClass,
+    head: &Head<'_>,
+    max_symbols: usize,
+) -> Result<(Option<StreamRequest>, Option<VoiceRequest>), ApiError> {
+    Ok(match class.kind {
+        Kind::Stream => (
+            Some(StreamRequest::parse(head.headers, head.query, max_symbols)?),
+            None,
+        ),
+        Kind::Voice => (None, Some(VoiceRequest::parse(head.query)?)),
+        Kind::Request => (None, None),
+    })
+}
+
+/// The rate limit (all but open routes), then the session (session
+/// routes). Returns the rate-limit headers every answer carries.
+fn rate_and_session(
+    state: &AppState,
+    class: RouteClass,
+    client: IpAddr,
+    headers: &HeaderMap,
+) -> Result<Vec<(HeaderName, HeaderValue)>, ApiError> {
+    let mut figures = Vec::new();
+    if class.access != Access::Open {
+        let decision = state.auth.check_rate(client);
+        figures = rate_headers(state, decision);
+        if let Some(wait) = decision.wait {
+            let (error, secs) = super::auth::too_many_requests(wait);
+            return Err(decorate(error.retry_after(secs), &figures));
+        }
+    }
+    if class.access == Access::Session {
+        if let Some(e) = state.auth.denies(headers) {
+            return Err(decorate(e, &figures));
+        }
+    }
+    Ok(figures)
+}
+
+/// The last steps: connections, drain, then the stream's place.
+struct Capacity<'a> {
+    state: &'a AppState,
+    class: RouteClass,
+    client: IpAddr,
+    /// The rate-limit figures, when the route counted against them.
+    headers: &'a [(HeaderName, HeaderValue)],
+}
+
+impl Capacity<'_> {
+    /// A stream's or voice connection's permit; `None` for a request.
+    fn check(&self, resuming: bool) -> Result<Option<StreamPermit>, ApiError> {
+        let (state, kind) = (self.state, self.class.kind);
+        let most = state.config.limits.max_connections;
+        if most > 0 && state.admission.connections() > most {
+            return Err(self
+                .refuse("max_connections", "the server is at its connection limit")
+                .closing());
+        }
+        // New streams and new voice sessions go to another instance; a
+        // voice session that resumes is finished here.
+        let new_work = kind == Kind::Stream || (kind == Kind::Voice && !resuming);
+        if new_work && (state.drain.is_on() || state.shutdown.is_cancelled()) {
+            state.metrics.connection_rejected("draining");
+            self.outcome("rejected");
+            let draining = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "draining",
+                "this server is draining for a deploy; connect again (another instance takes it)",
+            );
+            return Err(decorate(
+                draining.retry_after(RETRY_AFTER_CAPACITY),
+                &self.refusal_headers(),
+            ));
+        }
+        if kind == Kind::Request {
+            return Ok(None);
+        }
+        match state
+            .admission
+            .stream(self.client, &state.config.limits, kind)
+        {
+            Ok(permit) => {
+                // A voice connection's outcome (seated or queued) is
+                // decided after the upgrade, by the seats.
+                if kind == Kind::Stream {
+                    self.outcome("admitted");
+                }
+                Ok(Some(permit))
+            }
+            Err(full @ Full::PerAddress) => {
+                Err(self.refuse(full.reason(), "too many streams from this address"))
+            }
+            Err(full) => Err(self.refuse(full.reason(), "the server is at its stream limit")),
+        }
+    }
+
+    /// Counts an admission outcome of a stream or voice connection.
+    fn outcome(&self, result: &'static str) {
+        if let Some(kind) = metrics::kind_label(self.class.kind) {
+            self.state.metrics.admission.request(kind, result);
+        }
+    }
+
+    /// A 503 `at_capacity`, counted under `reason`.
+    fn refuse(&self, reason: &'static str, what: &str) -> ApiError {
+        self.state.metrics.connection_rejected(reason);
+        self.outcome("rejected");
+        let error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "at_capacity",
+            format!("{what}; try again later"),
+        );
+        decorate(
+            error.retry_after(RETRY_AFTER_CAPACITY),
+            &self.refusal_headers(),
+        )
+    }
+
+    /// Every refusal carries the rate-limit figures too (an open route's
+    /// request counts against the budget only when it is refused).
+    fn refusal_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        if self.headers.is_empty() {
+            rate_headers(self.state, self.state.auth.check_rate(self.client))
+        } else {
+            self.headers.to_vec()
+        }
+    }
 }
 
 /// The `X-RateLimit-*` headers of a rate decision.
@@ -556,7 +619,7 @@ mod tests {
         assert_eq!(admission.sse_streams(), 1002, "{}", more.len());
         assert_eq!(
             admission.stream(addr, &capped, Kind::Stream).err(),
-            Some("max_streams_per_addr")
+            Some(Full::PerAddress)
         );
     }
 }
