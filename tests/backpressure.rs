@@ -105,7 +105,7 @@ async fn a_stalled_client_is_closed_and_resumes_without_loss() {
     // Closing closes: the stalled client's socket was reset at once, not
     // left holding what it never read.
     eventually("the stalled stream is gone from the server", || async {
-        server.state.metrics.sse_connections.get() == 1
+        server.state.metrics.sse.connections.get() == 1
     })
     .await;
 
@@ -214,7 +214,7 @@ async fn flood_until_gone(server: &TestServer) -> i64 {
                 .ingest(ndjson(&finals(&["SPY"], from, from + 2000)))
                 .await
                 .unwrap();
-            server.state.metrics.sse_connections.get() == 0
+            server.state.metrics.sse.connections.get() == 0
         }
     })
     .await;
@@ -236,7 +236,7 @@ async fn a_stream_whose_writes_make_no_progress_is_closed_on_either_path() {
         let server = stall_server().await;
         let _stalled = never_reading(&server, requests).await;
         eventually("the stream is open", || async {
-            server.state.metrics.sse_connections.get() == 1
+            server.state.metrics.sse.connections.get() == 1
         })
         .await;
         flood_until_gone(&server).await;

@@ -127,7 +127,7 @@ async fn a_reader_that_stops_on_a_trickle_is_closed_and_the_others_get_every_fin
         end.is_err() || !rest.is_empty(),
         "the silent reader's connection is over"
     );
-    assert_eq!(server.state.metrics.sse_connections.get(), 200);
+    assert_eq!(server.state.metrics.sse.connections.get(), 200);
     // One more closed minute reaches every reader.
     let events_now = server
         .hub()
@@ -198,7 +198,7 @@ async fn a_slow_reader_that_keeps_reading_is_never_closed_for_stalling() {
         series(&text, "spotlight_sse_conflated_total") > 0,
         "it was conflated, not closed"
     );
-    assert_eq!(server.state.metrics.sse_connections.get(), 1);
+    assert_eq!(server.state.metrics.sse.connections.get(), 1);
     server.stop().await;
 }
 
@@ -233,7 +233,7 @@ async fn a_client_whose_link_goes_down_is_closed_stream_and_voice_alike() {
     );
     let voice_reader = tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
     eventually("both are open", || async {
-        server.state.metrics.sse_connections.get() == 1
+        server.state.metrics.sse.connections.get() == 1
             && server.state.metrics.voice.connections.get() == 1
     })
     .await;
@@ -265,7 +265,7 @@ async fn a_client_whose_link_goes_down_is_closed_stream_and_voice_alike() {
         }
     })
     .await;
-    assert_eq!(server.state.metrics.sse_connections.get(), 0);
+    assert_eq!(server.state.metrics.sse.connections.get(), 0);
     stream_reader.abort();
     voice_reader.abort();
     server.stop().await;

@@ -3,7 +3,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(state) = spotlight_market::state::decode_body(data) {
+    if let Ok(state) = spotlight_market::state_file::decode_body(data) {
         let _ = spotlight_market::Hub::restore(spotlight_market::HubConfig::default(), state);
     }
 });

@@ -2,6 +2,7 @@
 
 pub mod exposition;
 pub mod follow;
+pub mod sequence;
 pub mod sse;
 pub mod voice;
 

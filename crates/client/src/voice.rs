@@ -74,7 +74,7 @@ impl VoiceError {
 
 /// The server's `hello`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Hello {
+pub struct VoiceHello {
     /// Session id.
     pub session: String,
     /// Token for the next resume.
@@ -109,7 +109,7 @@ pub struct VoiceClient {
     url: String,
     token: Option<String>,
     ws: Option<Ws>,
-    hello: Hello,
+    hello: VoiceHello,
     /// Last outbound seq of the server's received.
     last: u64,
     /// Sent messages not yet known to be counted; `sent_base` is the
@@ -187,7 +187,7 @@ fn closed(frame: Option<CloseFrame>) -> VoiceError {
 /// Reads the `hello` that opens a connection (after a `resume_rejected`
 /// error, when the resume was refused, and after the `queued` places of a
 /// server at capacity; a queue that is full or dismissed ends in close 1013).
-pub async fn read_hello(ws: &mut Ws) -> Result<Hello, VoiceError> {
+pub async fn read_hello(ws: &mut Ws) -> Result<VoiceHello, VoiceError> {
     let mut rejected = None;
     loop {
         let text = match ws.next().await {
@@ -207,7 +207,7 @@ pub async fn read_hello(ws: &mut Ws) -> Result<Hello, VoiceError> {
                 lost,
                 seq,
             }) => {
-                return Ok(Hello {
+                return Ok(VoiceHello {
                     session,
                     resume_token,
                     heartbeat_ms,
@@ -256,7 +256,7 @@ impl VoiceClient {
     }
 
     /// The latest `hello`.
-    pub fn hello(&self) -> &Hello {
+    pub fn hello(&self) -> &VoiceHello {
         &self.hello
     }
 
@@ -328,7 +328,7 @@ impl VoiceClient {
 
     /// One resume attempt: dial with the token and `last`, read `hello`,
     /// re-send what the server did not count.
-    pub async fn resume(&mut self) -> Result<Hello, VoiceError> {
+    pub async fn resume(&mut self) -> Result<VoiceHello, VoiceError> {
         // Tokens are hex: they go into the URL as they are.
         let query = format!("resume={}&last={}", self.hello.resume_token, self.last);
         let mut ws = dial(&self.url, self.token.as_deref(), &query).await?;
@@ -356,7 +356,7 @@ impl VoiceClient {
     /// Comes back after a lost connection under the shared policy: each
     /// attempt after its delay (1 s × 2ⁿ, capped at 30 s, ±20 %), at most
     /// 10; stops at a refusal that says not to come back.
-    pub async fn reconnect(&mut self) -> Result<Hello, VoiceError> {
+    pub async fn reconnect(&mut self) -> Result<VoiceHello, VoiceError> {
         let mut last_error = VoiceError::Lost;
         while self.backoff.wait().await {
             match self.resume().await {

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use spotlight_market::state;
+use spotlight_market::state_file;
 use spotlight_market::{Candle, Hub, HubConfig};
 
 fn main() {
@@ -39,10 +39,10 @@ fn main() {
     for _ in 0..5 {
         let t = Instant::now();
         let snapshot = hub.snapshot("bench", 0).unwrap();
-        size = state::save(dir.path(), &snapshot).unwrap();
+        size = state_file::save(dir.path(), &snapshot).unwrap();
         saves.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        let loaded = state::load(dir.path(), "bench").unwrap();
+        let loaded = state_file::load(dir.path(), "bench").unwrap();
         let restored = Hub::restore(HubConfig::default(), loaded).unwrap();
         loads.push(t.elapsed().as_secs_f64() * 1e3);
         assert_eq!(restored.ring_bounds(), hub.ring_bounds());

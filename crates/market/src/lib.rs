@@ -5,7 +5,7 @@ pub mod hub;
 pub mod replay;
 pub mod rollup;
 pub mod source;
-pub mod state;
+pub mod state_file;
 pub mod symbol;
 pub mod time;
 

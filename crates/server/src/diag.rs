@@ -67,8 +67,8 @@ pub fn snapshot(state: &AppState) -> Diag {
             platform: format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
         },
         metrics: DiagMetrics {
-            sse_connections: state.metrics.sse_connections.get().max(0) as u64,
-            sse_connections_total: state.metrics.sse_connections_total.get(),
+            sse_connections: state.metrics.sse.connections.get().max(0) as u64,
+            sse_connections_total: state.metrics.sse.connections_total.get(),
             sse_conflated_total: stats.conflated.load(Ordering::Relaxed),
             sse_slow_disconnects_total: stats.slow_disconnects.load(Ordering::Relaxed),
             events_total: stats.events.load(Ordering::Relaxed),

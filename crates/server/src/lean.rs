@@ -99,7 +99,7 @@ pub(super) async fn lean_open(
 /// A stream let in: its socket, session and response head.
 pub(super) struct Opened {
     tcp: TcpStream,
-    session: sse::Session,
+    session: sse::StreamSession,
     head: Vec<u8>,
 }
 

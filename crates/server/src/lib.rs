@@ -20,6 +20,7 @@ pub mod page;
 mod params;
 pub mod replay;
 mod sse;
+pub mod stream_metrics;
 pub mod sys;
 pub mod upstream;
 pub mod voice;
@@ -170,8 +171,49 @@ impl AppState {
 /// fallback, passes [`admission::gate`] with its class, so no route can be
 /// added without saying who may use it.
 pub fn router(state: AppState) -> Router {
-    let ingest_limit = state.config.ingest_limit;
     let cors = cors_layer(&state.config.browser);
+    let gated = |class: RouteClass| {
+        let gate = Gate {
+            state: state.clone(),
+            class,
+        };
+        from_fn_with_state(gate, admission::gate)
+    };
+    let mut app = Router::new();
+    for (class, routes) in routes(&state) {
+        let routes = routes.method_not_allowed_fallback(method_not_allowed);
+        app = app.merge(routes.route_layer(gated(class)));
+    }
+    let app = app
+        .fallback(not_found.layer(gated(RouteClass::PUBLIC)))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::internal("internal error"))
+        }));
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                let span = access_span(req.method().as_str(), &req.uri().to_string(), id);
+                spotlight_telemetry::continue_trace(&span, req.headers());
+                span
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Every route, in groups by admission class: a route is declared with
+/// the class that admits it.
+fn routes(state: &AppState) -> Vec<(RouteClass, Router<AppState>)> {
     let diag_class = if state.auth.private_diag {
         RouteClass::SESSION
     } else {
@@ -199,58 +241,28 @@ pub fn router(state: AppState) -> Router {
         .route("/api/replay/status", get(replay::status))
         .route("/api/admin/drain", get(drain::get).post(drain::post))
         .route("/api/admission", get(admission::get));
-    let ingest = Router::new().route(
-        "/api/ingest",
-        post(ingest::ingest).layer(DefaultBodyLimit::max(ingest_limit)),
-    );
-    let diag = Router::new().route("/api/diag", get(diag::diag));
-    let stream = Router::new().route(admission::SSE_PATH, get(sse::sse));
-    let voice = Router::new().route(voice::VOICE_PATH, get(voice::voice));
-    let group = |class: RouteClass, routes: Router<AppState>| {
-        let gate = Gate {
-            state: state.clone(),
-            class,
-        };
-        routes
-            .method_not_allowed_fallback(method_not_allowed)
-            .route_layer(from_fn_with_state(gate, admission::gate))
-    };
-    let unknown = Gate {
-        state: state.clone(),
-        class: RouteClass::PUBLIC,
-    };
-    let app = Router::new()
-        .merge(group(RouteClass::OPEN, open))
-        .merge(group(RouteClass::PUBLIC, public))
-        .merge(group(RouteClass::SESSION, session))
-        .merge(group(RouteClass::INGEST, ingest))
-        .merge(group(diag_class, diag))
-        .merge(group(RouteClass::STREAM, stream))
-        .merge(group(RouteClass::VOICE, voice))
-        .fallback(not_found.layer(from_fn_with_state(unknown, admission::gate)))
-        .layer(from_fn_with_state(state.clone(), metrics::track))
-        .with_state(state)
-        .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::internal("internal error"))
-        }));
-    let app = match cors {
-        Some(cors) => app.layer(cors),
-        None => app,
-    };
-    app.layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                let span = access_span(req.method().as_str(), &req.uri().to_string(), id);
-                spotlight_telemetry::continue_trace(&span, req.headers());
-                span
-            }),
-        )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    let ingest = post(ingest::ingest).layer(DefaultBodyLimit::max(state.config.ingest_limit));
+    vec![
+        (RouteClass::OPEN, open),
+        (RouteClass::PUBLIC, public),
+        (RouteClass::SESSION, session),
+        (
+            RouteClass::INGEST,
+            Router::new().route("/api/ingest", ingest),
+        ),
+        (
+            diag_class,
+            Router::new().route("/api/diag", get(diag::diag)),
+        ),
+        (
+            RouteClass::STREAM,
+            Router::new().route(admission::SSE_PATH, get(sse::sse)),
+        ),
+        (
+            RouteClass::VOICE,
+            Router::new().route(voice::VOICE_PATH, get(voice::voice)),
+        ),
+    ]
 }
 
 /// The access-log span of one request, on every path.

@@ -9,13 +9,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 use super::admission::metrics::AdmissionMetrics;
 use super::error::ApiError;
 use super::liveness::Stall;
+use super::stream_metrics::SseMetrics;
 use super::voice::VoiceMetrics;
 use super::AppState;
 use spotlight_market::hub::QueueItem;
@@ -33,22 +34,8 @@ const REJECT_REASONS: [&str; 4] = [
 /// Every metric the server exposes.
 pub struct Metrics {
     registry: Registry,
-    /// Open SSE streams.
-    pub sse_connections: IntGauge,
-    /// SSE streams ever opened.
-    pub sse_connections_total: IntCounter,
-    /// SSE events written, by event name.
-    pub sse_events_sent: IntCounterVec,
-    sse_conflated: IntCounter,
-    sse_slow_disconnects: IntCounter,
-    /// Resume attempts by outcome: `resumed`, `reset_gap`, `reset_epoch`.
-    pub sse_resumes: IntCounterVec,
-    /// How long SSE streams stayed open.
-    pub sse_connection_duration: Histogram,
-    /// Event produced by the hub → handed to the client's socket.
-    pub broadcast_latency: Histogram,
-    /// `sse_events_sent{event="bar"}`, resolved once (counted per delivery).
-    sse_bars_sent: IntCounter,
+    /// The SSE streams' metrics.
+    pub sse: SseMetrics,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     bars_ingested: IntCounterVec,
@@ -79,6 +66,17 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// Registers a metric in `registry` and returns it: the one way every
+/// metric is made (definitions are static, so a failure is a bug).
+pub(crate) fn registered<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<C>,
+) -> C {
+    let metric = must(metric);
+    must(registry.register(Box::new(metric.clone())));
+    metric
+}
+
 /// A metric definition's result: they are static, so a failure is a bug.
 pub(crate) fn must<T>(r: prometheus::Result<T>) -> T {
     r.expect("metric definitions are static and valid")
@@ -96,88 +94,38 @@ impl Metrics {
     /// Registers every metric; `source` labels bars the hub took from it.
     pub fn new(hub: &Hub, source: &str) -> Arc<Metrics> {
         let registry = Registry::new();
-        let reg = |c: Box<dyn Collector>| must(registry.register(c));
-        let counter = |name: &str, help: &str| {
-            let c = must(IntCounter::new(name, help));
-            reg(Box::new(c.clone()));
-            c
-        };
+        let counter = |name: &str, help: &str| registered(&registry, IntCounter::new(name, help));
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
-            let c = must(IntCounterVec::new(Opts::new(name, help), labels));
-            reg(Box::new(c.clone()));
-            c
+            registered(&registry, IntCounterVec::new(Opts::new(name, help), labels))
         };
-        let gauge = |name: &str, help: &str| {
-            let g = must(IntGauge::new(name, help));
-            reg(Box::new(g.clone()));
-            g
-        };
-        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
-            let h = must(Histogram::with_opts(
-                HistogramOpts::new(name, help).buckets(buckets),
-            ));
-            reg(Box::new(h.clone()));
-            h
-        };
-        let latency_buckets = vec![
-            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-            2.5,
-        ];
-        let duration_buckets = vec![1.0, 10.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0];
-        let http_duration = must(HistogramVec::new(
-            HistogramOpts::new(
-                "spotlight_http_request_duration_seconds",
-                "HTTP request time until the response head, by route template",
-            )
-            .buckets(vec![
-                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
-            ]),
-            &["route"],
-        ));
-        reg(Box::new(http_duration.clone()));
-        let epoch_start = must(Gauge::new(
-            "spotlight_epoch_start_timestamp_seconds",
-            "Start of the current epoch, Unix seconds",
-        ));
-        epoch_start.set(hub.started_ms() as f64 / 1000.0);
-        reg(Box::new(epoch_start));
-        #[cfg(target_os = "linux")]
-        reg(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        ));
-        let sse_events_sent = counter_vec(
-            "spotlight_sse_events_sent_total",
-            "SSE events written, by event",
-            &["event"],
+        let gauge = |name: &str, help: &str| registered(&registry, IntGauge::new(name, help));
+        let http_duration = registered(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "spotlight_http_request_duration_seconds",
+                    "HTTP request time until the response head, by route template",
+                )
+                .buckets(vec![
+                    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+                ]),
+                &["route"],
+            ),
         );
+        let epoch_start = registered(
+            &registry,
+            Gauge::new(
+                "spotlight_epoch_start_timestamp_seconds",
+                "Start of the current epoch, Unix seconds",
+            ),
+        );
+        epoch_start.set(hub.started_ms() as f64 / 1000.0);
+        #[cfg(target_os = "linux")]
+        must(registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        )));
         let metrics = Metrics {
-            sse_connections: gauge("spotlight_sse_connections", "Open SSE streams"),
-            sse_connections_total: counter("spotlight_sse_connections_total", "SSE streams opened"),
-            sse_bars_sent: sse_events_sent.with_label_values(&["bar"]),
-            sse_events_sent,
-            sse_conflated: counter(
-                "spotlight_sse_conflated_total",
-                "In-progress updates conflated in slow clients' queues",
-            ),
-            sse_slow_disconnects: counter(
-                "spotlight_sse_slow_disconnects_total",
-                "SSE clients closed because their queue stayed full",
-            ),
-            sse_resumes: counter_vec(
-                "spotlight_sse_resumes_total",
-                "SSE resume attempts, by outcome",
-                &["outcome"],
-            ),
-            sse_connection_duration: histogram(
-                "spotlight_sse_connection_duration_seconds",
-                "How long SSE streams stayed open",
-                duration_buckets,
-            ),
-            broadcast_latency: histogram(
-                "spotlight_broadcast_latency_seconds",
-                "Hub event produced to handed to the client's socket",
-                latency_buckets,
-            ),
+            sse: SseMetrics::register(&registry),
             http_requests: counter_vec(
                 "spotlight_http_requests_total",
                 "HTTP requests, by route template and status",
@@ -195,14 +143,10 @@ impl Metrics {
                 "spotlight_replay_state",
                 "Replay state: 0 idle, 1 running, 2 paused, 3 finished, 4 stopped",
             ),
-            replay_speed: {
-                let g = must(Gauge::new(
-                    "spotlight_replay_speed",
-                    "Replay speed, x real time",
-                ));
-                reg(Box::new(g.clone()));
-                g
-            },
+            replay_speed: registered(
+                &registry,
+                Gauge::new("spotlight_replay_speed", "Replay speed, x real time"),
+            ),
             replay_bars: counter("spotlight_replay_bars_total", "Final bars replayed"),
             connections_rejected: counter_vec(
                 "spotlight_connections_rejected_total",
@@ -250,12 +194,6 @@ impl Metrics {
         for reason in ["wrong_pin", "rate_limited", "global_limit"] {
             metrics.auth_failures.with_label_values(&[reason]);
         }
-        for outcome in ["resumed", "reset_gap", "reset_epoch"] {
-            metrics.sse_resumes.with_label_values(&[outcome]);
-        }
-        for event in ["hello", "bar", "ping", "reset", "shutdown"] {
-            metrics.sse_events_sent.with_label_values(&[event]);
-        }
         Arc::new(metrics)
     }
 
@@ -264,8 +202,8 @@ impl Metrics {
         let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         let stats = hub.stats();
         let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-        raise(&self.sse_conflated, load(&stats.conflated));
-        raise(&self.sse_slow_disconnects, load(&stats.slow_disconnects));
+        raise(&self.sse.conflated, load(&stats.conflated));
+        raise(&self.sse.slow_disconnects, load(&stats.slow_disconnects));
         raise(
             &self.bars_ingested.with_label_values(&[&self.source]),
             load(&stats.published) + load(&stats.loaded),
@@ -335,10 +273,11 @@ impl Metrics {
     /// One live event handed to a subscriber's socket: its latency from the
     /// hub, and a `bar` sent unless it was a broadcast (replay, reset).
     pub fn delivered(&self, item: &QueueItem) {
-        self.broadcast_latency
+        self.sse
+            .broadcast_latency
             .observe(item.produced.elapsed().as_secs_f64());
         if !item.is_broadcast() {
-            self.sse_bars_sent.inc();
+            self.sse.bars_sent.inc();
         }
     }
 

@@ -129,7 +129,7 @@ pub async fn open(
     state: &AppState,
     mut request: StreamRequest,
     permit: StreamPermit,
-) -> Result<Session, ApiError> {
+) -> Result<StreamSession, ApiError> {
     let from_log = match &state.bus {
         Some(bus) => {
             bus.catch_up_to(&state.hub, &request).await;
@@ -154,7 +154,8 @@ pub async fn open(
     if let Some(outcome) = outcome {
         state
             .metrics
-            .sse_resumes
+            .sse
+            .resumes
             .with_label_values(&[outcome])
             .inc();
     }
@@ -168,7 +169,7 @@ pub async fn open(
             head_seq = sub.head,
         )
     });
-    let mut session = Session::new(sub, state, permit);
+    let mut session = StreamSession::new(sub, state, permit);
     session._span = span;
     if let Some(frames) = from_log {
         session.append_backlog(frames);
@@ -213,7 +214,7 @@ fn resume_from(headers: &HeaderMap, params: &Params) -> Result<Resume, ApiError>
 
 /// One client's stream: preamble, backlog, then live events, pings and
 /// the shutdown notice.
-pub struct Session {
+pub struct StreamSession {
     sub: Subscription,
     preamble: Option<Bytes>,
     /// Ticks every [`liveness::tick`]: the socket is looked at on each,
@@ -236,17 +237,18 @@ pub struct Session {
     _span: tracing::Span,
 }
 
-impl Drop for Session {
+impl Drop for StreamSession {
     fn drop(&mut self) {
-        self.metrics.sse_connections.dec();
+        self.metrics.sse.connections.dec();
         self.metrics
-            .sse_connection_duration
+            .sse
+            .connection_duration
             .observe(self.opened.elapsed().as_secs_f64());
     }
 }
 
-impl Session {
-    fn new(sub: Subscription, state: &AppState, permit: StreamPermit) -> Session {
+impl StreamSession {
+    fn new(sub: Subscription, state: &AppState, permit: StreamPermit) -> StreamSession {
         let period = state.config.heartbeat.max(MIN_HEARTBEAT);
         let heartbeat_ms = period.as_millis() as u64;
         let mut buf = b"retry: 2000\n: spotlight stream open\n\n".to_vec();
@@ -262,11 +264,11 @@ impl Session {
         };
         spotlight_wire::write_sse(&mut buf, "hello", None, &hello);
         let metrics = state.metrics.clone();
-        metrics.sse_connections.inc();
-        metrics.sse_connections_total.inc();
-        metrics.sse_events_sent.with_label_values(&["hello"]).inc();
+        metrics.sse.connections.inc();
+        metrics.sse.connections_total.inc();
+        metrics.sse.events_sent.with_label_values(&["hello"]).inc();
         if let Start::Reset(reason) = sub.start {
-            metrics.sse_events_sent.with_label_values(&["reset"]).inc();
+            metrics.sse.events_sent.with_label_values(&["reset"]).inc();
             let reset = Reset {
                 reason,
                 epoch: sub.epoch().to_string(),
@@ -286,7 +288,7 @@ impl Session {
         let first = tick.mul_f64(rng.random_range(0.5..=1.0));
         let mut heartbeat = interval_at(liveness::on_grid(Instant::now() + first, tick), tick);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        Session {
+        StreamSession {
             sub,
             preamble: Some(Bytes::from(buf)),
             heartbeat,
@@ -307,7 +309,8 @@ impl Session {
     /// right after the preamble.
     fn append_backlog(&mut self, frames: Vec<Bytes>) {
         self.metrics
-            .sse_events_sent
+            .sse
+            .events_sent
             .with_label_values(&["bar"])
             .inc_by(frames.len() as u64);
         let preamble = self.preamble.take().into_iter();
@@ -323,13 +326,15 @@ impl Session {
         while self.sub.catching_up() && !self.shutdown.is_cancelled() {
             let step = self.sub.catch_up(CATCH_UP_CHUNK);
             self.metrics
-                .sse_events_sent
+                .sse
+                .events_sent
                 .with_label_values(&["bar"])
                 .inc_by(step.frames.len() as u64);
             let mut chunk = concat(step.frames);
             if let Some(Caught::Reset { reason, head, low }) = step.done {
                 self.metrics
-                    .sse_events_sent
+                    .sse
+                    .events_sent
                     .with_label_values(&["reset"])
                     .inc();
                 let reset = Reset {
@@ -357,7 +362,7 @@ impl Session {
                 biased;
                 _ = self.shutdown.cancelled() => {
                     self.done = true;
-                    metrics.sse_events_sent.with_label_values(&["shutdown"]).inc();
+                    metrics.sse.events_sent.with_label_values(&["shutdown"]).inc();
                     // After what is pending: part of an event may be out already.
                     let pending = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item));
                     return Some(match pending {
@@ -409,7 +414,8 @@ impl Session {
         let mut buf = Vec::with_capacity(96);
         spotlight_wire::write_sse(&mut buf, "ping", None, &ping);
         self.metrics
-            .sse_events_sent
+            .sse
+            .events_sent
             .with_label_values(&["ping"])
             .inc();
         Some(Some(Bytes::from(buf)))

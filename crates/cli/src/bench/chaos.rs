@@ -11,10 +11,12 @@ use futures::StreamExt;
 use rand::Rng;
 use serde::Serialize;
 
+use spotlight_client::sequence::{self, Sequence};
 use spotlight_client::sse::{ServerEvent, Subscribe};
 use spotlight_client::Client;
 use spotlight_market::Timeframe;
 use spotlight_reconnect::Backoff;
+use spotlight_wire::BarEvent;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -143,7 +145,7 @@ impl ChaosReport {
 
 /// What one client saw.
 #[derive(Debug, Default)]
-struct Seen {
+struct Record {
     /// `(symbol, t)` → (times received, close) of final bars.
     finals: HashMap<(String, i64), (u32, f64)>,
     /// Final bars out of order within a symbol.
@@ -294,29 +296,22 @@ async fn conflated(http: &Client) -> u64 {
 /// One client: connect, read, cut at a random moment, resume; until the
 /// deadline. A stream the server ends is resumed after the `retry` its
 /// `shutdown` notice suggested, then on the shared reconnect policy.
-async fn client(http: &Client, load: &ChaosLoad, deadline: Instant) -> Seen {
-    let mut seen = Seen::default();
+async fn client(http: &Client, load: &ChaosLoad, deadline: Instant) -> Record {
+    let mut seen = Record::default();
     let mut backoff = Backoff::default();
     let mut coming_back = false;
-    let mut retry: Option<Duration> = None;
-    let mut last_id: Option<String> = None;
-    let mut last_seq: Option<u64> = None;
-    let mut last_final: HashMap<String, i64> = HashMap::new();
-    let mut epoch = String::new();
-    let every_symbol = load.symbols.is_empty();
+    let mut place = Place::new(load.symbols.is_empty());
     while Instant::now() < deadline {
         let sub = Subscribe {
             symbols: load.symbols.clone(),
-            last_event_id: last_id.clone(),
+            last_event_id: place.last_id.clone(),
             ..Subscribe::default()
         };
         let mut stream = match http.subscribe(&sub).await {
             Ok(s) => s,
             Err(_) => {
                 seen.connect_failures += 1;
-                if coming_back {
-                    seen.comeback_failures += 1;
-                }
+                seen.comeback_failures += u64::from(coming_back);
                 let wait = backoff.next_delay().unwrap_or_else(|| {
                     backoff.reset();
                     backoff.cap
@@ -326,10 +321,8 @@ async fn client(http: &Client, load: &ChaosLoad, deadline: Instant) -> Seen {
             }
         };
         backoff.reset();
-        let mut first_after_resume = last_id.is_some();
-        if first_after_resume {
-            seen.resumes += 1;
-        }
+        place.resuming = place.last_id.is_some();
+        seen.resumes += u64::from(place.resuming);
         if std::mem::take(&mut coming_back) {
             seen.reconnects.push(Instant::now());
         }
@@ -342,8 +335,7 @@ async fn client(http: &Client, load: &ChaosLoad, deadline: Instant) -> Seen {
             None => deadline,
         };
         loop {
-            let next = tokio::time::timeout_at(cut_at.into(), stream.next()).await;
-            let event = match next {
+            match tokio::time::timeout_at(cut_at.into(), stream.next()).await {
                 Err(_) => {
                     seen.cuts += u64::from(cut_at < deadline);
                     break;
@@ -351,66 +343,103 @@ async fn client(http: &Client, load: &ChaosLoad, deadline: Instant) -> Seen {
                 Ok(None) | Ok(Some(Err(_))) => {
                     seen.server_closes.push(Instant::now());
                     coming_back = true;
-                    if let Some(wait) = retry.take() {
+                    if let Some(wait) = place.retry.take() {
                         let until = (Instant::now() + wait).min(deadline);
                         tokio::time::sleep_until(until.into()).await;
                     }
                     break;
                 }
-                Ok(Some(Ok(e))) => e,
-            };
-            match event {
-                ServerEvent::Hello(h) => {
-                    if last_id.is_none() {
-                        last_seq = Some(h.seq);
+                Ok(Some(Ok(event))) => {
+                    if !place.take(event, &mut seen) {
+                        break;
                     }
-                    epoch = h.epoch;
                 }
-                ServerEvent::Bar(b) => {
-                    seen.events += 1;
-                    if every_symbol {
-                        match last_seq {
-                            Some(prev) if b.seq <= prev => seen.repeated_seqs += 1,
-                            Some(prev) => {
-                                seen.seq_gaps += b.seq - prev - 1;
-                                if first_after_resume {
-                                    seen.resume_gaps += b.seq - prev - 1;
-                                }
-                            }
-                            None => {}
-                        }
-                    }
-                    first_after_resume = false;
-                    last_seq = Some(last_seq.map_or(b.seq, |p| p.max(b.seq)));
-                    if b.bar.is_final {
-                        let symbol = b.bar.symbol.to_string();
-                        if last_final.get(&symbol).is_some_and(|t| b.bar.t < *t) {
-                            seen.out_of_order += 1;
-                        }
-                        last_final.insert(symbol.clone(), b.bar.t);
-                        let entry = seen.finals.entry((symbol, b.bar.t)).or_insert((0, b.bar.c));
-                        entry.0 += 1;
-                    }
-                    last_id = Some(format!("{epoch}:{}", b.seq));
-                }
-                ServerEvent::Shutdown(notice) => {
-                    seen.shutdown_notices += 1;
-                    retry = Some(Duration::from_millis(notice.retry_ms));
-                }
-                ServerEvent::Reset(_) => {
-                    // Start over: what was missed cannot be told apart from
-                    // what was never sent, so this client's record restarts.
-                    seen.resets += 1;
-                    seen.finals.clear();
-                    last_final.clear();
-                    last_id = None;
-                    last_seq = None;
-                    break;
-                }
-                _ => {}
             }
         }
         drop(stream);
     }
     seen
+}
+
+/// Where one chaos client is in the stream.
+struct Place {
+    /// Whether every symbol is followed (then seqs must be gap-free).
+    every_symbol: bool,
+    epoch: String,
+    last_id: Option<String>,
+    sequence: Sequence,
+    last_final: HashMap<String, i64>,
+    /// The next bar is the first after a resume.
+    resuming: bool,
+    /// The wait a `shutdown` notice suggested.
+    retry: Option<Duration>,
+}
+
+impl Place {
+    fn new(every_symbol: bool) -> Place {
+        Place {
+            every_symbol,
+            epoch: String::new(),
+            last_id: None,
+            sequence: Sequence::default(),
+            last_final: HashMap::new(),
+            resuming: false,
+            retry: None,
+        }
+    }
+
+    /// Takes one event into `seen`; `false` when the client must start
+    /// over (a reset).
+    fn take(&mut self, event: ServerEvent, seen: &mut Record) -> bool {
+        match event {
+            ServerEvent::Hello(h) => {
+                if self.last_id.is_none() {
+                    self.sequence = Sequence::after(h.seq);
+                }
+                self.epoch = h.epoch;
+            }
+            ServerEvent::Bar(b) => self.bar(&b, seen),
+            ServerEvent::Shutdown(notice) => {
+                seen.shutdown_notices += 1;
+                self.retry = Some(Duration::from_millis(notice.retry_ms));
+            }
+            ServerEvent::Reset(_) => {
+                // Start over: what was missed cannot be told apart from
+                // what was never sent, so this client's record restarts.
+                seen.resets += 1;
+                seen.finals.clear();
+                self.last_final.clear();
+                self.last_id = None;
+                self.sequence = Sequence::default();
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    fn bar(&mut self, b: &BarEvent, seen: &mut Record) {
+        seen.events += 1;
+        match self.sequence.see(b.seq) {
+            sequence::Seen::Repeat if self.every_symbol => seen.repeated_seqs += 1,
+            sequence::Seen::Gap(missing) if self.every_symbol => {
+                seen.seq_gaps += missing;
+                if self.resuming {
+                    seen.resume_gaps += missing;
+                }
+            }
+            _ => {}
+        }
+        self.resuming = false;
+        if b.bar.is_final {
+            let symbol = b.bar.symbol.to_string();
+            if self.last_final.get(&symbol).is_some_and(|t| b.bar.t < *t) {
+                seen.out_of_order += 1;
+            }
+            self.last_final.insert(symbol.clone(), b.bar.t);
+            let entry = seen.finals.entry((symbol, b.bar.t)).or_insert((0, b.bar.c));
+            entry.0 += 1;
+        }
+        self.last_id = Some(format!("{}:{}", self.epoch, b.seq));
+    }
 }

@@ -101,6 +101,16 @@ pub fn capacity(k: &spotlight_wire::KindAdmission, noun: &str) -> String {
 
 /// The aligned, readable summary.
 pub fn render(d: &Diag) -> String {
+    let mut out: String = rows(d)
+        .iter()
+        .map(|(k, v)| format!("{k:<12} {v}\n"))
+        .collect();
+    out.push_str(&lagging(d));
+    out
+}
+
+/// One `name value` row per part of the server.
+fn rows(d: &Diag) -> Vec<(&'static str, String)> {
     let symbols: Vec<&str> = d.market.symbols.iter().map(|s| s.symbol.as_str()).collect();
     let age = d
         .market
@@ -189,7 +199,12 @@ pub fn render(d: &Diag) -> String {
             d.process.pid, d.process.version, d.process.git_sha, d.process.platform
         ),
     )]);
-    let mut out: String = rows.iter().map(|(k, v)| format!("{k:<12} {v}\n")).collect();
+    rows
+}
+
+/// The clients whose queues are longest, or `none`.
+fn lagging(d: &Diag) -> String {
+    let mut out = String::new();
     if d.lagging_clients.is_empty() {
         out.push_str("lagging      none\n");
     } else {

@@ -18,7 +18,8 @@ use ipnet::IpNet;
 use spotlight_bus::Role;
 use spotlight_market::replay::Replayer;
 use spotlight_market::source::file::Stamp;
-use spotlight_market::HubConfig;
+use spotlight_market::{Hub, HubConfig};
+use spotlight_provider::polygon::Polygon;
 use spotlight_server::admission::default_max_connections;
 use spotlight_server::{AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 
@@ -466,78 +467,22 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             args.addr
         )));
     }
-    let hub_config = args.hub_config();
     let source_id = match &args.source {
         SourceSpec::Sim => format!("sim:seed={}:{}", args.seed, args.symbols.join(",")),
         SourceSpec::File(path) => format!("file:{}", path.display()),
         SourceSpec::Polygon => format!("polygon:{}", args.symbols.join(",")),
     };
-    let restored = args
-        .state_dir
-        .as_deref()
-        .and_then(|dir| restore(dir, &source_id, &hub_config));
     let stop = CancellationToken::new();
     let feed = upstreams::polygon(args)?;
-    let mut joined_bus = None;
-    let mut lease_kept = None;
-    let (hub, origin, source) = match (&args.source, restored) {
-        _ if args.bus.is_some() => {
-            if args.state_dir.is_some() {
-                return Err(CliError::usage(
-                    "--state-dir and --bus: with a bus the state lives in Redis; give one of them",
-                ));
-            }
-            let url = args.bus.as_deref().unwrap_or_default();
-            let mut joined = bus::join(
-                args,
-                url,
-                hub_config,
-                source_id.clone(),
-                feed.clone(),
-                stop.clone(),
-            )
-            .await?;
-            let hub = joined.hub.clone();
-            lease_kept = joined.lease_kept.take();
-            joined_bus = Some(joined);
-            (hub, 0, "bus")
-        }
-        (_, Some((hub, origin))) => {
-            run_source(args, &hub, origin, stop.clone(), feed.as_ref());
-            (hub, origin, source_kind(&args.source))
-        }
-        (_, None) => {
-            let (hub, origin) = start_source(args, hub_config)?;
-            run_source(args, &hub, origin, stop.clone(), feed.as_ref());
-            (hub, origin, source_kind(&args.source))
-        }
-    };
+    let mut market = open_market(args, &source_id, stop.clone(), feed.as_ref()).await?;
+    let (hub, origin, source) = (market.hub.clone(), market.origin, market.source);
+    let lease_kept = market.joined.as_mut().and_then(|j| j.lease_kept.take());
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
-    let voice_health = upstreams::voice_upstream(args);
-    let mut config = args.server_config(source, pin, secret()?);
-    config.voice.upstream_health = voice_health.clone();
-    let max_connections = config.limits.max_connections;
-    let recordings = load_recordings(args)?;
-    let replayer = Replayer::new(hub.clone(), recordings);
-    let mut state =
-        AppState::with_replay(hub.clone(), config, replayer).map_err(CliError::usage)?;
-    state.upstreams = Arc::new(spotlight_server::upstream::ServedUpstreams::new(
-        upstreams::upstreams(args, feed.as_ref(), voice_health),
-        state.metrics.registry(),
-    ));
-    state.bus = joined_bus.map(|j| {
-        Arc::new(spotlight_server::bus::Bus::new(
-            j.node,
-            args.bus_stall,
-            j.log,
-            j.client,
-            j.con,
-            state.metrics.registry(),
-        ))
-    });
+    let state = app_state(args, market, pin, feed.as_ref())?;
+    let max_connections = state.config.limits.max_connections;
     tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
     if !state.auth.enabled() {
         tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");
@@ -565,6 +510,93 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         saver,
         lease_kept,
     })
+}
+
+/// The market a server serves: its hub, where its seqs start, and the
+/// source's name; with `--bus`, the bus it joined.
+struct Market {
+    hub: Arc<Hub>,
+    origin: i64,
+    source: &'static str,
+    joined: Option<bus::Joined>,
+}
+
+/// Joins the bus, or restores the state dir's hub, or builds a new one;
+/// then runs the source into it (the bus runs its own).
+async fn open_market(
+    args: &ServeArgs,
+    source_id: &str,
+    stop: CancellationToken,
+    feed: Option<&Arc<Polygon>>,
+) -> anyhow::Result<Market> {
+    let hub_config = args.hub_config();
+    if let Some(url) = args.bus.as_deref() {
+        if args.state_dir.is_some() {
+            return Err(CliError::usage(
+                "--state-dir and --bus: with a bus the state lives in Redis; give one of them",
+            ));
+        }
+        let joined = bus::join(
+            args,
+            url,
+            hub_config,
+            source_id.to_string(),
+            feed.cloned(),
+            stop,
+        )
+        .await?;
+        return Ok(Market {
+            hub: joined.hub.clone(),
+            origin: 0,
+            source: "bus",
+            joined: Some(joined),
+        });
+    }
+    let restored = args
+        .state_dir
+        .as_deref()
+        .and_then(|dir| restore(dir, source_id, &hub_config));
+    let (hub, origin) = match restored {
+        Some(restored) => restored,
+        None => start_source(args, hub_config)?,
+    };
+    run_source(args, &hub, origin, stop, feed);
+    Ok(Market {
+        hub,
+        origin,
+        source: source_kind(&args.source),
+        joined: None,
+    })
+}
+
+/// What the handlers share: the config, the replayer, the upstreams'
+/// health and, with `--bus`, the bus.
+fn app_state(
+    args: &ServeArgs,
+    market: Market,
+    pin: Option<String>,
+    feed: Option<&Arc<Polygon>>,
+) -> anyhow::Result<AppState> {
+    let voice_health = upstreams::voice_upstream(args);
+    let mut config = args.server_config(market.source, pin, secret()?);
+    config.voice.upstream_health = voice_health.clone();
+    let replayer = Replayer::new(market.hub.clone(), load_recordings(args)?);
+    let mut state = AppState::with_replay(market.hub, config, replayer).map_err(CliError::usage)?;
+    state.upstreams = Arc::new(spotlight_server::upstream::ServedUpstreams::new(
+        upstreams::upstreams(args, feed, voice_health),
+        state.metrics.registry(),
+    ));
+    state.bus = market.joined.map(|j| {
+        Arc::new(spotlight_server::bus::Bus::new(
+            j.node,
+            args.bus_stall,
+            j.log,
+            j.client,
+            j.con,
+            state.metrics.registry(),
+        ))
+    });
+    Ok(state)
 }
 
 fn finish(res: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Result<Exit> {

@@ -3,13 +3,13 @@
 //! and fan-out into every subscriber's bounded queue.
 
 mod catch_up;
+mod client_queue;
 mod error;
 mod fanout;
 mod marks;
 mod mirror;
 mod persist;
 mod queries;
-mod queue;
 mod replay_mode;
 mod ring;
 mod series;
@@ -24,10 +24,10 @@ use fanout::flush;
 use rand::Rng;
 
 pub use catch_up::{CatchUp, Caught};
+pub use client_queue::{ClientQueue, DirectWrite, Pushed, QueueItem, BROADCAST_KEY};
 pub use error::{BatchError, PublishError, SubscribeError, UnknownSymbol};
 pub use marks::{LiveTail, Mark, MarkKind, Preload};
 pub use mirror::{MirrorError, Mirrored};
-pub use queue::{ClientQueue, DirectWrite, Pushed, QueueItem, BROADCAST_KEY};
 pub use ring::{Ring, RingEntry};
 pub use series::{Emit, Series};
 pub use subscription::Subscription;

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use super::{Hub, HubConfig, Inner, PublishError, RingEntry, Series};
-use crate::state::{EventState, SeriesState, State};
+use crate::state_file::{EventState, SavedState, SeriesState};
 use crate::symbol;
 
 impl Hub {
     /// Everything a restart needs to continue this epoch (see
     /// [`crate::state`]); `None` while a replay runs, whose events
     /// are not the live history's.
-    pub fn snapshot(&self, source: &str, origin: i64) -> Option<State> {
+    pub fn snapshot(&self, source: &str, origin: i64) -> Option<SavedState> {
         let _writer = self.writer();
         let inner = self.lock();
         inner
@@ -23,7 +23,7 @@ impl Hub {
     /// The live side of [`Hub::snapshot`], a replay or not: replayed
     /// symbols as they stand set aside, no ring and no boundary (what a bus
     /// producer taking over continues from).
-    pub fn live_snapshot(&self, source: &str, origin: i64) -> State {
+    pub fn live_snapshot(&self, source: &str, origin: i64) -> SavedState {
         let _writer = self.writer();
         let inner = self.lock();
         let mut state = state_of(&inner, source, origin);
@@ -36,7 +36,7 @@ impl Hub {
     }
 
     /// A hub that continues a saved state: its epoch, seq, ring and history.
-    pub fn restore(config: HubConfig, state: State) -> Result<Arc<Hub>, PublishError> {
+    pub fn restore(config: HubConfig, state: SavedState) -> Result<Arc<Hub>, PublishError> {
         let mut inner = Inner::new(&config);
         for s in state.series {
             if inner.series.len() >= config.max_symbols {
@@ -76,8 +76,8 @@ fn series_state(s: &Series) -> SeriesState {
     }
 }
 
-fn state_of(inner: &Inner, source: &str, origin: i64) -> State {
-    State {
+fn state_of(inner: &Inner, source: &str, origin: i64) -> SavedState {
+    SavedState {
         source: source.to_string(),
         origin,
         epoch: inner.epoch.to_string(),

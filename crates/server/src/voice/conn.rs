@@ -6,15 +6,17 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message};
 use bytes::Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 
+use super::metrics::VoiceMetrics;
+use super::relay::{self, FromUpstream, Relay};
 use super::session::{Attached, Frame, Session, Sessions};
 use super::tools;
-use super::upstream::{self, FromUpstream, Relay};
+use super::VoiceConfig;
 use crate::admission::StreamPermit;
 use crate::AppState;
 use spotlight_wire::voice::{close, ClientMessage, ServerMessage};
@@ -340,7 +342,7 @@ enum Ending {
 }
 
 /// Serves one voice connection until it ends.
-pub async fn serve<S>(socket: S, state: AppState, attached: Attached, _permit: StreamPermit)
+pub async fn serve<S>(socket: S, state: AppState, mut attached: Attached, _permit: StreamPermit)
 where
     S: Stream<Item = Result<Message, axum::Error>>
         + Sink<Message, Error = axum::Error>
@@ -356,30 +358,11 @@ where
     span.record("resumed", attached.resumed);
     let (sink, mut stream) = socket.split();
     let outbox = Arc::new(Outbox::default());
-    let hello = ServerMessage::Hello {
-        session: attached.id.clone(),
-        resume_token: attached.token.clone(),
-        heartbeat_ms: config.heartbeat.as_millis() as u64,
-        resumed: attached.resumed,
-        received: attached.received,
-        replayed: attached.replay.len() as u64,
-        lost: attached.lost,
-        seq: attached.seq,
-    };
-    outbox.push(Message::Text(
-        serde_json::to_string(&hello).unwrap_or_default().into(),
-    ));
-    metrics.replayed.inc_by(attached.replay.len() as u64);
-    for frame in attached.replay {
-        outbox.push(to_message(frame));
-    }
-
+    greet(&outbox, &mut attached, &config, &metrics);
     // The writer runs in this task: an echo goes out in the same wake
     // that read its frame. A socket that takes nothing for the stall
     // timeout ends the connection (4008, counted).
-    let stall = state.config.limits.stall_timeout;
     let mut writer = Writer::new(sink);
-
     let conn = Conn {
         state: &state,
         sessions: &sessions,
@@ -387,11 +370,13 @@ where
         generation: attached.generation,
         outbox: outbox.clone(),
     };
-    let mut relay: Option<Relay> = config
-        .upstream
-        .clone()
-        .map(|url| upstream::start(url, config.upstream_health.clone()));
-    let mut upstream_up = true;
+    let mut relay = Relaying {
+        relay: config
+            .upstream
+            .clone()
+            .map(|url| relay::start(url, config.upstream_health.clone())),
+        up: true,
+    };
     let mut heartbeat = tokio::time::interval(config.heartbeat);
     heartbeat.reset();
     let mut heard = Instant::now();
@@ -400,86 +385,62 @@ where
     let shutdown = state.shutdown.cancelled();
     tokio::pin!(replaced, shutdown);
     let ending = loop {
-        let handled = tokio::select! {
+        let step = tokio::select! {
             biased;
-            end = std::future::poll_fn(|cx| writer.poll_write(cx, &outbox)) => break match end {
+            end = std::future::poll_fn(|cx| writer.poll_write(cx, &outbox)) => Err(match end {
                 WriteEnd::Done => Ending::Lost,
                 WriteEnd::Stalled => Ending::Closed(close::SLOW, true),
-            },
+            }),
             incoming = stream.next() => {
                 heard = Instant::now();
-                match incoming {
-                    Some(Ok(Message::Text(t))) => {
-                        metrics.in_text.inc();
-                        conn.text(t.as_str())
-                    }
-                    Some(Ok(Message::Binary(b))) if b.len() > config.max_frame => {
-                        outbox.push(close_message(close::TOO_BIG, "frame too big (1 MiB at most)"));
-                        break Ending::Closed(close::TOO_BIG, false);
-                    }
-                    Some(Ok(Message::Binary(b))) => {
-                        metrics.in_binary.inc();
-                        match &relay {
-                            None => conn.send_audio(true, b),
-                            Some(_) if !upstream_up => {
-                                metrics.dropped.with_label_values(&["upstream_down"]).inc();
-                                conn.count_in()
-                            }
-                            Some(r) => {
-                                if r.to.try_send(b).is_err() {
-                                    metrics.dropped.with_label_values(&["upstream_full"]).inc();
-                                }
-                                conn.count_in()
-                            }
-                        }
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
-                    Some(Ok(Message::Close(_))) => break Ending::ClientClosed,
-                    Some(Err(e)) if too_big(&e) => {
-                        outbox.push(close_message(close::TOO_BIG, "frame too big (1 MiB at most)"));
-                        break Ending::Closed(close::TOO_BIG, false);
-                    }
-                    Some(Err(_)) | None => break Ending::Lost,
-                }
+                conn.incoming(incoming, &relay)
             }
-            event = recv_upstream(&mut relay) => match event {
-                Some(FromUpstream::Frame(b)) => conn.send_audio(false, b),
-                Some(FromUpstream::Up) => {
-                    upstream_up = true;
-                    conn.send(false, |seq| ServerMessage::Upstream { state: "up".into(), seq })
-                }
-                Some(FromUpstream::Down) => {
-                    upstream_up = false;
-                    conn.send(false, |seq| ServerMessage::Upstream { state: "down".into(), seq })
-                }
-                None => {
-                    relay = None;
-                    Ok(())
-                }
-            },
-            _ = heartbeat.tick() => {
-                if heard.elapsed() >= config.idle {
-                    outbox.push(close_message(close::IDLE, "idle"));
-                    break Ending::Closed(close::IDLE, true);
-                }
-                outbox.push(Message::Ping(Bytes::new()));
-                Ok(())
-            }
-            () = &mut replaced => break Ending::Replaced,
-            () = &mut shutdown => {
-                outbox.push(close_message(close::GOING_AWAY, "server shutting down"));
-                break Ending::Closed(close::GOING_AWAY, true);
-            }
+            event = relay.recv() => conn.upstream(event, &mut relay),
+            _ = heartbeat.tick() => conn.beat(heard, config.idle),
+            () = &mut replaced => Err(Ending::Replaced),
+            () = &mut shutdown => Err(conn.close(close::GOING_AWAY, "server shutting down", true)),
         };
-        if let Err(Replaced) = handled {
-            break Ending::Replaced;
+        if let Err(ending) = step {
+            break ending;
         }
     };
     drop(relay);
-    // A stalled socket takes nothing more; any other gets what is queued.
-    let ending_closes = !matches!(ending, Ending::Closed(close::SLOW, _));
+    settle(&ending, &attached, &sessions, &metrics);
+    // Let the close frame go out, within the stall bound; a stalled
+    // socket takes nothing more.
+    if !matches!(ending, Ending::Closed(close::SLOW, _)) {
+        let stall = state.config.limits.stall_timeout;
+        let _ = tokio::time::timeout(stall, writer.finish(&outbox)).await;
+    }
+    metrics.connections.dec();
+}
+
+/// Queues `hello` and what the session replays.
+fn greet(outbox: &Outbox, attached: &mut Attached, config: &VoiceConfig, metrics: &VoiceMetrics) {
+    let replay = std::mem::take(&mut attached.replay);
+    let hello = ServerMessage::Hello {
+        session: attached.id.clone(),
+        resume_token: attached.token.clone(),
+        heartbeat_ms: config.heartbeat.as_millis() as u64,
+        resumed: attached.resumed,
+        received: attached.received,
+        replayed: replay.len() as u64,
+        lost: attached.lost,
+        seq: attached.seq,
+    };
+    outbox.push(Message::Text(
+        serde_json::to_string(&hello).unwrap_or_default().into(),
+    ));
+    metrics.replayed.inc_by(replay.len() as u64);
+    for frame in replay {
+        outbox.push(to_message(frame));
+    }
+}
+
+/// What an ending does to the session: ended, or kept for a resume.
+fn settle(ending: &Ending, attached: &Attached, sessions: &Sessions, metrics: &VoiceMetrics) {
     let (session, generation) = (&attached.session, attached.generation);
-    match ending {
+    match *ending {
         Ending::ClientClosed => {
             metrics.closed(close::NORMAL);
             sessions.end(session, generation);
@@ -498,17 +459,108 @@ where
         Ending::Lost => sessions.detach(session, generation),
         Ending::Replaced => {}
     }
-    // Let the close frame go out, within the stall bound.
-    if ending_closes {
-        let _ = tokio::time::timeout(stall, writer.finish(&outbox)).await;
-    }
-    metrics.connections.dec();
 }
 
-async fn recv_upstream(relay: &mut Option<Relay>) -> Option<FromUpstream> {
-    match relay {
-        Some(r) => r.from.recv().await,
-        None => std::future::pending().await,
+/// The relay to `--voice-upstream` (none: audio is echoed), and whether
+/// the upstream is up.
+struct Relaying {
+    relay: Option<Relay>,
+    up: bool,
+}
+
+impl Relaying {
+    /// The next event from the upstream; never, without one.
+    async fn recv(&mut self) -> Option<FromUpstream> {
+        match &mut self.relay {
+            Some(r) => r.from.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Conn<'_> {
+    /// A message from the client, or the connection's end.
+    fn incoming(
+        &self,
+        incoming: Option<Result<Message, axum::Error>>,
+        relay: &Relaying,
+    ) -> Result<(), Ending> {
+        let metrics = &self.state.metrics.voice;
+        let handled = match incoming {
+            Some(Ok(Message::Text(t))) => {
+                metrics.in_text.inc();
+                self.text(t.as_str())
+            }
+            Some(Ok(Message::Binary(b))) if b.len() > self.sessions.config.max_frame => {
+                return Err(self.too_big())
+            }
+            Some(Ok(Message::Binary(b))) => {
+                metrics.in_binary.inc();
+                self.audio(b, relay)
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+            Some(Ok(Message::Close(_))) => return Err(Ending::ClientClosed),
+            Some(Err(e)) if too_big(&e) => return Err(self.too_big()),
+            Some(Err(_)) | None => return Err(Ending::Lost),
+        };
+        handled.map_err(|Replaced| Ending::Replaced)
+    }
+
+    /// Client audio: echoed, or relayed upstream (dropped, counted, when
+    /// the upstream is down or its queue full).
+    fn audio(&self, b: Bytes, relay: &Relaying) -> Result<(), Replaced> {
+        let dropped = &self.state.metrics.voice.dropped;
+        match &relay.relay {
+            None => self.send_audio(true, b),
+            Some(_) if !relay.up => {
+                dropped.with_label_values(&["upstream_down"]).inc();
+                self.count_in()
+            }
+            Some(r) => {
+                if r.to.try_send(b).is_err() {
+                    dropped.with_label_values(&["upstream_full"]).inc();
+                }
+                self.count_in()
+            }
+        }
+    }
+
+    /// An event of the upstream relay.
+    fn upstream(&self, event: Option<FromUpstream>, relay: &mut Relaying) -> Result<(), Ending> {
+        let state = |up: bool| if up { "up" } else { "down" }.to_string();
+        let handled = match event {
+            Some(FromUpstream::Frame(b)) => self.send_audio(false, b),
+            Some(FromUpstream::Up) | Some(FromUpstream::Down) => {
+                relay.up = matches!(event, Some(FromUpstream::Up));
+                let now = state(relay.up);
+                self.send(false, |seq| ServerMessage::Upstream { state: now, seq })
+            }
+            None => {
+                relay.relay = None;
+                Ok(())
+            }
+        };
+        handled.map_err(|Replaced| Ending::Replaced)
+    }
+
+    /// The heartbeat: a ping, or the idle close when the client has been
+    /// silent for `idle`.
+    fn beat(&self, heard: Instant, idle: Duration) -> Result<(), Ending> {
+        if heard.elapsed() >= idle {
+            return Err(self.close(close::IDLE, "idle", true));
+        }
+        self.outbox.push(Message::Ping(Bytes::new()));
+        Ok(())
+    }
+
+    /// Queues a close frame; the ending it makes.
+    fn close(&self, code: u16, reason: &'static str, resumable: bool) -> Ending {
+        self.outbox.push(close_message(code, reason));
+        Ending::Closed(code, resumable)
+    }
+
+    fn too_big(&self) -> Ending {
+        self.close(close::TOO_BIG, "frame too big (1 MiB at most)", false)
     }
 }
 

@@ -4,10 +4,10 @@
 
 mod conn;
 pub mod metrics;
-mod queue;
+mod relay;
 pub mod session;
 pub mod tools;
-mod upstream;
+mod waiting_room;
 
 use axum::extract::ws::{rejection::WebSocketUpgradeRejection, Message, WebSocketUpgrade};
 use axum::extract::{Extension, State};
@@ -123,13 +123,15 @@ pub async fn voice(
                             };
                             let text = serde_json::to_string(&e).unwrap_or_default();
                             let stall = state.config.limits.stall_timeout;
-                            if !queue::send(&mut socket, Message::Text(text.into()), stall).await {
+                            if !waiting_room::send(&mut socket, Message::Text(text.into()), stall)
+                                .await
+                            {
                                 return;
                             }
                         }
                     }
                 }
-                let Some(seat) = queue::seat(&mut socket, &state).await else {
+                let Some(seat) = waiting_room::seat(&mut socket, &state).await else {
                     return;
                 };
                 metrics.sessions.with_label_values(&["new"]).inc();

@@ -26,7 +26,7 @@ use spotlight_bus::snapshot::Snapshot;
 use spotlight_bus::{BusError, Keys};
 use spotlight_market::hub::{new_epoch, MarkKind, Preload};
 use spotlight_market::replay::Replayer;
-use spotlight_market::state::{SeriesState, State};
+use spotlight_market::state_file::{SavedState, SeriesState};
 use spotlight_market::{Candle, Hub, HubConfig};
 use spotlight_provider::polygon::Polygon;
 use spotlight_reconnect::Backoff;
@@ -391,8 +391,8 @@ fn start_of(hub: &Hub, epoch: String, source: &str, origin: i64) -> anyhow::Resu
 }
 
 /// The hub state a snapshot of the log gives: its history, no ring.
-fn state_of(snapshot: &Snapshot) -> State {
-    State {
+fn state_of(snapshot: &Snapshot) -> SavedState {
+    SavedState {
         source: snapshot.source.clone(),
         origin: snapshot.origin,
         epoch: snapshot.epoch.clone(),

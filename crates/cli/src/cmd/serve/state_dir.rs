@@ -1,5 +1,5 @@
 //! `serve --state-dir`: what a graceful shutdown saves, and the restore at
-//! start (the file format is `market::state`).
+//! start (the file format is `market::state_file`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ impl Saver {
             return;
         };
         let events = state.ring.len();
-        match spotlight_market::state::save(&self.dir, &state) {
+        match spotlight_market::state_file::save(&self.dir, &state) {
             Ok(bytes) => tracing::info!(
                 dir = %self.dir.display(),
                 epoch = %state.epoch,
@@ -48,9 +48,9 @@ pub(super) fn restore(
     source: &str,
     config: &HubConfig,
 ) -> Option<(Arc<Hub>, i64)> {
-    use spotlight_market::state::{self, StateError};
+    use spotlight_market::state_file::{self, StateError};
     let t = std::time::Instant::now();
-    let state = match state::load(dir, source) {
+    let state = match state_file::load(dir, source) {
         Ok(s) => s,
         Err(StateError::Missing(path)) => {
             tracing::info!(file = %path.display(), "no saved state: a new epoch");
@@ -63,7 +63,7 @@ pub(super) fn restore(
     };
     // Used once: a crash after this start must not bring back this older
     // position (its seqs would run backwards for clients that saw more).
-    let path = dir.join(state::FILE_NAME);
+    let path = dir.join(state_file::FILE_NAME);
     if let Err(e) = std::fs::remove_file(&path) {
         tracing::warn!(file = %path.display(), error = %e, "saved state not used: it cannot be removed after loading, so a crash could bring it back; a new epoch");
         return None;

@@ -6,6 +6,7 @@ use futures::StreamExt;
 
 use super::stream::{everything, received, Received, Stream};
 use super::{Ctx, Outcome};
+use spotlight_client::sequence::Sequence;
 use spotlight_client::sse::Subscribe;
 use spotlight_wire::Reset;
 
@@ -119,20 +120,6 @@ pub(super) async fn sse_buffering(ctx: &Ctx) -> anyhow::Result<Outcome> {
     )))
 }
 
-/// Gaps and repeats in `seqs` after `from`: (missing, repeated).
-fn gaps(from: u64, seqs: impl IntoIterator<Item = u64>) -> (u64, u64) {
-    let (mut missing, mut repeated, mut last) = (0, 0, from);
-    for seq in seqs {
-        if seq <= last {
-            repeated += 1;
-        } else {
-            missing += seq - last - 1;
-            last = seq;
-        }
-    }
-    (missing, repeated)
-}
-
 /// Whether every id reads `{epoch}:{seq}` with the event's own seq.
 fn bad_id<'a>(epoch: &str, bars: impl IntoIterator<Item = &'a Received>) -> Option<String> {
     bars.into_iter()
@@ -154,7 +141,7 @@ pub(super) async fn sse_continuity(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "ids are not {{epoch}}:{{seq}}: {bad}"
         )));
     }
-    let (missing, repeated) = gaps(stream.hello.seq, bars.iter().map(|b| b.bar.seq));
+    let (missing, repeated) = Sequence::count(stream.hello.seq, bars.iter().map(|b| b.bar.seq));
     if missing > 0 || repeated > 0 {
         return Ok(Outcome::fail(format!(
             "{missing} missing, {repeated} repeated among {} events after hello's seq {}",
@@ -222,7 +209,7 @@ pub(super) async fn sse_resume(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "ids are not {{epoch}}:{{seq}}: {bad}"
         )));
     }
-    let (missing, repeated) = gaps(last_seq, after.iter().map(|b| b.bar.seq));
+    let (missing, repeated) = Sequence::count(last_seq, after.iter().map(|b| b.bar.seq));
     if missing > 0 || repeated > 0 {
         return Ok(Outcome::fail(format!(
             "after resuming from {last_id}: {missing} missing, {repeated} repeated"
@@ -233,17 +220,4 @@ pub(super) async fn sse_resume(ctx: &Ctx) -> anyhow::Result<Outcome> {
         after.len(),
         last_seq + 1
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gaps_count_missing_and_repeated() {
-        assert_eq!(gaps(10, [11, 12, 13]), (0, 0));
-        assert_eq!(gaps(10, [11, 13, 14]), (1, 0));
-        assert_eq!(gaps(10, [12, 12, 15]), (3, 1));
-        assert_eq!(gaps(10, [9]), (0, 1));
-    }
 }

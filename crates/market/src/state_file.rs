@@ -44,7 +44,7 @@ pub struct SeriesState {
 pub struct EventState {
     /// The event's seq.
     pub seq: u64,
-    /// Index into [`State::series`].
+    /// Index into [`SavedState::series`].
     pub symbol: u32,
     /// Bit `i`: the frame of timeframe `i` carries a final bar.
     pub finals: u8,
@@ -54,7 +54,7 @@ pub struct EventState {
 
 /// Everything a restart needs to continue.
 #[derive(Debug, Clone, PartialEq)]
-pub struct State {
+pub struct SavedState {
     /// What produced it (`sim:seed=1:SPY,QQQ`, `file:/data`): a state from
     /// another source is refused.
     pub source: String,
@@ -115,7 +115,7 @@ pub enum StateError {
 }
 
 /// Writes `state` into `dir` atomically; the bytes written.
-pub fn save(dir: &Path, state: &State) -> Result<u64, StateError> {
+pub fn save(dir: &Path, state: &SavedState) -> Result<u64, StateError> {
     let path = dir.join(FILE_NAME);
     let io_err = |source| StateError::Io {
         path: path.clone(),
@@ -140,7 +140,7 @@ pub fn save(dir: &Path, state: &State) -> Result<u64, StateError> {
 }
 
 /// Reads the state in `dir`, checked whole, for a server running `source`.
-pub fn load(dir: &Path, source: &str) -> Result<State, StateError> {
+pub fn load(dir: &Path, source: &str) -> Result<SavedState, StateError> {
     let path = dir.join(FILE_NAME);
     let mut bytes = Vec::new();
     match File::open(&path) {
@@ -190,7 +190,7 @@ pub fn load(dir: &Path, source: &str) -> Result<State, StateError> {
     Ok(state)
 }
 
-fn encode(state: &State) -> Vec<u8> {
+fn encode(state: &SavedState) -> Vec<u8> {
     let frames: usize = state
         .ring
         .iter()
@@ -328,11 +328,11 @@ impl Reader<'_> {
 
 /// Decodes a state file's body (after its header): what a damaged body
 /// does to the loader, checked without the CRC (the fuzz target's entry).
-pub fn decode_body(body: &[u8]) -> Result<State, String> {
+pub fn decode_body(body: &[u8]) -> Result<SavedState, String> {
     decode(Bytes::copy_from_slice(body))
 }
 
-fn decode(body: Bytes) -> Result<State, String> {
+fn decode(body: Bytes) -> Result<SavedState, String> {
     let mut r = Reader {
         rest: &body[..],
         all: body.clone(),
@@ -412,7 +412,7 @@ fn decode(body: Bytes) -> Result<State, String> {
     if !r.rest.is_empty() {
         return Err(format!("{} bytes after the end", r.rest.len()));
     }
-    Ok(State {
+    Ok(SavedState {
         source,
         origin,
         epoch,
@@ -438,8 +438,8 @@ mod tests {
         }
     }
 
-    fn state() -> State {
-        State {
+    fn state() -> SavedState {
+        SavedState {
             source: "sim:seed=1:SPY".into(),
             origin: 1_000,
             epoch: "abcd1234".into(),
