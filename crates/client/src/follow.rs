@@ -214,40 +214,56 @@ async fn stream(
             Ok(Some(Err(e))) => return Ended::Lost(e.summary(), None),
             Ok(Some(Ok(ev))) => ev,
         };
-        let out = match next {
-            ServerEvent::Hello(h) => {
-                tracing::debug!(epoch = %h.epoch, seq = h.seq, resumed = h.resumed, "stream open");
-                backoff.reset();
-                heartbeat = Duration::from_millis(h.heartbeat_ms.max(100));
-                pos.epoch = Some(h.epoch.clone());
-                FollowEvent::Live(h)
+        let (out, ended) = follow_event(next, pos, backoff, &mut heartbeat);
+        if let Some(out) = out {
+            if tx.send(out).await.is_err() && ended.is_none() {
+                return Ended::Closed;
             }
-            ServerEvent::Bar(b) => {
-                pos.last_seq = Some(b.seq);
-                FollowEvent::Bar(b)
-            }
-            ServerEvent::Ping(p) => FollowEvent::Ping(p),
-            ServerEvent::Reset(r) => {
-                tracing::info!(reason = ?r.reason, "reset: reloading history");
-                let _ = tx.send(FollowEvent::Reset(r)).await;
-                return Ended::Reset;
-            }
-            ServerEvent::Shutdown(s) => {
-                return Ended::Lost(
-                    "the server is shutting down".into(),
-                    Some(Duration::from_millis(s.retry_ms)),
-                );
-            }
-            ServerEvent::Other { event, data } if event == "replay" => {
-                match serde_json::from_str(&data) {
-                    Ok(status) => FollowEvent::Replay(status),
-                    Err(_) => FollowEvent::Other { event, data },
-                }
-            }
-            ServerEvent::Other { event, data } => FollowEvent::Other { event, data },
-        };
-        if tx.send(out).await.is_err() {
-            return Ended::Closed;
+        }
+        if let Some(ended) = ended {
+            return ended;
         }
     }
+}
+
+/// What one server event means to the follower: an event to pass on,
+/// and whether the stream ends here (a reset reloads history; a shutdown
+/// notice says when to come back).
+fn follow_event(
+    event: ServerEvent,
+    pos: &mut Position,
+    backoff: &mut Backoff,
+    heartbeat: &mut Duration,
+) -> (Option<FollowEvent>, Option<Ended>) {
+    let out = match event {
+        ServerEvent::Hello(h) => {
+            tracing::debug!(epoch = %h.epoch, seq = h.seq, resumed = h.resumed, "stream open");
+            backoff.reset();
+            *heartbeat = Duration::from_millis(h.heartbeat_ms.max(100));
+            pos.epoch = Some(h.epoch.clone());
+            FollowEvent::Live(h)
+        }
+        ServerEvent::Bar(b) => {
+            pos.last_seq = Some(b.seq);
+            FollowEvent::Bar(b)
+        }
+        ServerEvent::Ping(p) => FollowEvent::Ping(p),
+        ServerEvent::Reset(r) => {
+            tracing::info!(reason = ?r.reason, "reset: reloading history");
+            return (Some(FollowEvent::Reset(r)), Some(Ended::Reset));
+        }
+        ServerEvent::Shutdown(s) => {
+            let again = Some(Duration::from_millis(s.retry_ms));
+            let ended = Ended::Lost("the server is shutting down".into(), again);
+            return (None, Some(ended));
+        }
+        ServerEvent::Other { event, data } if event == "replay" => {
+            match serde_json::from_str(&data) {
+                Ok(status) => FollowEvent::Replay(status),
+                Err(_) => FollowEvent::Other { event, data },
+            }
+        }
+        ServerEvent::Other { event, data } => FollowEvent::Other { event, data },
+    };
+    (Some(out), None)
 }

@@ -150,21 +150,7 @@ impl Replayer {
                 "a replay is already running: stop it first".into(),
             ));
         }
-        let symbols = match req.symbols {
-            Some(s) if s.is_empty() => {
-                return Err(ReplayError::BadRequest("symbols must not be empty".into()))
-            }
-            Some(s) => s,
-            None if !self.recordings.is_empty() => {
-                let mut s: Vec<String> = self.recordings.keys().cloned().collect();
-                s.sort();
-                s
-            }
-            None => self.hub.symbol_names(),
-        };
-        for s in &symbols {
-            crate::symbol::check(s).map_err(|e| ReplayError::BadRequest(e.to_string()))?;
-        }
+        let symbols = self.symbols(req.symbols)?;
         for (name, t) in [("from", req.from), ("to", req.to)] {
             if let Some(t) = t.filter(|t| !(MIN_T..=MAX_T).contains(t)) {
                 return Err(ReplayError::BadRequest(format!(
@@ -172,48 +158,13 @@ impl Replayer {
                 )));
             }
         }
-        let mut per_symbol = Vec::with_capacity(symbols.len());
-        for s in &symbols {
-            let bars = match self.recordings.get(s) {
-                Some(b) => b.clone(),
-                None => self.hub.live_minutes(s).ok_or_else(|| {
-                    ReplayError::BadRequest(format!("no recording and no history for {s:?}"))
-                })?,
-            };
-            per_symbol.push((s.clone(), bars));
-        }
-        let first = per_symbol
-            .iter()
-            .filter_map(|(_, b)| b.first())
-            .map(|c| c.t)
-            .min();
-        let last = per_symbol
-            .iter()
-            .filter_map(|(_, b)| b.last())
-            .map(|c| c.t + MINUTE_MS)
-            .max();
-        let (Some(from), Some(to)) = (req.from.or(first), req.to.or(last)) else {
-            return Err(ReplayError::BadRequest(
-                "nothing to replay: the symbols have no bars".into(),
-            ));
-        };
-        if from >= to {
-            return Err(ReplayError::BadRequest("`from` must be before `to`".into()));
-        }
-        let mut bars: Vec<(Arc<str>, Candle)> = Vec::new();
-        let mut preload = Vec::with_capacity(per_symbol.len());
-        for (s, all) in per_symbol {
-            let name: Arc<str> = Arc::from(s.as_str());
-            let start = all.partition_point(|c| c.t < from);
-            let end = all.partition_point(|c| c.t < to);
-            bars.extend(all[start..end].iter().map(|c| (name.clone(), *c)));
-            preload.push((s, all[start.saturating_sub(PRELOAD)..start].to_vec()));
-        }
-        if bars.is_empty() {
-            return Err(ReplayError::BadRequest(
-                "no bars between `from` and `to`".into(),
-            ));
-        }
+        let per_symbol = self.recorded(&symbols)?;
+        let Window {
+            from,
+            to,
+            mut bars,
+            preload,
+        } = window(per_symbol, req.from, req.to)?;
         bars.sort_by(|a, b| a.1.t.cmp(&b.1.t).then_with(|| a.0.cmp(&b.0)));
         self.hub
             .begin_replay(preload)
@@ -238,6 +189,43 @@ impl Replayer {
         };
         self.changed(&status);
         Ok(status)
+    }
+
+    /// The symbols a start asks for: given, else every recording's, else
+    /// every symbol the hub holds.
+    fn symbols(&self, asked: Option<Vec<String>>) -> Result<Vec<String>, ReplayError> {
+        let symbols = match asked {
+            Some(s) if s.is_empty() => {
+                return Err(ReplayError::BadRequest("symbols must not be empty".into()))
+            }
+            Some(s) => s,
+            None if !self.recordings.is_empty() => {
+                let mut s: Vec<String> = self.recordings.keys().cloned().collect();
+                s.sort();
+                s
+            }
+            None => self.hub.symbol_names(),
+        };
+        for s in &symbols {
+            crate::symbol::check(s).map_err(|e| ReplayError::BadRequest(e.to_string()))?;
+        }
+        Ok(symbols)
+    }
+
+    /// Each symbol's 1m bars: its recording, else its live history.
+    fn recorded(&self, symbols: &[String]) -> Result<Vec<(String, Vec<Candle>)>, ReplayError> {
+        symbols
+            .iter()
+            .map(|s| {
+                let bars = match self.recordings.get(s) {
+                    Some(b) => b.clone(),
+                    None => self.hub.live_minutes(s).ok_or_else(|| {
+                        ReplayError::BadRequest(format!("no recording and no history for {s:?}"))
+                    })?,
+                };
+                Ok((s.clone(), bars))
+            })
+            .collect()
     }
 
     /// Stops the replay (running, paused or finished); live data comes back.
@@ -470,6 +458,64 @@ pub fn along_path(c: &Candle, f: f64) -> Candle {
         c: price.clamp(c.l, c.h),
         v: (c.v as f64 * f).floor() as u64,
     }
+}
+
+/// The bars to play: `from`…`to` (default: everything recorded), all
+/// symbols together, with the bars before `from` each symbol's chart
+/// starts with.
+fn window(
+    per_symbol: Vec<(String, Vec<Candle>)>,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<Window, ReplayError> {
+    let first = per_symbol
+        .iter()
+        .filter_map(|(_, b)| b.first())
+        .map(|c| c.t)
+        .min();
+    let last = per_symbol
+        .iter()
+        .filter_map(|(_, b)| b.last())
+        .map(|c| c.t + MINUTE_MS)
+        .max();
+    let (Some(from), Some(to)) = (from.or(first), to.or(last)) else {
+        return Err(ReplayError::BadRequest(
+            "nothing to replay: the symbols have no bars".into(),
+        ));
+    };
+    if from >= to {
+        return Err(ReplayError::BadRequest("`from` must be before `to`".into()));
+    }
+    let mut bars: Vec<(Arc<str>, Candle)> = Vec::new();
+    let mut preload = Vec::with_capacity(per_symbol.len());
+    for (s, all) in per_symbol {
+        let name: Arc<str> = Arc::from(s.as_str());
+        let start = all.partition_point(|c| c.t < from);
+        let end = all.partition_point(|c| c.t < to);
+        bars.extend(all[start..end].iter().map(|c| (name.clone(), *c)));
+        preload.push((s, all[start.saturating_sub(PRELOAD)..start].to_vec()));
+    }
+    if bars.is_empty() {
+        return Err(ReplayError::BadRequest(
+            "no bars between `from` and `to`".into(),
+        ));
+    }
+    Ok(Window {
+        from,
+        to,
+        bars,
+        preload,
+    })
+}
+
+/// What a replay plays.
+struct Window {
+    from: i64,
+    to: i64,
+    /// Every symbol's bars in time order.
+    bars: Vec<(Arc<str>, Candle)>,
+    /// The bars each symbol's chart starts with.
+    preload: Vec<(String, Vec<Candle>)>,
 }
 
 #[cfg(test)]

@@ -267,6 +267,85 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The reset boundary kept with the ring, if any.
+    fn boundary(&mut self) -> Result<Option<(u64, ResetReason)>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            code @ 1..=4 => {
+                let seq = self.u64()?;
+                let reason = [
+                    ResetReason::EpochChanged,
+                    ResetReason::GapTooOld,
+                    ResetReason::ReplayStarted,
+                    ResetReason::ReplayStopped,
+                ][(code - 1) as usize];
+                Ok(Some((seq, reason)))
+            }
+            other => Err(format!("unknown boundary kind {other}")),
+        }
+    }
+
+    /// Every symbol's final bars (in time order) and forming bar.
+    fn series(&mut self) -> Result<Vec<SeriesState>, String> {
+        let n = self.u32()? as u64;
+        let n = self.count(n, 13)?;
+        let mut series = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = self.str()?;
+            let count = self.u64()?;
+            let count = self.count(count, 48)?;
+            let mut finals = Vec::with_capacity(count);
+            for _ in 0..count {
+                finals.push(self.candle()?);
+            }
+            if finals.windows(2).any(|w| w[0].t >= w[1].t) {
+                return Err(format!("{name}: bars out of order"));
+            }
+            let forming = match self.u8()? {
+                0 => None,
+                1 => Some(self.candle()?),
+                other => return Err(format!("unknown forming flag {other}")),
+            };
+            series.push(SeriesState {
+                name,
+                finals,
+                forming,
+            });
+        }
+        Ok(series)
+    }
+
+    /// The ring's events, ending at `head`, each naming one of `symbols`.
+    fn ring(&mut self, head: u64, symbols: usize) -> Result<Vec<EventState>, String> {
+        let n = self.u64()?;
+        let n = self.count(n, 13 + 4 * Timeframe::COUNT)?;
+        let mut ring = Vec::with_capacity(n);
+        for i in 0..n {
+            let seq = self.u64()?;
+            let symbol = self.u32()?;
+            let finals = self.u8()?;
+            if symbol as usize >= symbols {
+                return Err(format!("event {seq} names symbol {symbol} of {symbols}"));
+            }
+            let expected = head + 1 + i as u64 - n as u64;
+            if seq != expected {
+                return Err(format!("event {i} has seq {seq}, expected {expected}"));
+            }
+            let mut frames: [Bytes; Timeframe::COUNT] = Default::default();
+            for f in &mut frames {
+                let len = self.u32()? as usize;
+                *f = self.bytes(len)?;
+            }
+            ring.push(EventState {
+                seq,
+                symbol,
+                finals,
+                frames,
+            });
+        }
+        Ok(ring)
+    }
+
     fn take(&mut self, n: usize) -> Result<&[u8], String> {
         if self.rest.len() < n {
             return Err(format!("ends {n} bytes early"));
@@ -341,74 +420,9 @@ fn decode(body: Bytes) -> Result<SavedState, String> {
     let origin = r.u64()? as i64;
     let epoch = r.str()?;
     let head = r.u64()?;
-    let boundary = match r.u8()? {
-        0 => None,
-        code @ 1..=4 => {
-            let seq = r.u64()?;
-            let reason = [
-                ResetReason::EpochChanged,
-                ResetReason::GapTooOld,
-                ResetReason::ReplayStarted,
-                ResetReason::ReplayStopped,
-            ][(code - 1) as usize];
-            Some((seq, reason))
-        }
-        other => return Err(format!("unknown boundary kind {other}")),
-    };
-    let n = r.u32()? as u64;
-    let n = r.count(n, 13)?;
-    let mut series = Vec::with_capacity(n);
-    for _ in 0..n {
-        let name = r.str()?;
-        let count = r.u64()?;
-        let count = r.count(count, 48)?;
-        let mut finals = Vec::with_capacity(count);
-        for _ in 0..count {
-            finals.push(r.candle()?);
-        }
-        if finals.windows(2).any(|w| w[0].t >= w[1].t) {
-            return Err(format!("{name}: bars out of order"));
-        }
-        let forming = match r.u8()? {
-            0 => None,
-            1 => Some(r.candle()?),
-            other => return Err(format!("unknown forming flag {other}")),
-        };
-        series.push(SeriesState {
-            name,
-            finals,
-            forming,
-        });
-    }
-    let n = r.u64()?;
-    let n = r.count(n, 13 + 4 * Timeframe::COUNT)?;
-    let mut ring = Vec::with_capacity(n);
-    for i in 0..n {
-        let seq = r.u64()?;
-        let symbol = r.u32()?;
-        let finals = r.u8()?;
-        if symbol as usize >= series.len() {
-            return Err(format!(
-                "event {seq} names symbol {symbol} of {}",
-                series.len()
-            ));
-        }
-        let expected = head + 1 + i as u64 - n as u64;
-        if seq != expected {
-            return Err(format!("event {i} has seq {seq}, expected {expected}"));
-        }
-        let mut frames: [Bytes; Timeframe::COUNT] = Default::default();
-        for f in &mut frames {
-            let len = r.u32()? as usize;
-            *f = r.bytes(len)?;
-        }
-        ring.push(EventState {
-            seq,
-            symbol,
-            finals,
-            frames,
-        });
-    }
+    let boundary = r.boundary()?;
+    let series = r.series()?;
+    let ring = r.ring(head, series.len())?;
     if !r.rest.is_empty() {
         return Err(format!("{} bytes after the end", r.rest.len()));
     }

@@ -15,13 +15,38 @@ use spotlight_wire::{
 /// How many lagging clients diag lists.
 pub const LAGGING: usize = 5;
 
-/// Builds the snapshot.
+/// Connections, streams and seats against their limits.
+fn admission_of(state: &AppState) -> DiagAdmission {
+    let limits = &state.config.limits;
+    let admission = super::admission::status(state);
+    DiagAdmission {
+        connections: state.admission.connections() as u64,
+        max_connections: limits.max_connections as u64,
+        streams: state.admission.streams() as u64,
+        max_streams_per_addr: limits.max_streams_per_addr as u64,
+        sse_max_clients: limits.sse_max_clients as u64,
+        rejected: state.metrics.connections_rejected().into_iter().collect(),
+        sse: admission.sse,
+        voice: admission.voice,
+    }
+}
+
+/// Voice sessions connected and waiting for a resume.
+fn voice_of(state: &AppState) -> DiagVoice {
+    let (connected, resumable) = state.voice.counts();
+    DiagVoice {
+        connected: connected as u64,
+        resumable: resumable as u64,
+        upstream: state.voice.config.upstream.is_some(),
+    }
+}
+
+/// Everything `GET /api/diag` reports.
 pub fn snapshot(state: &AppState) -> Diag {
     let hub = &state.hub;
     let now = now_ms();
     let stats = hub.stats();
     let (low_seq, head_seq) = hub.ring_bounds();
-    let admission = super::admission::status(state);
     let symbols: Vec<DiagSymbol> = hub
         .last_bar_times()
         .into_iter()
@@ -30,7 +55,6 @@ pub fn snapshot(state: &AppState) -> Diag {
     let newest = symbols.iter().filter_map(|s| s.last_bar_t).max();
     let pid = std::process::id();
     let uptime = (now - hub.started_ms()) as f64 / 1000.0;
-    let limits = &state.config.limits;
     Diag {
         timestamp: now,
         epoch: DiagEpoch {
@@ -81,24 +105,8 @@ pub fn snapshot(state: &AppState) -> Diag {
         },
         replay: state.replay_status(),
         lagging_clients: hub.lagging(LAGGING),
-        admission: DiagAdmission {
-            connections: state.admission.connections() as u64,
-            max_connections: limits.max_connections as u64,
-            streams: state.admission.streams() as u64,
-            max_streams_per_addr: limits.max_streams_per_addr as u64,
-            sse_max_clients: limits.sse_max_clients as u64,
-            rejected: state.metrics.connections_rejected().into_iter().collect(),
-            sse: admission.sse,
-            voice: admission.voice,
-        },
-        voice: {
-            let (connected, resumable) = state.voice.counts();
-            DiagVoice {
-                connected: connected as u64,
-                resumable: resumable as u64,
-                upstream: state.voice.config.upstream.is_some(),
-            }
-        },
+        admission: admission_of(state),
+        voice: voice_of(state),
         drain: super::drain::status(state),
         bus: state.bus.as_ref().map(|b| b.diag()),
         upstreams: state

@@ -211,21 +211,7 @@ pub async fn run(load: ChaosLoad) -> anyhow::Result<ChaosReport> {
         conflated: conflated_total,
         ..ChaosReport::default()
     };
-    let mut history: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
-    for s in &seen {
-        for (symbol, _) in s.finals.keys() {
-            if !history.contains_key(symbol) {
-                let h = http.history(symbol, Timeframe::M1, 5000, None).await?;
-                let finals = h
-                    .bars
-                    .iter()
-                    .filter(|b| b.is_final)
-                    .map(|b| (b.t, b.c))
-                    .collect();
-                history.insert(symbol.clone(), finals);
-            }
-        }
-    }
+    let history = finals_in_history(&http, &seen).await?;
     let closes: Vec<Instant> = seen
         .iter()
         .flat_map(|s| s.server_closes.iter().copied())
@@ -243,15 +229,47 @@ pub async fn run(load: ChaosLoad) -> anyhow::Result<ChaosReport> {
         ..Comeback::build(origin, &closes, &reconnects)
     };
     for s in seen {
-        report.cuts += s.cuts;
-        report.resumes += s.resumes;
-        report.resets += s.resets;
-        report.connect_failures += s.connect_failures;
-        report.events += s.events;
-        report.out_of_order += s.out_of_order;
-        report.duplicated += s.repeated_seqs;
-        report.seq_gaps += s.seq_gaps;
-        report.resume_gaps += s.resume_gaps;
+        report.add(s, &history);
+    }
+    Ok(report)
+}
+
+/// Each symbol's final 1m bars as history has them: `(t, close)`.
+type HistoryFinals = BTreeMap<String, Vec<(i64, f64)>>;
+
+/// History's finals of every symbol a client saw a final of.
+async fn finals_in_history(http: &Client, seen: &[Record]) -> anyhow::Result<HistoryFinals> {
+    let mut history = HistoryFinals::new();
+    for s in seen {
+        for (symbol, _) in s.finals.keys() {
+            if !history.contains_key(symbol) {
+                let h = http.history(symbol, Timeframe::M1, 5000, None).await?;
+                let finals = h
+                    .bars
+                    .iter()
+                    .filter(|b| b.is_final)
+                    .map(|b| (b.t, b.c))
+                    .collect();
+                history.insert(symbol.clone(), finals);
+            }
+        }
+    }
+    Ok(history)
+}
+
+impl ChaosReport {
+    /// Adds one client's record: its counts, and its finals against
+    /// history's over the span it saw.
+    fn add(&mut self, s: Record, history: &HistoryFinals) {
+        self.cuts += s.cuts;
+        self.resumes += s.resumes;
+        self.resets += s.resets;
+        self.connect_failures += s.connect_failures;
+        self.events += s.events;
+        self.out_of_order += s.out_of_order;
+        self.duplicated += s.repeated_seqs;
+        self.seq_gaps += s.seq_gaps;
+        self.resume_gaps += s.resume_gaps;
         // Each symbol's span: from the first final this client got to the
         // last; history's finals in it must all be there, once, unchanged.
         let mut spans: HashMap<&str, (i64, i64)> = HashMap::new();
@@ -260,7 +278,7 @@ pub async fn run(load: ChaosLoad) -> anyhow::Result<ChaosReport> {
             span.0 = span.0.min(*t);
             span.1 = span.1.max(*t);
             if *count > 1 {
-                report.duplicated += u64::from(count - 1);
+                self.duplicated += u64::from(count - 1);
             }
         }
         for (symbol, (from, to)) in spans {
@@ -270,16 +288,15 @@ pub async fn run(load: ChaosLoad) -> anyhow::Result<ChaosReport> {
                 .flatten()
                 .filter(|(t, _)| (from..=to).contains(t))
             {
-                report.finals_checked += 1;
+                self.finals_checked += 1;
                 match s.finals.get(&(symbol.to_string(), *t)) {
-                    None => report.lost += 1,
-                    Some((_, got)) if got != close => report.changed += 1,
+                    None => self.lost += 1,
+                    Some((_, got)) if got != close => self.changed += 1,
                     Some(_) => {}
                 }
             }
         }
     }
-    Ok(report)
 }
 
 /// The server's count of conflated in-progress updates (0 when it cannot

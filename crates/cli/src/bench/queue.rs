@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::Message;
@@ -61,30 +62,7 @@ type News = (usize, Instant, bool);
 /// Runs the queue benchmark.
 pub async fn run(load: QueueLoad) -> anyhow::Result<QueueReport> {
     let http = Client::new(&load.url).with_token(load.token.clone());
-    let mut status: AdmissionStatus = http.get_json("/api/admission").await?;
-    let seats = status.voice.capacity;
-    if seats == 0 {
-        anyhow::bail!("the server has no voice capacity set: start it with --voice-max-sessions N");
-    }
-    // Sessions of an earlier run may still be ending.
-    let mut settle = tokio::time::interval(Duration::from_millis(100));
-    for _ in 0..50 {
-        if status.voice.in_use == 0 && status.voice.queue.is_empty() {
-            break;
-        }
-        settle.tick().await;
-        status = http.get_json("/api/admission").await?;
-    }
-    if status.voice.queue_max < load.waiting as u64 {
-        anyhow::bail!(
-            "the server queues at most {} (--voice-queue-max): ask for fewer or raise it",
-            status.voice.queue_max
-        );
-    }
-    let free = seats.saturating_sub(status.voice.in_use) as usize;
-    if free == 0 {
-        anyhow::bail!("every voice seat is held by other sessions: the benchmark needs one to end");
-    }
+    let (seats, free) = free_seats(&http, load.waiting).await?;
     let mut seated = Vec::new();
     for _ in 0..free {
         seated.push(VoiceClient::connect(&load.url, load.token.clone()).await?);
@@ -111,42 +89,7 @@ pub async fn run(load: QueueLoad) -> anyhow::Result<QueueReport> {
     let rss_after = load.server_pid.and_then(spotlight_server::sys::rss);
     let rss_growth = rss_before.zip(rss_after).map(|(b, a)| a.saturating_sub(b));
 
-    let mut updates = histogram()?;
-    let mut all_told_ms = Vec::new();
-    let mut missing = 0;
-    let mut holder: Option<usize> = None;
-    let mut remaining = load.waiting;
-    for _ in 0..load.rounds.min(load.waiting) {
-        let t0 = Instant::now();
-        match holder.take() {
-            Some(i) => closers[i].notify_one(),
-            None => match seated.pop() {
-                Some(c) => c.close().await,
-                None => anyhow::bail!("no seated session of ours to end"),
-            },
-        }
-        let mut told = 0;
-        let mut last = t0;
-        while told < remaining {
-            match tokio::time::timeout(Duration::from_secs(10), news.recv()).await {
-                Ok(Some((i, at, is_hello))) => {
-                    told += 1;
-                    last = last.max(at);
-                    let ms = at.saturating_duration_since(t0).as_secs_f64() * 1000.0;
-                    updates.record((ms * 1000.0) as u64).ok();
-                    if is_hello {
-                        holder = Some(i);
-                    }
-                }
-                _ => {
-                    missing += (remaining - told) as u64;
-                    break;
-                }
-            }
-        }
-        all_told_ms.push(last.saturating_duration_since(t0).as_secs_f64() * 1000.0);
-        remaining -= 1;
-    }
+    let told = rounds(&load, &mut seated, &closers, &mut news).await?;
     // Close on purpose (a dropped session would hold its seat for the
     // resume TTL): every waiter sends its close frame before we go.
     for c in closers {
@@ -165,10 +108,100 @@ pub async fn run(load: QueueLoad) -> anyhow::Result<QueueReport> {
         queue_seconds,
         rss_growth,
         rss_per_waiter: rss_growth.map(|g| g / load.waiting.max(1) as u64),
-        all_told_ms,
-        update_ms: Percentiles::of(&updates),
-        missing,
+        all_told_ms: told.all_told_ms,
+        update_ms: Percentiles::of(&told.updates),
+        missing: told.missing,
     })
+}
+
+/// The server's voice seats, and how many are free once the sessions of
+/// an earlier run have ended; refuses a run that cannot be made.
+async fn free_seats(http: &Client, waiting: usize) -> anyhow::Result<(u64, usize)> {
+    let mut status: AdmissionStatus = http.get_json("/api/admission").await?;
+    let seats = status.voice.capacity;
+    if seats == 0 {
+        anyhow::bail!("the server has no voice capacity set: start it with --voice-max-sessions N");
+    }
+    // Sessions of an earlier run may still be ending.
+    let mut settle = tokio::time::interval(Duration::from_millis(100));
+    for _ in 0..50 {
+        if status.voice.in_use == 0 && status.voice.queue.is_empty() {
+            break;
+        }
+        settle.tick().await;
+        status = http.get_json("/api/admission").await?;
+    }
+    if status.voice.queue_max < waiting as u64 {
+        anyhow::bail!(
+            "the server queues at most {} (--voice-queue-max): ask for fewer or raise it",
+            status.voice.queue_max
+        );
+    }
+    let free = seats.saturating_sub(status.voice.in_use) as usize;
+    if free == 0 {
+        anyhow::bail!("every voice seat is held by other sessions: the benchmark needs one to end");
+    }
+    Ok((seats, free))
+}
+
+/// What the waiters were told, over the rounds.
+struct Told {
+    /// Time until a place update, per update.
+    updates: Histogram<u64>,
+    /// Per round: time until every waiter was told.
+    all_told_ms: Vec<f64>,
+    /// Updates that never came.
+    missing: u64,
+}
+
+/// Rounds: a seat is given up (ours, then each new holder's), and every
+/// waiter must hear its new place, the first its `hello`.
+async fn rounds(
+    load: &QueueLoad,
+    seated: &mut Vec<VoiceClient>,
+    closers: &[Arc<Notify>],
+    news: &mut mpsc::Receiver<News>,
+) -> anyhow::Result<Told> {
+    let mut told = Told {
+        updates: histogram()?,
+        all_told_ms: Vec::new(),
+        missing: 0,
+    };
+    let mut holder: Option<usize> = None;
+    let mut remaining = load.waiting;
+    for _ in 0..load.rounds.min(load.waiting) {
+        let t0 = Instant::now();
+        match holder.take() {
+            Some(i) => closers[i].notify_one(),
+            None => match seated.pop() {
+                Some(c) => c.close().await,
+                None => anyhow::bail!("no seated session of ours to end"),
+            },
+        }
+        let mut heard = 0;
+        let mut last = t0;
+        while heard < remaining {
+            match tokio::time::timeout(Duration::from_secs(10), news.recv()).await {
+                Ok(Some((i, at, is_hello))) => {
+                    heard += 1;
+                    last = last.max(at);
+                    let ms = at.saturating_duration_since(t0).as_secs_f64() * 1000.0;
+                    told.updates.record((ms * 1000.0) as u64).ok();
+                    if is_hello {
+                        holder = Some(i);
+                    }
+                }
+                _ => {
+                    told.missing += (remaining - heard) as u64;
+                    break;
+                }
+            }
+        }
+        told.all_told_ms
+            .push(last.saturating_duration_since(t0).as_secs_f64() * 1000.0);
+        remaining -= 1;
+    }
+    Ok(told)
 }
 
 /// The next control message (pings skipped), `None` when the socket ends.

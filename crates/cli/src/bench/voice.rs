@@ -87,76 +87,8 @@ pub async fn run(load: VoiceLoad) -> anyhow::Result<VoiceReport> {
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(load.sessions);
     for _ in 0..load.sessions {
-        let (load, ready, mut go, rtts) =
-            (load.clone(), ready.clone(), go_rx.clone(), rtts.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut tally = Tally::default();
-            let ws = match voice::dial(&load.url, load.token.as_deref(), "").await {
-                Ok(ws) if load.raw => Some(ws),
-                Ok(mut ws) => match voice::read_hello(&mut ws).await {
-                    Ok(_) => Some(ws),
-                    Err(e) => {
-                        tally.error = Some(e.to_string());
-                        None
-                    }
-                },
-                Err(e) => {
-                    tally.error = Some(e.to_string());
-                    None
-                }
-            };
-            ready.wait().await;
-            let Some(ws) = ws else { return (tally, None) };
-            let _ = go.wait_for(|g| *g).await;
-            let (mut sink, mut stream) = ws.split();
-            let mut local = histogram().ok();
-            let period = Duration::from_secs_f64(1.0 / load.rate);
-            let frames = (load.duration.as_secs_f64() * load.rate) as u64;
-            let sender = async {
-                let mut tick = tokio::time::interval(period);
-                for i in 0..frames {
-                    tick.tick().await;
-                    let mut b = vec![0u8; len];
-                    b[..8].copy_from_slice(&i.to_be_bytes());
-                    b[8..16].copy_from_slice(&(start.elapsed().as_nanos() as u64).to_be_bytes());
-                    if sink.send(Message::Binary(Bytes::from(b))).await.is_err() {
-                        return (i, false);
-                    }
-                }
-                (frames, true)
-            };
-            let receiver = async {
-                let mut echoed = 0u64;
-                while echoed < frames {
-                    let next = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
-                    match next {
-                        Ok(Some(Ok(Message::Binary(b)))) if b.len() >= 16 => {
-                            echoed += 1;
-                            let sent_ns = u64::from_be_bytes(b[8..16].try_into().unwrap_or([0; 8]));
-                            let rtt_us =
-                                (start.elapsed().as_nanos() as u64).saturating_sub(sent_ns) / 1000;
-                            if let Some(h) = &mut local {
-                                let _ = h.record(rtt_us.max(1));
-                            }
-                        }
-                        Ok(Some(Ok(_))) => {}
-                        _ => break,
-                    }
-                }
-                echoed
-            };
-            let ((sent, ok), echoed) = tokio::join!(sender, receiver);
-            tally.sent = sent;
-            tally.echoed = echoed;
-            if !ok {
-                tally.error = Some("the connection broke while sending".into());
-            }
-            if let Some(h) = local {
-                let _ = rtts.lock().unwrap_or_else(|e| e.into_inner()).add(h);
-            }
-            let _ = sink.send(Message::Close(None)).await;
-            (tally, Some(()))
-        }));
+        let (load, ready, go, rtts) = (load.clone(), ready.clone(), go_rx.clone(), rtts.clone());
+        tasks.push(tokio::spawn(session(load, ready, go, rtts, start, len)));
     }
     ready.wait().await;
     let server_rss = load.server_pid.and_then(spotlight_server::sys::rss);
@@ -197,4 +129,95 @@ pub async fn run(load: VoiceLoad) -> anyhow::Result<VoiceReport> {
             .filter(|_| echoed > 0)
             .map(|(a, b)| (b - a) / echoed as f64 * 1000.0),
     })
+}
+
+/// One session: connect (and read `hello` unless raw), wait for the
+/// start, then send frames at the rate while reading their echoes.
+async fn session(
+    load: VoiceLoad,
+    ready: Arc<Barrier>,
+    mut go: watch::Receiver<bool>,
+    rtts: Arc<Mutex<Histogram<u64>>>,
+    start: Instant,
+    len: usize,
+) -> (Tally, Option<()>) {
+    let mut tally = Tally::default();
+    let ws = match voice::dial(&load.url, load.token.as_deref(), "").await {
+        Ok(ws) if load.raw => Some(ws),
+        Ok(mut ws) => match voice::read_hello(&mut ws).await {
+            Ok(_) => Some(ws),
+            Err(e) => {
+                tally.error = Some(e.to_string());
+                None
+            }
+        },
+        Err(e) => {
+            tally.error = Some(e.to_string());
+            None
+        }
+    };
+    ready.wait().await;
+    let Some(ws) = ws else { return (tally, None) };
+    let _ = go.wait_for(|g| *g).await;
+    let mut local = histogram().ok();
+    let (sent, ok, echoed) = exchange(ws, &load, start, len, &mut local).await;
+    tally.sent = sent;
+    tally.echoed = echoed;
+    if !ok {
+        tally.error = Some("the connection broke while sending".into());
+    }
+    if let Some(h) = local {
+        let _ = rtts.lock().unwrap_or_else(|e| e.into_inner()).add(h);
+    }
+    (tally, Some(()))
+}
+
+/// Sends the load's frames at its rate (each stamped with its index and
+/// send time) while reading the echoes, whose round trips go to `rtts`;
+/// then closes. Returns (sent, whether sending held, echoed).
+async fn exchange(
+    ws: voice::Ws,
+    load: &VoiceLoad,
+    start: Instant,
+    len: usize,
+    rtts: &mut Option<Histogram<u64>>,
+) -> (u64, bool, u64) {
+    let (mut sink, mut stream) = ws.split();
+    let period = Duration::from_secs_f64(1.0 / load.rate);
+    let frames = (load.duration.as_secs_f64() * load.rate) as u64;
+    let sender = async {
+        let mut tick = tokio::time::interval(period);
+        for i in 0..frames {
+            tick.tick().await;
+            let mut b = vec![0u8; len];
+            b[..8].copy_from_slice(&i.to_be_bytes());
+            b[8..16].copy_from_slice(&(start.elapsed().as_nanos() as u64).to_be_bytes());
+            if sink.send(Message::Binary(Bytes::from(b))).await.is_err() {
+                return (i, false);
+            }
+        }
+        (frames, true)
+    };
+    let receiver = async {
+        let mut echoed = 0u64;
+        while echoed < frames {
+            let next = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+            match next {
+                Ok(Some(Ok(Message::Binary(b)))) if b.len() >= 16 => {
+                    echoed += 1;
+                    let sent_ns = u64::from_be_bytes(b[8..16].try_into().unwrap_or([0; 8]));
+                    let rtt_us = (start.elapsed().as_nanos() as u64).saturating_sub(sent_ns) / 1000;
+                    if let Some(h) = rtts.as_mut() {
+                        let _ = h.record(rtt_us.max(1));
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                _ => break,
+            }
+        }
+        echoed
+    };
+    let ((sent, ok), echoed) = tokio::join!(sender, receiver);
+    let _ = sink.send(Message::Close(None)).await;
+    (sent, ok, echoed)
 }

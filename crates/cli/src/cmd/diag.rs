@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::{connect, Exit, GlobalArgs};
 use spotlight_market::time::format_ms;
-use spotlight_wire::Diag;
+use spotlight_wire::{Diag, DrainStatus};
 
 /// Options of `spotlight diag` (`--json` prints the snapshot as served).
 #[derive(Debug, Clone, Args)]
@@ -120,9 +120,9 @@ fn rows(d: &Diag) -> Vec<(&'static str, String)> {
         });
     let m = &d.metrics;
     let auth = match (d.auth.enabled, d.auth.persistent_sessions) {
-        (false, _) => "open (no PIN)".to_string(),
-        (true, true) => "PIN; sessions survive restarts".to_string(),
-        (true, false) => "PIN; sessions end at restart (no SPOTLIGHT_SECRET)".to_string(),
+        (false, _) => "open (no PIN)",
+        (true, true) => "PIN; sessions survive restarts",
+        (true, false) => "PIN; sessions end at restart (no SPOTLIGHT_SECRET)",
     };
     let mut rows = vec![
         (
@@ -176,19 +176,9 @@ fn rows(d: &Diag) -> Vec<(&'static str, String)> {
                 m.events_total, m.http_requests_total
             ),
         ),
-        ("auth", auth),
+        ("auth", auth.to_string()),
         ("replay", super::replay::summary(&d.replay)),
-        (
-            "drain",
-            if d.drain.draining {
-                format!(
-                    "DRAINING: {} streams, {} voice sessions still connected",
-                    d.drain.streams, d.drain.voice_sessions
-                )
-            } else {
-                "off".to_string()
-            },
-        ),
+        ("drain", drain(&d.drain)),
         ("bus", bus(d.bus.as_ref())),
     ];
     rows.extend(d.upstreams.iter().map(|u| ("upstream", upstream(u))));
@@ -200,6 +190,18 @@ fn rows(d: &Diag) -> Vec<(&'static str, String)> {
         ),
     )]);
     rows
+}
+
+/// Drain mode: off, or who is still connected.
+fn drain(drain: &DrainStatus) -> String {
+    if drain.draining {
+        format!(
+            "DRAINING: {} streams, {} voice sessions still connected",
+            drain.streams, drain.voice_sessions
+        )
+    } else {
+        "off".to_string()
+    }
 }
 
 /// The clients whose queues are longest, or `none`.

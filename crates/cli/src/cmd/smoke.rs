@@ -284,40 +284,11 @@ pub async fn smoke(args: &SmokeArgs, global: &GlobalArgs) -> anyhow::Result<Smok
         .filter(|c| !args.skip.contains(c))
         .collect();
     let spinners = Spinners::new(!global.json && global.quiet == 0);
-    let timed = |check: Check| {
-        let ctx = &ctx;
-        let spinners = &spinners;
-        async move {
-            let spinner = spinners.add(check);
-            let t = Instant::now();
-            let outcome = tokio::time::timeout(args.timeout, checks::run(check, ctx)).await;
-            let (status, message) = match outcome {
-                Ok(Ok(o)) => (o.status, o.message),
-                Ok(Err(e)) => (Status::Error, format!("{e:#}")),
-                Err(_) => (
-                    Status::Error,
-                    format!(
-                        "did not finish within {}",
-                        humantime::format_duration(args.timeout)
-                    ),
-                ),
-            };
-            let result = CheckResult {
-                name: check,
-                status,
-                seconds: (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-                message: spotlight_wire::text::shorten(&message, 300),
-            };
-            if let Some(s) = spinner {
-                s.finish_and_clear();
-            }
-            result
-        }
-    };
+    let run = |check: Check| timed(check, &ctx, &spinners, args.timeout);
     let (calm, disturbing): (Vec<Check>, Vec<Check>) = selected.iter().partition(|c| !c.disturbs());
-    let mut results = futures::future::join_all(calm.into_iter().map(&timed)).await;
+    let mut results = futures::future::join_all(calm.into_iter().map(&run)).await;
     for check in disturbing {
-        results.push(timed(check).await);
+        results.push(run(check).await);
     }
     results.sort_by_key(|r| Check::ALL.iter().position(|c| *c == r.name));
     if let Some(s) = spawned {
@@ -332,6 +303,38 @@ pub async fn smoke(args: &SmokeArgs, global: &GlobalArgs) -> anyhow::Result<Smok
         seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         checks: results,
     })
+}
+
+/// Runs one check within `timeout`, its spinner turning meanwhile.
+async fn timed(
+    check: Check,
+    ctx: &checks::Ctx,
+    spinners: &Spinners,
+    timeout: Duration,
+) -> CheckResult {
+    let spinner = spinners.add(check);
+    let t = Instant::now();
+    let outcome = tokio::time::timeout(timeout, checks::run(check, ctx)).await;
+    let (status, message) = match outcome {
+        Ok(Ok(o)) => (o.status, o.message),
+        Ok(Err(e)) => (Status::Error, format!("{e:#}")),
+        Err(_) => (
+            Status::Error,
+            format!(
+                "did not finish within {}",
+                humantime::format_duration(timeout)
+            ),
+        ),
+    };
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    CheckResult {
+        name: check,
+        status,
+        seconds: (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        message: spotlight_wire::text::shorten(&message, 300),
+    }
 }
 
 /// A spinner per running check on a terminal (stderr); the report itself

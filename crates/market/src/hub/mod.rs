@@ -143,6 +143,51 @@ struct Inner {
 }
 
 impl Inner {
+    /// The series keys of `symbols` (every symbol when none), sorted,
+    /// once each.
+    fn keys(&self, symbols: &[String]) -> Result<Vec<u32>, SubscribeError> {
+        if symbols.is_empty() {
+            return Ok((0..self.series.len() as u32).collect());
+        }
+        let mut keys = symbols
+            .iter()
+            .map(|s| {
+                self.index
+                    .get(s.as_str())
+                    .copied()
+                    .ok_or_else(|| SubscribeError::UnknownSymbol(s.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// Where a subscription starts: live, after `seq` (read from the ring
+    /// through a cursor as the stream drains, [`Hub::catch_up`]: nothing is
+    /// copied now), or with a reset.
+    fn start(&self, resume: &Resume) -> Result<(Start, Option<u64>), SubscribeError> {
+        let head = self.head;
+        let low = self.ring.low_seq(head);
+        Ok(match resume {
+            Resume::Live => (Start::Live, None),
+            Resume::After { epoch: Some(e), .. } if **e != *self.epoch => {
+                (Start::Reset(ResetReason::EpochChanged), None)
+            }
+            Resume::After { seq, .. } if self.boundary.is_some_and(|(b, _)| *seq < b) => {
+                let reason = self.boundary.map_or(ResetReason::GapTooOld, |(_, r)| r);
+                (Start::Reset(reason), None)
+            }
+            Resume::After { seq, .. } if *seq > head => {
+                return Err(SubscribeError::AheadOfHead { seq: *seq, head })
+            }
+            Resume::After { seq, .. } if seq + 1 < low => {
+                (Start::Reset(ResetReason::GapTooOld), None)
+            }
+            Resume::After { seq, .. } => (Start::Resumed, Some(*seq)),
+        })
+    }
+
     fn new(config: &HubConfig) -> Inner {
         Inner {
             epoch: Arc::from(""),
@@ -433,44 +478,10 @@ impl Hub {
         resume: &Resume,
     ) -> Result<Subscription, SubscribeError> {
         let mut inner = self.lock();
-        let keys: Vec<u32> = if symbols.is_empty() {
-            (0..inner.series.len() as u32).collect()
-        } else {
-            let mut keys = symbols
-                .iter()
-                .map(|s| {
-                    inner
-                        .index
-                        .get(s.as_str())
-                        .copied()
-                        .ok_or_else(|| SubscribeError::UnknownSymbol(s.clone()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            keys.sort_unstable();
-            keys.dedup();
-            keys
-        };
+        let keys = inner.keys(symbols)?;
         let head = inner.head;
         let low = inner.ring.low_seq(head);
-        let (start, cursor) = match resume {
-            Resume::Live => (Start::Live, None),
-            Resume::After { epoch: Some(e), .. } if **e != *inner.epoch => {
-                (Start::Reset(ResetReason::EpochChanged), None)
-            }
-            Resume::After { seq, .. } if inner.boundary.is_some_and(|(b, _)| *seq < b) => {
-                let reason = inner.boundary.map_or(ResetReason::GapTooOld, |(_, r)| r);
-                (Start::Reset(reason), None)
-            }
-            Resume::After { seq, .. } if *seq > head => {
-                return Err(SubscribeError::AheadOfHead { seq: *seq, head })
-            }
-            Resume::After { seq, .. } if seq + 1 < low => {
-                (Start::Reset(ResetReason::GapTooOld), None)
-            }
-            // Missed events are read from the ring through a cursor as the
-            // stream drains ([`Hub::catch_up`]): nothing is copied now.
-            Resume::After { seq, .. } => (Start::Resumed, Some(*seq)),
-        };
+        let (start, cursor) = inner.start(resume)?;
         let id = inner.next_id;
         inner.next_id += 1;
         let queue = Arc::new(ClientQueue::new(

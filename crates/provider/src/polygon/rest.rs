@@ -107,6 +107,32 @@ impl Rest {
         Ok(out)
     }
 
+    /// One GET of `url` with the key, in its own span (the trace sent on).
+    async fn get(&self, url: &str) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::info_span!(
+            "upstream.request",
+            upstream = "polygon_rest",
+            url = %url.split('?').next().unwrap_or_default(),
+            status = tracing::field::Empty,
+        );
+        let sent = async {
+            let mut headers = reqwest::header::HeaderMap::new();
+            spotlight_telemetry::inject(&mut headers);
+            self.http
+                .get(url)
+                .headers(headers)
+                .query(&[("apiKey", self.key.as_str())])
+                .send()
+                .await
+        }
+        .instrument(span.clone())
+        .await;
+        if let Ok(res) = &sent {
+            span.record("status", res.status().as_u16());
+        }
+        sent
+    }
+
     /// One page, with the key added, retried as the module says.
     async fn page(&self, url: &str) -> Result<AggsPage, RestError> {
         let mut failures = Backoff::attempts_at_most(SERVER_ERROR_TRIES - 1);
@@ -116,27 +142,7 @@ impl Rest {
         limited.cap = self.rate_limit_wait * 8;
         loop {
             self.breaker.allow()?;
-            let span = tracing::info_span!(
-                "upstream.request",
-                upstream = "polygon_rest",
-                url = %url.split('?').next().unwrap_or_default(),
-                status = tracing::field::Empty,
-            );
-            let sent = async {
-                let mut headers = reqwest::header::HeaderMap::new();
-                spotlight_telemetry::inject(&mut headers);
-                self.http
-                    .get(url)
-                    .headers(headers)
-                    .query(&[("apiKey", self.key.as_str())])
-                    .send()
-                    .await
-            }
-            .instrument(span.clone())
-            .await;
-            if let Ok(res) = &sent {
-                span.record("status", res.status().as_u16());
-            }
+            let sent = self.get(url).await;
             let (kind, detail) = match sent {
                 Ok(res) if res.status().is_success() => match res.json::<AggsPage>().await {
                     Ok(page) => {

@@ -9,7 +9,9 @@ pub mod session;
 pub mod tools;
 mod waiting_room;
 
-use axum::extract::ws::{rejection::WebSocketUpgradeRejection, Message, WebSocketUpgrade};
+use axum::extract::ws::{
+    rejection::WebSocketUpgradeRejection, Message, WebSocket, WebSocketUpgrade,
+};
 use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -17,7 +19,7 @@ use tracing::Instrument;
 pub use metrics::VoiceMetrics;
 pub use session::{Sessions, VoiceConfig};
 
-use super::admission::Ticket;
+use super::admission::{StreamPermit, Ticket};
 use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
@@ -99,45 +101,47 @@ pub async fn voice(
         .max_write_buffer_size(hard + config.outbound_limit + 64 * 1024)
         .max_message_size(hard)
         .max_frame_size(hard)
-        .on_upgrade(move |mut socket| {
-            async move {
-                let sessions = state.voice.clone();
-                let metrics = state.metrics.voice.clone();
-                // A resumed session has its seat (held since the drop): it
-                // never waits behind new ones.
-                if let Some(token) = &request.resume {
-                    match sessions.resume(token, request.last) {
-                        Ok(attached) => {
-                            metrics.sessions.with_label_values(&["resumed"]).inc();
-                            state.metrics.admission.request("voice", "admitted");
-                            return conn::serve(socket, state, attached, permit).await;
-                        }
-                        Err(why) => {
-                            metrics.sessions.with_label_values(&["rejected"]).inc();
-                            let e = ServerMessage::Error {
-                                code: "resume_rejected".into(),
-                                message: why.message().into(),
-                                reference: None,
-                                retry_ms: None,
-                                seq: 0,
-                            };
-                            let text = serde_json::to_string(&e).unwrap_or_default();
-                            let stall = state.config.limits.stall_timeout;
-                            if !waiting_room::send(&mut socket, Message::Text(text.into()), stall)
-                                .await
-                            {
-                                return;
-                            }
-                        }
-                    }
-                }
-                let Some(seat) = waiting_room::seat(&mut socket, &state).await else {
-                    return;
-                };
-                metrics.sessions.with_label_values(&["new"]).inc();
-                let attached = sessions.create(seat);
-                conn::serve(socket, state, attached, permit).await;
+        .on_upgrade(move |socket| upgraded(socket, state, request, permit).instrument(span))
+}
+
+/// An upgraded voice connection: a resume goes straight back to its
+/// session (it holds its seat); a new session first waits for a seat.
+async fn upgraded(
+    mut socket: WebSocket,
+    state: AppState,
+    request: VoiceRequest,
+    permit: StreamPermit,
+) {
+    let sessions = state.voice.clone();
+    let metrics = state.metrics.voice.clone();
+    if let Some(token) = &request.resume {
+        match sessions.resume(token, request.last) {
+            Ok(attached) => {
+                metrics.sessions.with_label_values(&["resumed"]).inc();
+                state.metrics.admission.request("voice", "admitted");
+                return conn::serve(socket, state, attached, permit).await;
             }
-            .instrument(span)
-        })
+            Err(why) => {
+                metrics.sessions.with_label_values(&["rejected"]).inc();
+                let e = ServerMessage::Error {
+                    code: "resume_rejected".into(),
+                    message: why.message().into(),
+                    reference: None,
+                    retry_ms: None,
+                    seq: 0,
+                };
+                let text = serde_json::to_string(&e).unwrap_or_default();
+                let stall = state.config.limits.stall_timeout;
+                if !waiting_room::send(&mut socket, Message::Text(text.into()), stall).await {
+                    return;
+                }
+            }
+        }
+    }
+    let Some(seat) = waiting_room::seat(&mut socket, &state).await else {
+        return;
+    };
+    metrics.sessions.with_label_values(&["new"]).inc();
+    let attached = sessions.create(seat);
+    conn::serve(socket, state, attached, permit).await;
 }

@@ -15,6 +15,10 @@ use std::sync::Arc;
 use spotlight_provider::health::UpstreamHealth;
 use spotlight_reconnect::Backoff;
 
+/// A WebSocket to the upstream.
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// Frames queued towards the upstream at most.
 const TOWARDS: usize = 64;
 
@@ -92,30 +96,8 @@ async fn run(
                     return;
                 }
                 was_up = true;
-                let (mut sink, mut stream) = ws.split();
-                loop {
-                    tokio::select! {
-                        _ = stop.cancelled() => {
-                            let _ = sink.send(Message::Close(None)).await;
-                            return;
-                        }
-                        frame = to.recv() => match frame {
-                            Some(f) => if sink.send(Message::Binary(f)).await.is_err() { break },
-                            None => return,
-                        },
-                        incoming = stream.next() => match incoming {
-                            Some(Ok(Message::Binary(b))) => {
-                                if let Some(h) = &health {
-                                    h.message();
-                                }
-                                if from.send(FromUpstream::Frame(b)).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Some(Ok(_)) => {}
-                            Some(Err(_)) | None => break,
-                        },
-                    }
+                if !pump(ws, health.as_deref(), &mut to, &from, &stop).await {
+                    return;
                 }
             }
             Err((kind, e)) => {
@@ -143,14 +125,45 @@ async fn run(
     }
 }
 
+/// Carries frames both ways over one connection until it breaks (`true`:
+/// dial again) or the relay ends (`false`: stopped, or either side gone).
+async fn pump(
+    ws: Ws,
+    health: Option<&UpstreamHealth>,
+    to: &mut mpsc::Receiver<Bytes>,
+    from: &mpsc::Sender<FromUpstream>,
+    stop: &CancellationToken,
+) -> bool {
+    let (mut sink, mut stream) = ws.split();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => {
+                let _ = sink.send(Message::Close(None)).await;
+                return false;
+            }
+            frame = to.recv() => match frame {
+                Some(f) => if sink.send(Message::Binary(f)).await.is_err() { return true },
+                None => return false,
+            },
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Binary(b))) => {
+                    if let Some(h) = health {
+                        h.message();
+                    }
+                    if from.send(FromUpstream::Frame(b)).await.is_err() {
+                        return false;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return true,
+            },
+        }
+    }
+}
+
 /// One dial of the upstream, in its own trace span, carrying the trace
 /// context.
-async fn dial(
-    url: &str,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    tokio_tungstenite::tungstenite::Error,
-> {
+async fn dial(url: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tracing::Instrument;
     let span = tracing::info_span!("upstream.connect", upstream = "voice");

@@ -90,23 +90,11 @@ pub async fn join(
         node.clone(),
         stop.clone(),
     ));
-    let snapshot = loop {
-        if let Some(s) = log.snapshot(&mut con).await? {
-            break s;
-        }
-        if node.is_producer() {
-            let (hub, origin) = start_source(args, config.clone())?;
-            let start = start_of(&hub, new_epoch(), &source, origin)?;
-            log.init(&mut con, &holder, &start).await?;
-            tracing::info!(epoch = %start.epoch, "started the shared log");
-            continue;
-        }
-        tracing::info!("waiting for a producer to start the shared log");
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(200)) => {}
-            () = stop.cancelled() => anyhow::bail!("stopped before the shared log started"),
-        }
+    let begin = || {
+        let (hub, origin) = start_source(args, config.clone())?;
+        start_of(&hub, new_epoch(), &source, origin)
     };
+    let snapshot = first_snapshot(&log, &mut con, &holder, &node, begin, &stop).await?;
     if snapshot.source != source {
         tracing::warn!(log = %snapshot.source, this = %source, "the shared log is produced from another source: if this instance takes the lease it produces from its own (give every instance the same --source and simulation settings)");
     }
@@ -153,6 +141,34 @@ pub async fn join(
         con: reader,
         client,
     })
+}
+
+/// The shared log's snapshot: started here (from `begin`) when this
+/// instance produces and the log is empty, else waited for.
+async fn first_snapshot(
+    log: &Log,
+    con: &mut redis::aio::MultiplexedConnection,
+    holder: &str,
+    node: &NodeState,
+    begin: impl Fn() -> anyhow::Result<Snapshot>,
+    stop: &CancellationToken,
+) -> anyhow::Result<Snapshot> {
+    loop {
+        if let Some(s) = log.snapshot(con).await? {
+            return Ok(s);
+        }
+        if node.is_producer() {
+            let start = begin()?;
+            log.init(con, holder, &start).await?;
+            tracing::info!(epoch = %start.epoch, "started the shared log");
+            continue;
+        }
+        tracing::info!("waiting for a producer to start the shared log");
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            () = stop.cancelled() => anyhow::bail!("stopped before the shared log started"),
+        }
+    }
 }
 
 /// A first connection, on the shared policy for a few attempts.
