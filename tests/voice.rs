@@ -453,6 +453,35 @@ async fn a_frame_over_1_mib_closes_with_1009() {
     server.stop().await;
 }
 
+/// A frame beyond twice the limit is refused unread by the WebSocket
+/// layer; its error is recognised by type and closes with 1009 too.
+#[tokio::test]
+async fn a_frame_the_websocket_layer_refuses_closes_with_1009() {
+    let server = voice_server(VoiceConfig::default()).await;
+    let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
+    client
+        .send(Message::Binary(Bytes::from(vec![0u8; 3 * 1024 * 1024])))
+        .await
+        .unwrap();
+    let closed = loop {
+        match guard(client.next()).await {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(
+            closed,
+            VoiceError::Closed {
+                code: close::TOO_BIG,
+                ..
+            }
+        ),
+        "{closed:?}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn with_a_pin_the_upgrade_needs_a_session() {
     let server = TestServer::start(

@@ -41,11 +41,9 @@ pub fn apply_mark(hub: &Hub, node: &NodeState, name: &str, bytes: &bytes::Bytes)
 
 /// The status a `replay` SSE frame carries.
 fn replay_status_of(frame: &[u8]) -> Option<ReplayStatus> {
-    let text = std::str::from_utf8(frame).ok()?;
-    let mut lines = text.lines();
-    (lines.next()? == "event: replay").then_some(())?;
-    let data = lines.find_map(|l| l.strip_prefix("data: "))?;
-    serde_json::from_str(data).ok()
+    let first = spotlight_wire::sse_messages(frame).next()?;
+    (first.event? == b"replay").then_some(())?;
+    serde_json::from_slice(first.data?).ok()
 }
 
 /// Applies what the follower reads to the serving hub.

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use spotlight_market::hub::{MarkKind, Mirrored};
 use spotlight_market::{Candle, Timeframe};
-use spotlight_wire::BarEvent;
+use spotlight_wire::{sse_messages, BarEvent};
 
 /// The final 1m bars an event carries (most carry none), for the history
 /// the log keeps beside the events.
@@ -17,12 +17,8 @@ pub fn final_minutes(event: &Mirrored) -> Vec<Candle> {
     if event.finals & (1 << m1) == 0 {
         return Vec::new();
     }
-    let Ok(text) = std::str::from_utf8(&event.frames[m1]) else {
-        return Vec::new();
-    };
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .filter_map(|d| serde_json::from_str::<BarEvent>(d).ok())
+    sse_messages(&event.frames[m1])
+        .filter_map(|m| serde_json::from_slice::<BarEvent>(m.data?).ok())
         .filter(|b| b.bar.is_final)
         .map(|b| b.bar.candle())
         .collect()

@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 
 pub mod bar;
 mod diag;
+pub mod sse;
 pub mod text;
 pub mod timeframe;
 pub mod voice;
 
 pub use bar::{Bar, Candle};
 pub use diag::*;
+pub use sse::{read_sse, sse_messages, write_sse, SseMessage};
 pub use timeframe::Timeframe;
 
 /// A `bar` SSE event: the bar plus its hub sequence number and emit time.
@@ -192,39 +194,6 @@ pub struct ErrorDetail {
     pub code: String,
     /// What went wrong, for a person.
     pub message: String,
-}
-
-/// Appends one SSE message (`id:` when given as `{epoch}:{seq}`, `event:`,
-/// one `data:` line of JSON, blank line) to `buf`.
-pub fn write_sse(buf: &mut Vec<u8>, event: &str, id: Option<(&str, u64)>, data: &impl Serialize) {
-    use std::io::Write;
-    if let Some((epoch, seq)) = id {
-        let _ = writeln!(buf, "id: {epoch}:{seq}");
-    }
-    let _ = writeln!(buf, "event: {event}");
-    buf.extend_from_slice(b"data: ");
-    // Serializing these plain structs cannot fail; JSON never holds a raw newline.
-    let _ = serde_json::to_writer(&mut *buf, data);
-    buf.extend_from_slice(b"\n\n");
-}
-
-/// Reads back what [`write_sse`] wrote: `(event, data)` per message (for
-/// tests: it panics on anything else).
-pub fn read_sse(bytes: &[u8]) -> Vec<(String, serde_json::Value)> {
-    std::str::from_utf8(bytes)
-        .expect("SSE frames are UTF-8")
-        .split("\n\n")
-        .filter(|m| !m.is_empty())
-        .map(|m| {
-            let field = |name: &str| {
-                m.lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .expect("field present")
-            };
-            let data = serde_json::from_str(field("data: ")).expect("data is JSON");
-            (field("event: ").to_string(), data)
-        })
-        .collect()
 }
 
 /// An SSE event id `{epoch}:{seq}`, or a bare `{seq}` meaning the current epoch.

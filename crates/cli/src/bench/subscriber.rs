@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use super::socket::{describe, recv, wall_ns, Received};
 use super::{Shared, INGEST_T0};
 use spotlight_wire::timeframe::MINUTE_MS;
+use spotlight_wire::SseMessage;
 
 /// What one subscriber saw.
 #[derive(Default)]
@@ -140,7 +141,7 @@ pub(super) async fn subscriber(
         while let Some(end) = find(&buf[start..], b"\n\n") {
             let message = &buf[start..start + end];
             start += end + 2;
-            let Some(data) = data_of(message) else {
+            let Some(data) = SseMessage::parse(message).data else {
                 continue;
             };
             let Ok(probe) = serde_json::from_slice::<Probe>(data) else {
@@ -242,19 +243,6 @@ async fn response_head(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<Vec<u
             return Ok(buf.split_off(end + 4));
         }
     }
-}
-
-fn data_of(message: &[u8]) -> Option<&[u8]> {
-    let mut data = None;
-    for line in message.split(|b| *b == b'\n') {
-        if let Some(d) = line
-            .strip_prefix(b"data: ")
-            .or_else(|| line.strip_prefix(b"data:"))
-        {
-            data = Some(d);
-        }
-    }
-    data
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -47,9 +47,8 @@ pub enum MirrorError {
 
 /// The last `bar` of a frame (a frame may close the previous minute first).
 fn last_bar(frame: &[u8]) -> Option<BarEvent> {
-    let text = std::str::from_utf8(frame).ok()?;
-    let data = text.lines().rev().find_map(|l| l.strip_prefix("data: "))?;
-    serde_json::from_str(data).ok()
+    let last = spotlight_wire::sse_messages(frame).last()?;
+    serde_json::from_slice(last.data?).ok()
 }
 
 /// The 1m bar an event carries (read back from its 1m frame), checked,

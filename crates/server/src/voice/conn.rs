@@ -341,78 +341,90 @@ enum Ending {
     Replaced,
 }
 
-/// Serves one voice connection until it ends.
-pub async fn serve<S>(socket: S, state: AppState, mut attached: Attached, _permit: StreamPermit)
+/// Serves one voice connection until it ends. A plain fn returning an
+/// async block: the arguments are stored once in the connection's future
+/// (an async fn stores them twice), and the config and metrics are read
+/// in place, not cloned into it.
+#[allow(clippy::manual_async_fn)] // an async fn would store the arguments twice
+pub fn serve<S>(
+    socket: S,
+    state: AppState,
+    mut attached: Attached,
+    permit: StreamPermit,
+) -> impl std::future::Future<Output = ()> + Send
 where
     S: Stream<Item = Result<Message, axum::Error>>
         + Sink<Message, Error = axum::Error>
         + Send
         + 'static,
 {
-    let sessions = state.voice.clone();
-    let config = sessions.config.clone();
-    let metrics = state.metrics.voice.clone();
-    metrics.connections.inc();
-    let span = tracing::Span::current();
-    span.record("session", attached.id.as_str());
-    span.record("resumed", attached.resumed);
-    let (sink, mut stream) = socket.split();
-    let outbox = Arc::new(Outbox::default());
-    greet(&outbox, &mut attached, &config, &metrics);
-    // The writer runs in this task: an echo goes out in the same wake
-    // that read its frame. A socket that takes nothing for the stall
-    // timeout ends the connection (4008, counted).
-    let mut writer = Writer::new(sink);
-    let conn = Conn {
-        state: &state,
-        sessions: &sessions,
-        session: attached.session.clone(),
-        generation: attached.generation,
-        outbox: outbox.clone(),
-    };
-    let mut relay = Relaying {
-        relay: config
-            .upstream
-            .clone()
-            .map(|url| relay::start(url, config.upstream_health.clone())),
-        up: true,
-    };
-    let mut heartbeat = tokio::time::interval(config.heartbeat);
-    heartbeat.reset();
-    let mut heard = Instant::now();
-    // Waiting on a token registers with it: once, not once per message.
-    let replaced = attached.kick.cancelled();
-    let shutdown = state.shutdown.cancelled();
-    tokio::pin!(replaced, shutdown);
-    let ending = loop {
-        let step = tokio::select! {
-            biased;
-            end = std::future::poll_fn(|cx| writer.poll_write(cx, &outbox)) => Err(match end {
-                WriteEnd::Done => Ending::Lost,
-                WriteEnd::Stalled => Ending::Closed(close::SLOW, true),
-            }),
-            incoming = stream.next() => {
-                heard = Instant::now();
-                conn.incoming(incoming, &relay)
-            }
-            event = relay.recv() => conn.upstream(event, &mut relay),
-            _ = heartbeat.tick() => conn.beat(heard, config.idle),
-            () = &mut replaced => Err(Ending::Replaced),
-            () = &mut shutdown => Err(conn.close(close::GOING_AWAY, "server shutting down", true)),
+    async move {
+        let sessions = &*state.voice;
+        let config = &sessions.config;
+        let metrics = &state.metrics.voice;
+        metrics.connections.inc();
+        let span = tracing::Span::current();
+        span.record("session", attached.id.as_str());
+        span.record("resumed", attached.resumed);
+        let (sink, mut stream) = socket.split();
+        let outbox = Arc::new(Outbox::default());
+        greet(&outbox, &mut attached, config, metrics);
+        // The writer runs in this task: an echo goes out in the same wake
+        // that read its frame. A socket that takes nothing for the stall
+        // timeout ends the connection (4008, counted).
+        let mut writer = Writer::new(sink);
+        let conn = Conn {
+            state: &state,
+            sessions,
+            session: attached.session.clone(),
+            generation: attached.generation,
+            outbox: outbox.clone(),
         };
-        if let Err(ending) = step {
-            break ending;
+        let mut relay = Relaying {
+            relay: config
+                .upstream
+                .clone()
+                .map(|url| relay::start(url, config.upstream_health.clone())),
+            up: true,
+        };
+        let mut heartbeat = tokio::time::interval(config.heartbeat);
+        heartbeat.reset();
+        let mut heard = Instant::now();
+        // Waiting on a token registers with it: once, not once per message.
+        let replaced = attached.kick.cancelled();
+        let shutdown = state.shutdown.cancelled();
+        tokio::pin!(replaced, shutdown);
+        let ending = loop {
+            let step = tokio::select! {
+                biased;
+                end = std::future::poll_fn(|cx| writer.poll_write(cx, &outbox)) => Err(match end {
+                    WriteEnd::Done => Ending::Lost,
+                    WriteEnd::Stalled => Ending::Closed(close::SLOW, true),
+                }),
+                incoming = stream.next() => {
+                    heard = Instant::now();
+                    conn.incoming(incoming, &relay)
+                }
+                event = relay.recv() => conn.upstream(event, &mut relay),
+                _ = heartbeat.tick() => conn.beat(heard, config.idle),
+                () = &mut replaced => Err(Ending::Replaced),
+                () = &mut shutdown => Err(conn.close(close::GOING_AWAY, "server shutting down", true)),
+            };
+            if let Err(ending) = step {
+                break ending;
+            }
+        };
+        drop(relay);
+        settle(&ending, &attached, sessions, metrics);
+        // Let the close frame go out, within the stall bound; a stalled
+        // socket takes nothing more.
+        if !matches!(ending, Ending::Closed(close::SLOW, _)) {
+            let stall = state.config.limits.stall_timeout;
+            let _ = tokio::time::timeout(stall, writer.finish(&outbox)).await;
         }
-    };
-    drop(relay);
-    settle(&ending, &attached, &sessions, &metrics);
-    // Let the close frame go out, within the stall bound; a stalled
-    // socket takes nothing more.
-    if !matches!(ending, Ending::Closed(close::SLOW, _)) {
-        let stall = state.config.limits.stall_timeout;
-        let _ = tokio::time::timeout(stall, writer.finish(&outbox)).await;
+        metrics.connections.dec();
+        drop(permit);
     }
-    metrics.connections.dec();
 }
 
 /// Queues `hello` and what the session replays.
@@ -564,12 +576,8 @@ impl Conn<'_> {
     }
 }
 
-/// Whether a read failed on a frame over the size limit.
+/// Whether a read failed on a frame over the size limit (the WebSocket
+/// layer's own error, found among the causes: typed, not by its text).
 fn too_big(e: &axum::Error) -> bool {
-    match ws_error(e) {
-        Some(t) => matches!(t, tokio_tungstenite::tungstenite::Error::Capacity(_)),
-        None => {
-            e.to_string().contains("Space limit exceeded") || e.to_string().contains("too long")
-        }
-    }
+    ws_error(e).is_some_and(|t| matches!(t, tokio_tungstenite::tungstenite::Error::Capacity(_)))
 }

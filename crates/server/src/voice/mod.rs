@@ -17,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 pub use metrics::VoiceMetrics;
+use session::Attached;
 pub use session::{Sessions, VoiceConfig};
 
-use super::admission::{StreamPermit, Ticket};
+use super::admission::Ticket;
 use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
@@ -101,25 +102,35 @@ pub async fn voice(
         .max_write_buffer_size(hard + config.outbound_limit + 64 * 1024)
         .max_message_size(hard)
         .max_frame_size(hard)
-        .on_upgrade(move |socket| upgraded(socket, state, request, permit).instrument(span))
+        .on_upgrade(move |mut socket| {
+            // An async block, not an async fn: its captures are stored
+            // once in every connection's future (an async fn keeps its
+            // arguments twice), and nothing of the wait outlives it.
+            async move {
+                let Some(attached) = attach(&mut socket, &state, &request).await else {
+                    return;
+                };
+                conn::serve(socket, state, attached, permit).await;
+            }
+            .instrument(span)
+        })
 }
 
-/// An upgraded voice connection: a resume goes straight back to its
-/// session (it holds its seat); a new session first waits for a seat.
-async fn upgraded(
-    mut socket: WebSocket,
-    state: AppState,
-    request: VoiceRequest,
-    permit: StreamPermit,
-) {
-    let sessions = state.voice.clone();
-    let metrics = state.metrics.voice.clone();
+/// The connection's session: a resume goes straight back to its own (it
+/// holds its seat); a new session (or a refused resume) first waits for a
+/// seat. `None` when the connection went away meanwhile.
+async fn attach(
+    socket: &mut WebSocket,
+    state: &AppState,
+    request: &VoiceRequest,
+) -> Option<Attached> {
+    let metrics = &state.metrics.voice;
     if let Some(token) = &request.resume {
-        match sessions.resume(token, request.last) {
+        match state.voice.resume(token, request.last) {
             Ok(attached) => {
                 metrics.sessions.with_label_values(&["resumed"]).inc();
                 state.metrics.admission.request("voice", "admitted");
-                return conn::serve(socket, state, attached, permit).await;
+                return Some(attached);
             }
             Err(why) => {
                 metrics.sessions.with_label_values(&["rejected"]).inc();
@@ -132,16 +143,13 @@ async fn upgraded(
                 };
                 let text = serde_json::to_string(&e).unwrap_or_default();
                 let stall = state.config.limits.stall_timeout;
-                if !waiting_room::send(&mut socket, Message::Text(text.into()), stall).await {
-                    return;
+                if !waiting_room::send(socket, Message::Text(text.into()), stall).await {
+                    return None;
                 }
             }
         }
     }
-    let Some(seat) = waiting_room::seat(&mut socket, &state).await else {
-        return;
-    };
+    let seat = waiting_room::seat(socket, state).await?;
     metrics.sessions.with_label_values(&["new"]).inc();
-    let attached = sessions.create(seat);
-    conn::serve(socket, state, attached, permit).await;
+    Some(state.voice.create(seat))
 }
