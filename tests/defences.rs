@@ -412,12 +412,7 @@ async fn logout_revokes_the_token_and_a_new_pin_ends_every_session() {
 
 #[tokio::test]
 async fn a_replay_from_the_far_past_is_refused_not_spun_on() {
-    let server = TestServer::empty(HubConfig::default()).await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 5)))
-        .await
-        .unwrap();
+    let server = TestServer::with_finals(&["SPY"], 0, 5).await;
     let res = reqwest::Client::new()
         .post(format!("{}/api/replay/start", server.url))
         .json(&serde_json::json!({"from": i64::MIN, "speed": 1000}))
@@ -475,12 +470,7 @@ async fn zero_intervals_short_pins_and_non_utf8_secrets_are_refused_at_start() {
 
 #[tokio::test]
 async fn a_stream_resumed_from_an_unknown_position_says_so() {
-    let server = TestServer::empty(HubConfig::default()).await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 3)))
-        .await
-        .unwrap();
+    let server = TestServer::with_finals(&["SPY"], 0, 3).await;
     let (hello, mut stream) = open(
         &server.client(),
         Subscribe {

@@ -65,12 +65,8 @@ async fn health_and_readiness() {
 
 #[tokio::test]
 async fn history_rolls_up_and_pages_with_before() {
-    let server = TestServer::empty(HubConfig::default()).await;
+    let server = TestServer::with_finals(&["SPY"], 0, 60).await;
     let client = server.client();
-    client
-        .ingest(ndjson(&finals(&["SPY"], 0, 60)))
-        .await
-        .unwrap();
     let h = client
         .history("SPY", Timeframe::M15, 100, None)
         .await
@@ -105,12 +101,7 @@ async fn history_rolls_up_and_pages_with_before() {
 
 #[tokio::test]
 async fn symbols_list_last_price_and_change() {
-    let server = TestServer::empty(HubConfig::default()).await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY", "QQQ"], 0, 3)))
-        .await
-        .unwrap();
+    let server = TestServer::with_finals(&["SPY", "QQQ"], 0, 3).await;
     let symbols = server.client().symbols().await.unwrap().symbols;
     assert_eq!(
         symbols
@@ -130,12 +121,7 @@ type BadRequest<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
 
 #[tokio::test]
 async fn bad_query_parameters_are_json_errors() {
-    let server = TestServer::empty(HubConfig::default()).await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 3)))
-        .await
-        .unwrap();
+    let server = TestServer::with_finals(&["SPY"], 0, 3).await;
     let cases: &[BadRequest] = &[
         (
             "/api/history?symbol=SPY&timeframe=2m",

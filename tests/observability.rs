@@ -154,12 +154,7 @@ async fn sse_metrics_move_with_connections_and_resumes() {
 
 #[tokio::test]
 async fn http_metrics_use_the_route_template() {
-    let server = TestServer::empty(HubConfig::default()).await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 1)))
-        .await
-        .unwrap();
+    let server = TestServer::with_finals(&["SPY"], 0, 1).await;
     for path in [
         "/api/history?symbol=SPY",
         "/api/history?symbol=NOPE",
@@ -244,12 +239,8 @@ async fn diag_is_consistent_with_metrics_and_matches_its_schema() {
 
 #[tokio::test]
 async fn metrics_json_carries_the_same_figures() {
-    let server = TestServer::empty(HubConfig::default()).await;
+    let server = TestServer::with_finals(&["SPY"], 0, 3).await;
     let client = server.client();
-    client
-        .ingest(ndjson(&finals(&["SPY"], 0, 3)))
-        .await
-        .unwrap();
     let (_, _stream) = open(&client, Subscribe::default()).await;
     let json: serde_json::Value = client.get_json("/api/metrics/json").await.unwrap();
     let text = samples(&server.url).await;

@@ -9,12 +9,8 @@ use spotlight_wire::ResetReason;
 
 #[tokio::test]
 async fn hello_first_then_ids_are_epoch_seq_with_no_gap_across_symbols() {
-    let server = TestServer::empty(HubConfig::default()).await;
+    let server = TestServer::with_finals(&["SPY", "QQQ", "IWM"], 0, 1).await;
     let client = server.client();
-    client
-        .ingest(ndjson(&finals(&["SPY", "QQQ", "IWM"], 0, 1)))
-        .await
-        .unwrap();
     let (hello, mut stream) = open(&client, Subscribe::default()).await;
     assert_eq!(*hello.epoch, *server.hub().epoch());
     assert_eq!(hello.seq, 3);
@@ -40,12 +36,7 @@ async fn hello_first_then_ids_are_epoch_seq_with_no_gap_across_symbols() {
 
 #[tokio::test]
 async fn sse_ids_carry_the_epoch_and_headers_are_right() {
-    let server = TestServer::empty(HubConfig::default()).await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 2)))
-        .await
-        .unwrap();
+    let server = TestServer::with_finals(&["SPY"], 0, 2).await;
     let res = reqwest::get(format!("{}/realtime/sse?sinceSeq=0", server.url))
         .await
         .unwrap();
@@ -78,12 +69,8 @@ async fn sse_ids_carry_the_epoch_and_headers_are_right() {
 
 #[tokio::test]
 async fn history_seq_then_since_seq_has_no_gap_and_no_duplicate() {
-    let server = TestServer::empty(HubConfig::default()).await;
+    let server = TestServer::with_finals(&["SPY"], 0, 10).await;
     let client = server.client();
-    client
-        .ingest(ndjson(&finals(&["SPY"], 0, 10)))
-        .await
-        .unwrap();
     client
         .ingest(ndjson(&[bar("SPY", 10, 101.0, false)]))
         .await
@@ -155,12 +142,8 @@ async fn history_then_stream_on_the_live_sim_joins_without_gap_or_duplicate() {
 
 #[tokio::test]
 async fn last_event_id_inside_the_ring_replays_exactly_the_missed_events() {
-    let server = TestServer::empty(HubConfig::default()).await;
+    let server = TestServer::with_finals(&["SPY", "QQQ"], 0, 3).await;
     let client = server.client();
-    client
-        .ingest(ndjson(&finals(&["SPY", "QQQ"], 0, 3)))
-        .await
-        .unwrap();
     let sub = Subscribe {
         symbols: vec!["SPY".into()],
         since_seq: Some(0),
@@ -307,12 +290,7 @@ async fn final_bars_come_once_per_bucket_and_equal_the_rollup_of_their_minutes()
 
 #[tokio::test]
 async fn a_stream_on_a_fresh_or_a_reused_connection_is_the_same() {
-    let server = TestServer::empty(HubConfig::default()).await;
-    server
-        .client()
-        .ingest(ndjson(&finals(&["SPY"], 0, 3)))
-        .await
-        .unwrap();
+    let server = TestServer::with_finals(&["SPY"], 0, 3).await;
     let url = format!("{}/realtime/sse?sinceSeq=0", server.url);
     // Fresh connection: the stream is the connection's first request.
     let fresh = reqwest::Client::new();

@@ -105,12 +105,8 @@ async fn watch_prints_every_final_bar_once_across_a_server_restart() {
 
 #[tokio::test]
 async fn plain_lines_and_a_closed_pipe_end_quietly() {
-    let server = TestServer::empty(HubConfig::default()).await;
+    let server = TestServer::with_finals(&["ABC"], 0, 1).await;
     let client = server.client();
-    client
-        .ingest(ndjson(&finals(&["ABC"], 0, 1)))
-        .await
-        .unwrap();
     let (mut child, mut lines) = watching(&server, &[]).await;
     client
         .ingest(ndjson(&finals(&["ABC"], 1, 2)))
@@ -255,12 +251,8 @@ async fn a_replay_prints_its_bars_after_the_live_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_file_follows_v_and_rust_log() {
-    let server = TestServer::empty(HubConfig::default()).await;
+    let server = TestServer::with_finals(&["ABC"], 0, 1).await;
     let client = server.client();
-    client
-        .ingest(ndjson(&finals(&["ABC"], 0, 1)))
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (name, args, env, debug) in [
         ("quiet.log", vec![], None, false),

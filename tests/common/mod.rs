@@ -82,6 +82,18 @@ impl TestServer {
     }
 
     /// A server on the sim source: `symbols`, an hour of backfill, the
+    /// A server over an empty hub holding the final 1m bars
+    /// [`finals`]`(symbols, from, to)`, pushed through `POST /api/ingest`.
+    pub async fn with_finals(symbols: &[&str], from: i64, to: i64) -> TestServer {
+        let server = TestServer::empty(HubConfig::default()).await;
+        server
+            .client()
+            .ingest(ndjson(&finals(symbols, from, to)))
+            .await
+            .unwrap();
+        server
+    }
+
     /// simulated clock at `speed`, updates every `tick_ms`.
     pub async fn sim(symbols: &[&str], speed: f64, tick_ms: u64) -> TestServer {
         TestServer::sim_with(symbols, speed, tick_ms, ServerConfig::default()).await
