@@ -252,7 +252,6 @@ async fn a_replay_prints_its_bars_after_the_live_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_file_follows_v_and_rust_log() {
     let server = TestServer::with_finals(&["ABC"], 0, 1).await;
-    let client = server.client();
     let dir = tempfile::tempdir().unwrap();
     for (name, args, env, debug) in [
         ("quiet.log", vec![], None, false),
