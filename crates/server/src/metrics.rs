@@ -41,9 +41,7 @@ pub struct Metrics {
     bars_ingested: IntCounterVec,
     ring_low: IntGauge,
     ring_head: IntGauge,
-    replay_state: IntGauge,
-    replay_speed: Gauge,
-    replay_bars: IntCounter,
+    replay: ReplayMetrics,
     connections_rejected: IntCounterVec,
     connections_open: IntGauge,
     auth_failures: IntCounterVec,
@@ -77,6 +75,56 @@ pub(crate) fn registered<C: Collector + Clone + 'static>(
     metric
 }
 
+/// HTTP request time until the response head, by route template.
+fn http_duration(registry: &Registry) -> HistogramVec {
+    let opts = HistogramOpts::new(
+        "spotlight_http_request_duration_seconds",
+        "HTTP request time until the response head, by route template",
+    )
+    .buckets(vec![
+        0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+    ]);
+    registered(registry, HistogramVec::new(opts, &["route"]))
+}
+
+/// The replay's state, speed and bars, mirrored at scrape time.
+struct ReplayMetrics {
+    state: IntGauge,
+    speed: Gauge,
+    bars: IntCounter,
+}
+
+impl ReplayMetrics {
+    fn register(registry: &Registry) -> ReplayMetrics {
+        ReplayMetrics {
+            state: registered(
+                registry,
+                IntGauge::new(
+                    "spotlight_replay_state",
+                    "Replay state: 0 idle, 1 running, 2 paused, 3 finished, 4 stopped",
+                ),
+            ),
+            speed: registered(
+                registry,
+                Gauge::new("spotlight_replay_speed", "Replay speed, x real time"),
+            ),
+            bars: registered(
+                registry,
+                IntCounter::new("spotlight_replay_bars_total", "Final bars replayed"),
+            ),
+        }
+    }
+}
+
+/// `c` with every one of its single label's `values` present from the
+/// start (a series at 0 rather than none).
+fn touched<'a>(c: IntCounterVec, values: impl IntoIterator<Item = &'a str>) -> IntCounterVec {
+    for value in values {
+        c.with_label_values(&[value]);
+    }
+    c
+}
+
 /// A metric definition's result: they are static, so a failure is a bug.
 pub(crate) fn must<T>(r: prometheus::Result<T>) -> T {
     r.expect("metric definitions are static and valid")
@@ -99,19 +147,6 @@ impl Metrics {
             registered(&registry, IntCounterVec::new(Opts::new(name, help), labels))
         };
         let gauge = |name: &str, help: &str| registered(&registry, IntGauge::new(name, help));
-        let http_duration = registered(
-            &registry,
-            HistogramVec::new(
-                HistogramOpts::new(
-                    "spotlight_http_request_duration_seconds",
-                    "HTTP request time until the response head, by route template",
-                )
-                .buckets(vec![
-                    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
-                ]),
-                &["route"],
-            ),
-        );
         let epoch_start = registered(
             &registry,
             Gauge::new(
@@ -131,7 +166,7 @@ impl Metrics {
                 "HTTP requests, by route template and status",
                 &["route", "status"],
             ),
-            http_duration,
+            http_duration: http_duration(&registry),
             bars_ingested: counter_vec(
                 "spotlight_bars_ingested_total",
                 "1m bars taken into the hub, by source",
@@ -139,41 +174,36 @@ impl Metrics {
             ),
             ring_low: gauge("spotlight_ring_low_seq", "Oldest seq held for resume"),
             ring_head: gauge("spotlight_ring_head_seq", "Newest seq"),
-            replay_state: gauge(
-                "spotlight_replay_state",
-                "Replay state: 0 idle, 1 running, 2 paused, 3 finished, 4 stopped",
-            ),
-            replay_speed: registered(
-                &registry,
-                Gauge::new("spotlight_replay_speed", "Replay speed, x real time"),
-            ),
-            replay_bars: counter("spotlight_replay_bars_total", "Final bars replayed"),
-            connections_rejected: counter_vec(
-                "spotlight_connections_rejected_total",
-                "Requests and streams refused for capacity, by limit",
-                &["reason"],
+            replay: ReplayMetrics::register(&registry),
+            connections_rejected: touched(
+                counter_vec(
+                    "spotlight_connections_rejected_total",
+                    "Requests and streams refused for capacity, by limit",
+                    &["reason"],
+                ),
+                REJECT_REASONS,
             ),
             connections_open: gauge("spotlight_connections", "Open client connections"),
-            auth_failures: counter_vec(
-                "spotlight_auth_failures_total",
-                "Refused PIN sign-ins, by reason",
-                &["reason"],
+            auth_failures: touched(
+                counter_vec(
+                    "spotlight_auth_failures_total",
+                    "Refused PIN sign-ins, by reason",
+                    &["reason"],
+                ),
+                ["wrong_pin", "rate_limited", "global_limit"],
             ),
             panics: counter(
                 "spotlight_panics_total",
                 "Connections ended by a panic (logged; the server goes on)",
             ),
-            stalled: {
-                let c = counter_vec(
+            stalled: touched(
+                counter_vec(
                     "spotlight_stalled_disconnects_total",
                     "Streams closed because their peer took nothing for --stall-timeout, by reason (no_ack: it vanished; no_read: it reads nothing; write_blocked: the socket stayed full)",
                     &["reason"],
-                );
-                for why in Stall::ALL {
-                    c.with_label_values(&[why.label()]);
-                }
-                c
-            },
+                ),
+                Stall::ALL.map(Stall::label),
+            ),
             draining: gauge(
                 "spotlight_draining",
                 "1 while the server refuses new streams and voice sessions (drain mode or shutdown)",
@@ -188,12 +218,6 @@ impl Metrics {
             admission: AdmissionMetrics::register(&registry),
             registry,
         };
-        for reason in REJECT_REASONS {
-            metrics.connections_rejected.with_label_values(&[reason]);
-        }
-        for reason in ["wrong_pin", "rate_limited", "global_limit"] {
-            metrics.auth_failures.with_label_values(&[reason]);
-        }
         Arc::new(metrics)
     }
 
@@ -228,13 +252,11 @@ impl Metrics {
             ReplayState::Finished => 3,
             ReplayState::Stopped => 4,
         };
-        self.replay_state.set(state);
-        self.replay_speed.set(status.speed);
+        self.replay.state.set(state);
+        self.replay.speed.set(status.speed);
         let total = replay.bars_total.load(std::sync::atomic::Ordering::Relaxed);
         let _guard = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
-        if total > self.replay_bars.get() {
-            self.replay_bars.inc_by(total - self.replay_bars.get());
-        }
+        raise(&self.replay.bars, total);
     }
 
     /// The registry, for metrics registered later (the bus's).
