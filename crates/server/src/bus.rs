@@ -15,14 +15,13 @@ use redis::aio::{ConnectionManager, MultiplexedConnection};
 use super::error::ApiError;
 use super::metrics::{must, raise};
 use super::sse::StreamRequest;
-use super::AppState;
 use spotlight_bus::control;
 use spotlight_bus::log::Log;
 use spotlight_bus::node::NodeState;
 use spotlight_bus::resume;
 use spotlight_market::hub::Resume;
 use spotlight_market::Hub;
-use spotlight_wire::{DiagBus, ReplayStatus};
+use spotlight_wire::DiagBus;
 
 /// Frames a resume may take from the shared log at most (beyond: `reset`),
 /// the same bound as a client's queue by default.
@@ -301,16 +300,5 @@ impl BusMetrics {
         raise(&self.reconnects, node.reconnects());
         raise(&self.lease_changes, node.lease_changes());
         self.lease_holder.set(i64::from(node.is_producer()));
-    }
-}
-
-impl AppState {
-    /// The replay's status: this instance's, or on a bus the producer's as
-    /// it last broadcast it (what diag and the voice tool show).
-    pub fn replay_status(&self) -> ReplayStatus {
-        self.bus
-            .as_ref()
-            .and_then(|bus| bus.node.replay())
-            .unwrap_or_else(|| self.replay.status())
     }
 }

@@ -108,7 +108,7 @@ pub fn snapshot(state: &AppState) -> Diag {
         admission: admission_of(state),
         voice: voice_of(state),
         drain: super::drain::status(state),
-        bus: state.bus.as_ref().map(|b| b.diag()),
+        bus: state.market().diag(),
         upstreams: state
             .upstreams
             .upstreams

@@ -25,7 +25,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
             "draining for a deploy: route new clients elsewhere",
         ));
     }
-    if let Some(problem) = state.bus.as_ref().and_then(|b| b.node.problem(b.stall)) {
+    if let Some(problem) = state.market().problem() {
         return Err(ApiError::not_ready(problem));
     }
     if let Some(problem) = state.upstreams.upstreams.problem() {

@@ -4,8 +4,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 
 use super::error::ApiError;
 use super::AppState;
@@ -22,10 +21,7 @@ pub async fn ingest(
     let body = body?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-    if let Some(bus) = &state.bus {
-        return bus.forward("ingest", text).await;
-    }
-    Ok(Json(publish(&state.hub, text)?).into_response())
+    state.market().ingest(text).await
 }
 
 /// Publishes the bars of an NDJSON body into `hub`, all or none.

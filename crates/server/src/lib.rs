@@ -15,6 +15,7 @@ mod history;
 pub mod ingest;
 mod lean;
 pub mod liveness;
+pub mod market;
 pub mod metrics;
 pub mod page;
 mod params;

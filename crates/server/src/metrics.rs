@@ -398,9 +398,7 @@ fn refresh(state: &AppState) {
         .metrics
         .admission
         .mirror(&state.admission, &state.config.limits);
-    if let Some(bus) = &state.bus {
-        bus.refresh();
-    }
+    state.market().refresh_metrics();
     state.upstreams.refresh();
 }
 

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 
 use super::error::ApiError;
@@ -61,7 +61,7 @@ pub fn control(replay: &Arc<Replayer>, op: &str, raw: &[u8]) -> Result<ReplaySta
 }
 
 /// A start request from its body (empty: every default).
-fn start_request(raw: &[u8]) -> Result<StartRequest, ApiError> {
+pub(crate) fn start_request(raw: &[u8]) -> Result<StartRequest, ApiError> {
     let req: ReplayStart = if raw.iter().all(u8::is_ascii_whitespace) {
         ReplayStart::default()
     } else {
@@ -75,20 +75,13 @@ fn start_request(raw: &[u8]) -> Result<StartRequest, ApiError> {
     })
 }
 
-/// Runs `op` here, or on the producer when this instance is on a bus.
+/// Runs `op` on the market (here, or by the producer on a bus).
 async fn run(state: &AppState, op: &str, raw: &[u8]) -> Result<Response, ApiError> {
-    match &state.bus {
-        Some(bus) => bus.forward(op, &String::from_utf8_lossy(raw)).await,
-        None => Ok(Json(control(&state.replay, op, raw)?).into_response()),
-    }
+    state.market().replay(op, raw).await
 }
 
 /// `POST /api/replay/start {symbols?, from?, to?, speed?}` (an empty body is all defaults).
 pub async fn start(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
-    if state.bus.is_some() {
-        // Checked here, so a bad request never travels to the producer.
-        start_request(&raw)?;
-    }
     run(&state, "replay_start", &raw).await
 }
 

@@ -130,13 +130,7 @@ pub async fn open(
     mut request: StreamRequest,
     permit: StreamPermit,
 ) -> Result<StreamSession, ApiError> {
-    let from_log = match &state.bus {
-        Some(bus) => {
-            bus.catch_up_to(&state.hub, &request).await;
-            bus.backlog(&state.hub, &mut request).await
-        }
-        None => None,
-    };
+    let from_log = state.market().backlog(&mut request).await;
     let resume = request.resume;
     let sub = state
         .hub
