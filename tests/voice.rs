@@ -428,39 +428,22 @@ async fn a_client_that_takes_nothing_is_closed_as_slow() {
 
 #[tokio::test]
 async fn a_frame_over_1_mib_closes_with_1009() {
-    let server = voice_server(VoiceConfig::default()).await;
-    let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
-    client
-        .send(Message::Binary(Bytes::from(vec![0u8; 1024 * 1024 + 1])))
-        .await
-        .unwrap();
-    let closed = loop {
-        match guard(client.next()).await {
-            Ok(_) => continue,
-            Err(e) => break e,
-        }
-    };
-    assert!(
-        matches!(
-            closed,
-            VoiceError::Closed {
-                code: close::TOO_BIG,
-                ..
-            }
-        ),
-        "{closed:?}"
-    );
-    server.stop().await;
+    sending_closes_with_1009(1024 * 1024 + 1).await;
 }
 
 /// A frame beyond twice the limit is refused unread by the WebSocket
 /// layer; its error is recognised by type and closes with 1009 too.
 #[tokio::test]
 async fn a_frame_the_websocket_layer_refuses_closes_with_1009() {
+    sending_closes_with_1009(3 * 1024 * 1024).await;
+}
+
+/// Sends one binary frame of `len` bytes; the server must close 1009.
+async fn sending_closes_with_1009(len: usize) {
     let server = voice_server(VoiceConfig::default()).await;
     let mut client = VoiceClient::connect(&server.url, None).await.unwrap();
     client
-        .send(Message::Binary(Bytes::from(vec![0u8; 3 * 1024 * 1024])))
+        .send(Message::Binary(Bytes::from(vec![0u8; len])))
         .await
         .unwrap();
     let closed = loop {
