@@ -7,6 +7,8 @@ pub mod rollup;
 pub mod source;
 pub mod state_file;
 pub mod symbol;
+#[cfg(test)]
+mod testing;
 pub mod time;
 
 pub use bar::{Bar, Candle};

@@ -14,6 +14,7 @@ use prometheus::{
 };
 
 use super::admission::metrics::AdmissionMetrics;
+use super::admission::Full;
 use super::error::ApiError;
 use super::liveness::Stall;
 use super::stream_metrics::SseMetrics;
@@ -26,8 +27,8 @@ use spotlight_market::Hub;
 /// The limits a capacity refusal names.
 const REJECT_REASONS: [&str; 4] = [
     "max_connections",
-    "max_streams_per_addr",
-    "sse_max_clients",
+    Full::PerAddress.reason(),
+    Full::Streams.reason(),
     "draining",
 ];
 

@@ -15,7 +15,7 @@ pub mod voice;
 
 pub use bar::{Bar, Candle};
 pub use diag::*;
-pub use sse::{read_sse, sse_messages, write_sse, SseMessage};
+pub use sse::{sse_messages, write_sse, SseMessage};
 pub use timeframe::Timeframe;
 
 /// A `bar` SSE event: the bar plus its hub sequence number and emit time.

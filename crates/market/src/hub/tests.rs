@@ -39,7 +39,7 @@ fn backlog(sub: &mut Subscription) -> Vec<Bytes> {
 fn frames(bytes: &[Bytes]) -> Vec<serde_json::Value> {
     bytes
         .iter()
-        .flat_map(|b| spotlight_wire::read_sse(b))
+        .flat_map(|b| crate::testing::read_sse(b))
         .map(|(_, data)| data)
         .collect()
 }

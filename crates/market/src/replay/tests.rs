@@ -44,7 +44,7 @@ async fn drain(sub: &Subscription) -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
     while !sub.queue.is_empty() {
         let (bytes, _) = sub.queue.next_batch(1 << 20, |_| {}).await.unwrap();
-        out.extend(spotlight_wire::read_sse(&bytes));
+        out.extend(crate::testing::read_sse(&bytes));
     }
     out
 }
@@ -79,7 +79,7 @@ async fn a_replay_plays_the_recording_unchanged_with_updates_and_gaps() {
         let mut events = Vec::new();
         loop {
             let (bytes, _) = sub.queue.next_batch(1 << 20, |_| {}).await.unwrap();
-            for (event, data) in spotlight_wire::read_sse(&bytes) {
+            for (event, data) in crate::testing::read_sse(&bytes) {
                 let done = event == "replay" && data["state"] == "finished";
                 events.push((event, data));
                 if done {

@@ -169,7 +169,7 @@ pub enum Full {
 
 impl Full {
     /// The `reason` label of `spotlight_connections_rejected_total`.
-    pub fn reason(self) -> &'static str {
+    pub const fn reason(self) -> &'static str {
         match self {
             Full::PerAddress => "max_streams_per_addr",
             Full::Streams => "sse_max_clients",
