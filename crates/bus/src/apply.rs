@@ -79,6 +79,7 @@ pub async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<No
             Followed::Epoch(epoch) => {
                 tracing::warn!(%epoch, "the shared log started again in a new epoch: clients get reset");
                 hub.rebase(&epoch, 0);
+                node.restarted();
             }
         }
     }

@@ -5,8 +5,10 @@
 //! deposed producer cannot write and no two events share a seq. Every
 //! instance reads the log on a dedicated connection.
 //!
-//! This module holds the Redis side (keys, lease, log); the server wires
-//! it to the hub.
+//! The crate holds the Redis side (keys, lease, log, forwarded commands)
+//! and an instance's part in it ([`join`]: following the log into its
+//! hub, producing while it holds the lease); the server reads it through
+//! its market.
 
 /// Lua that the producer's steps share, `concat!`ed into each: the lease
 /// check (KEYS[1] holds ARGV[1]), the epoch check (KEYS[4] is ARGV[3]), and
@@ -50,9 +52,11 @@ end
 pub mod apply;
 pub mod control;
 pub mod event;
+pub mod join;
 pub mod lease;
 pub mod log;
 pub mod node;
+mod producer;
 pub mod pump;
 pub mod resume;
 pub mod snapshot;
@@ -133,6 +137,8 @@ pub struct BusConfig {
     pub lease_ttl: Duration,
     /// Events the log keeps (approximately: `MAXLEN ~`).
     pub max_len: usize,
+    /// Final 1m bars kept per symbol (the history a joining instance starts from).
+    pub retain: usize,
     /// Keys.
     pub keys: Keys,
 }

@@ -321,6 +321,28 @@ impl Log {
         Ok(reply.ids.first().and_then(|id| seq_of(&id.id)))
     }
 
+    /// Waits up to `block_ms` for the log's next entry, whatever it is
+    /// (`XREAD BLOCK … $`: use a connection of its own); whether one came.
+    /// What an instance waiting for a producer to start the log waits on:
+    /// the new producer's first heartbeat.
+    pub async fn next_entry<C: ConnectionLike>(
+        &self,
+        con: &mut C,
+        block_ms: u64,
+    ) -> Result<bool, BusError> {
+        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(&self.keys.log)
+            .arg("$")
+            .query_async(con)
+            .await?;
+        Ok(reply.is_some())
+    }
+
     /// Waits up to `block_ms` for entries after `at`, heartbeats included
     /// (`XREAD BLOCK`: use a connection of its own, a blocked one serves
     /// nothing else).

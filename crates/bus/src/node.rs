@@ -21,7 +21,8 @@ use spotlight_wire::{ReplayState, ReplayStatus};
 /// What the instance's bus tasks know, for readiness, diag and metrics.
 #[derive(Debug)]
 pub struct NodeState {
-    producer: AtomicBool,
+    /// Whether this instance holds the lease (watched by the producer).
+    producer: tokio::sync::watch::Sender<bool>,
     lease_changes: AtomicU64,
     following: AtomicBool,
     reconnects: AtomicU64,
@@ -49,7 +50,7 @@ impl Default for NodeState {
             0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
         ]);
         NodeState {
-            producer: AtomicBool::default(),
+            producer: tokio::sync::watch::Sender::new(false),
             lease_changes: AtomicU64::default(),
             following: AtomicBool::default(),
             reconnects: AtomicU64::default(),
@@ -67,7 +68,15 @@ impl Default for NodeState {
 impl NodeState {
     /// Whether this instance holds the lease now.
     pub fn is_producer(&self) -> bool {
-        self.producer.load(Ordering::SeqCst)
+        *self.producer.borrow()
+    }
+
+    /// Waits until this instance holds the lease (`true`) or does not
+    /// (`false`).
+    pub async fn producer_is(&self, held: bool) {
+        let mut watch = self.producer.subscribe();
+        // The sender lives in `self`: the wait cannot fail while we borrow it.
+        let _ = watch.wait_for(|now| *now == held).await;
     }
 
     /// Times this instance took or lost the lease.
@@ -109,6 +118,11 @@ impl NodeState {
             self.lag
                 .observe((now_ms() - appended_ms).max(0) as f64 / 1000.0);
         }
+    }
+
+    /// The log started again in a new epoch: nothing of it applied yet.
+    pub fn restarted(&self) {
+        self.applied.send_replace(0);
     }
 
     /// Waits until event `seq` has been applied here, for `wait` at most;
@@ -169,7 +183,7 @@ impl NodeState {
     }
 
     fn set_producer(&self, now: bool) {
-        if self.producer.swap(now, Ordering::SeqCst) != now {
+        if self.producer.send_replace(now) != now {
             self.lease_changes.fetch_add(1, Ordering::Relaxed);
         }
     }

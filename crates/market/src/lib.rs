@@ -1,6 +1,7 @@
 //! The market domain: bars, timeframes, rollups, sources and the hub.
 //! Nothing here knows about HTTP.
 
+pub mod command;
 pub mod hub;
 pub mod replay;
 pub mod rollup;

@@ -39,7 +39,7 @@ pub enum ReplayError {
 }
 
 /// What `start` asks for, times already parsed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartRequest {
     /// Symbols; `None`: those with a recording, else every symbol.
     pub symbols: Option<Vec<String>>,

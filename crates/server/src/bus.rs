@@ -7,18 +7,18 @@ use std::time::Duration;
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 
 use super::error::ApiError;
 use super::metrics::{must, raise};
 use super::sse::StreamRequest;
-use spotlight_bus::control;
+use spotlight_bus::control::{self, Reply};
 use spotlight_bus::log::Log;
 use spotlight_bus::node::NodeState;
 use spotlight_bus::resume;
+use spotlight_market::command::Command;
 use spotlight_market::hub::Resume;
 use spotlight_market::Hub;
 use spotlight_wire::DiagBus;
@@ -80,9 +80,9 @@ impl Bus {
         }
     }
 
-    /// Runs `op` on the producer with `body` and answers with its answer
+    /// Runs `command` on the producer: what it did or why it refused
     /// (503 `no_producer` when none answers within 10 s).
-    pub async fn forward(&self, op: &str, body: &str) -> Result<Response, ApiError> {
+    pub async fn forward(&self, command: Command) -> Result<Reply, ApiError> {
         let no_producer = |detail: String| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -104,29 +104,16 @@ impl Bus {
                 .await
                 .map_err(|e| no_producer(e.to_string()))?,
         };
-        let reply = control::call(
-            &mut con,
-            self.log.keys(),
-            op,
-            body.to_string(),
-            CONTROL_WAIT,
-        )
-        .await
-        .map_err(|e| no_producer(e.to_string()))?;
+        let reply = control::call(&mut con, self.log.keys(), command, CONTROL_WAIT)
+            .await
+            .map_err(|e| no_producer(e.to_string()))?;
         {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             if idle.len() < IDLE_CONTROL_CONNECTIONS {
                 idle.push(con);
             }
         }
-        let reply = reply.ok_or_else(|| no_producer(format!("nothing within {CONTROL_WAIT:?}")))?;
-        let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
-        Ok((
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            reply.body,
-        )
-            .into_response())
+        reply.ok_or_else(|| no_producer(format!("nothing within {CONTROL_WAIT:?}")))
     }
 
     /// For a stream resuming after an event this instance has not read yet

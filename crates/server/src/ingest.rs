@@ -3,14 +3,12 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::error::ApiError;
 use super::AppState;
-use spotlight_market::hub::PublishError;
-use spotlight_market::{Bar, Hub};
-use spotlight_wire::IngestResult;
+use spotlight_market::command::{Command, Refused};
+use spotlight_market::Bar;
 
 /// Parses the NDJSON body and publishes every bar, or none when one is
 /// bad; on a bus, the producer does (and its answer is the answer).
@@ -21,11 +19,30 @@ pub async fn ingest(
     let body = body?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-    state.market().ingest(text).await
+    let (bars, lines) = parse(text)?;
+    let market = state.market();
+    match market.run(Command::Publish { bars }).await? {
+        Ok(done) => Ok(super::market::respond(done)),
+        Err(Refused::Bar {
+            index,
+            full,
+            message,
+        }) => Err(Refused::Bar {
+            index,
+            full,
+            message: format!(
+                "line {}: {message}; nothing was applied",
+                lines.get(index).copied().unwrap_or(index + 1)
+            ),
+        }
+        .into()),
+        Err(refused) => Err(refused.into()),
+    }
 }
 
-/// Publishes the bars of an NDJSON body into `hub`, all or none.
-pub fn publish(hub: &Hub, text: &str) -> Result<IngestResult, ApiError> {
+/// The bars of an NDJSON body and the line each came from (blank lines
+/// skipped); an unreadable line or no bar at all is a bad request.
+fn parse(text: &str) -> Result<(Vec<Bar>, Vec<usize>), ApiError> {
     let mut bars = Vec::new();
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -47,17 +64,5 @@ pub fn publish(hub: &Hub, text: &str) -> Result<IngestResult, ApiError> {
             "body holds no bars (NDJSON: one bar object per line)",
         ));
     }
-    let head_seq = hub.publish_batch(&bars).map_err(|e| {
-        let message = format!("line {}: {}; nothing was applied", lines[e.index], e.error);
-        match e.error {
-            PublishError::TooManySymbols(_) => {
-                ApiError::new(StatusCode::CONFLICT, "too_many_symbols", message)
-            }
-            _ => ApiError::bad_request(message),
-        }
-    })?;
-    Ok(IngestResult {
-        accepted: bars.len(),
-        head_seq,
-    })
+    Ok((bars, lines))
 }

@@ -3,6 +3,7 @@
 //! producer and resumes older than its ring read from the shared log. The
 //! one place that knows which: no handler asks whether a bus is set.
 
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
@@ -10,7 +11,8 @@ use bytes::Bytes;
 use super::bus::Bus;
 use super::error::ApiError;
 use super::sse::StreamRequest;
-use super::{ingest, replay, AppState};
+use super::AppState;
+use spotlight_market::command::{Command, Done, Refused};
 use spotlight_wire::{DiagBus, ReplayStatus};
 
 /// A server's market, local or shared through the bus.
@@ -37,28 +39,19 @@ impl AppState {
 }
 
 impl Market<'_> {
-    /// Publishes the bars of an NDJSON body, all or none.
-    pub async fn ingest(&self, text: &str) -> Result<Response, ApiError> {
+    /// Runs `command`: here, or on the bus by the producer. The outer
+    /// error: it could not be run (no producer answered); the inner: it
+    /// was refused.
+    pub async fn run(&self, command: Command) -> Result<Result<Done, Refused>, ApiError> {
         match self {
-            Market::Local(state) => Ok(Json(ingest::publish(&state.hub, text)?).into_response()),
-            Market::Shared(_, bus) => bus.forward("ingest", text).await,
+            Market::Local(state) => Ok(command.run(&state.hub, &state.replay)),
+            Market::Shared(_, bus) => bus.forward(command).await,
         }
     }
 
-    /// Replay control `op` with its body. On the bus a start is checked
-    /// here first, so a bad request never travels to the producer.
-    pub async fn replay(&self, op: &str, raw: &[u8]) -> Result<Response, ApiError> {
-        match self {
-            Market::Local(state) => {
-                Ok(Json(replay::control(&state.replay, op, raw)?).into_response())
-            }
-            Market::Shared(_, bus) => {
-                if op == "replay_start" {
-                    replay::start_request(raw)?;
-                }
-                bus.forward(op, &String::from_utf8_lossy(raw)).await
-            }
-        }
+    /// Runs `command` and answers with what it did as JSON.
+    pub async fn answer(&self, command: Command) -> Result<Response, ApiError> {
+        Ok(respond(self.run(command).await??))
     }
 
     /// What a stream resuming from before this instance's ring is served
@@ -105,6 +98,30 @@ impl Market<'_> {
     pub fn refresh_metrics(&self) {
         if let Market::Shared(_, bus) = self {
             bus.refresh();
+        }
+    }
+}
+
+/// What a command did, as the JSON the route answers.
+pub(crate) fn respond(done: Done) -> Response {
+    match done {
+        Done::Published(result) => Json(result).into_response(),
+        Done::Replay(status) => Json(status).into_response(),
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> ApiError {
+        match refused {
+            Refused::Bar {
+                full: true,
+                message,
+                ..
+            } => ApiError::new(StatusCode::CONFLICT, "too_many_symbols", message),
+            Refused::Bar { message, .. } | Refused::BadRequest(message) => {
+                ApiError::bad_request(message)
+            }
+            Refused::WrongState(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
         }
     }
 }

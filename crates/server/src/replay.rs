@@ -1,28 +1,17 @@
 //! `/api/replay/*`: drive the server-wide replay.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 
 use super::error::ApiError;
 use super::AppState;
-use spotlight_market::replay::{ReplayError, Replayer, StartRequest};
+use spotlight_market::command::Command;
+use spotlight_market::replay::StartRequest;
 use spotlight_market::time::parse_instant;
-use spotlight_wire::{ReplaySpeed, ReplayStart, ReplayStatus};
-
-impl From<ReplayError> for ApiError {
-    fn from(e: ReplayError) -> ApiError {
-        match e {
-            ReplayError::WrongState(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            ReplayError::BadRequest(m) => ApiError::bad_request(m),
-        }
-    }
-}
+use spotlight_wire::{ReplaySpeed, ReplayStart};
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(b)| b)
@@ -40,28 +29,8 @@ fn instant(name: &str, v: Option<serde_json::Value>) -> Result<Option<i64>, ApiE
     }
 }
 
-/// Runs replay control `op` (`replay_start`, `replay_stop`, `replay_pause`,
-/// `replay_resume`, `replay_speed`, `replay_status`) with its request body
-/// on `replay`: what the HTTP routes do here, and what a bus producer does
-/// for a route on another instance.
-pub fn control(replay: &Arc<Replayer>, op: &str, raw: &[u8]) -> Result<ReplayStatus, ApiError> {
-    match op {
-        "replay_start" => Ok(replay.start(start_request(raw)?)?),
-        "replay_stop" => Ok(replay.stop()?),
-        "replay_pause" => Ok(replay.pause()?),
-        "replay_resume" => Ok(replay.resume()?),
-        "replay_speed" => {
-            let req: ReplaySpeed = serde_json::from_slice(raw)
-                .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
-            Ok(replay.set_speed(req.speed)?)
-        }
-        "replay_status" => Ok(replay.status()),
-        other => Err(ApiError::bad_request(format!("unknown control {other:?}"))),
-    }
-}
-
 /// A start request from its body (empty: every default).
-pub(crate) fn start_request(raw: &[u8]) -> Result<StartRequest, ApiError> {
+fn start_request(raw: &[u8]) -> Result<StartRequest, ApiError> {
     let req: ReplayStart = if raw.iter().all(u8::is_ascii_whitespace) {
         ReplayStart::default()
     } else {
@@ -75,29 +44,29 @@ pub(crate) fn start_request(raw: &[u8]) -> Result<StartRequest, ApiError> {
     })
 }
 
-/// Runs `op` on the market (here, or by the producer on a bus).
-async fn run(state: &AppState, op: &str, raw: &[u8]) -> Result<Response, ApiError> {
-    state.market().replay(op, raw).await
+/// Runs `command` on the market (here, or by the producer on a bus).
+async fn run(state: &AppState, command: Command) -> Result<Response, ApiError> {
+    state.market().answer(command).await
 }
 
 /// `POST /api/replay/start {symbols?, from?, to?, speed?}` (an empty body is all defaults).
 pub async fn start(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
-    run(&state, "replay_start", &raw).await
+    run(&state, Command::ReplayStart(start_request(&raw)?)).await
 }
 
 /// `POST /api/replay/stop`.
 pub async fn stop(State(state): State<AppState>) -> Result<Response, ApiError> {
-    run(&state, "replay_stop", b"").await
+    run(&state, Command::ReplayStop).await
 }
 
 /// `POST /api/replay/pause`.
 pub async fn pause(State(state): State<AppState>) -> Result<Response, ApiError> {
-    run(&state, "replay_pause", b"").await
+    run(&state, Command::ReplayPause).await
 }
 
 /// `POST /api/replay/resume`.
 pub async fn resume(State(state): State<AppState>) -> Result<Response, ApiError> {
-    run(&state, "replay_resume", b"").await
+    run(&state, Command::ReplayResume).await
 }
 
 /// `POST /api/replay/speed {speed}`.
@@ -105,11 +74,11 @@ pub async fn speed(
     State(state): State<AppState>,
     req: Result<Json<ReplaySpeed>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let raw = serde_json::to_vec(&body(req)?).unwrap_or_default();
-    run(&state, "replay_speed", &raw).await
+    let speed = body(req)?.speed;
+    run(&state, Command::ReplaySpeed { speed }).await
 }
 
 /// `GET /api/replay/status`.
 pub async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
-    run(&state, "replay_status", b"").await
+    run(&state, Command::ReplayStatus).await
 }

@@ -518,7 +518,7 @@ struct Market {
     hub: Arc<Hub>,
     origin: i64,
     source: &'static str,
-    joined: Option<bus::Joined>,
+    joined: Option<spotlight_bus::join::Joined>,
 }
 
 /// Joins the bus, or restores the state dir's hub, or builds a new one;
