@@ -422,7 +422,7 @@ async fn a_replay_from_the_far_past_is_refused_not_spun_on() {
     let (status, _, message) = error_of(res).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message.contains("1900 to 9999"), "{message}");
-    assert!(!server.hub().replaying());
+    assert!(!server.hub().replay_mode().is_on());
     server.stop().await;
 }
 

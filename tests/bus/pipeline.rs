@@ -73,7 +73,7 @@ async fn a_producer_hub_reaches_an_edge_hub_byte_for_byte() {
         tokio::spawn(async move {
             while let Some(Followed::Event(entry)) = rx.recv().await {
                 let event = decode(entry.seq, &entry.key, &entry.bytes).expect("an event");
-                b.mirror(&event).expect("the next seq");
+                b.journal().mirror(&event).expect("the next seq");
             }
         })
     };
@@ -83,7 +83,10 @@ async fn a_producer_hub_reaches_an_edge_hub_byte_for_byte() {
     })
     .await;
     assert_eq!(b.ring_bounds().1, 60);
-    assert_eq!(b.events_after(0, usize::MAX), a.events_after(0, usize::MAX));
+    assert_eq!(
+        b.journal().events_after(0, usize::MAX),
+        a.journal().events_after(0, usize::MAX)
+    );
     for tf in [Timeframe::M1, Timeframe::M15] {
         assert_eq!(
             b.history("QQQ", tf, None, 100).unwrap().bars,
@@ -132,7 +135,7 @@ async fn pipeline() -> Pipeline {
     assert!(lease.acquire(&mut con).await.unwrap());
     let log = Log::new(keys, 100_000);
     let a = Hub::new(HubConfig::default());
-    a.keep_marks();
+    a.journal().keep_marks();
     let epoch = super::start_log(&log, &mut con, "a", &a.epoch()).await;
     let stop = CancellationToken::new();
     {
@@ -189,15 +192,16 @@ async fn a_replay_on_the_producer_plays_on_the_edge_and_leaves_the_kept_history_
         stop,
     } = pipeline().await;
     publish(&a, 0..3);
-    a.begin_replay(vec![("SPY".into(), vec![recorded(0)])])
+    a.replay_mode()
+        .begin(vec![("SPY".into(), vec![recorded(0)])])
         .unwrap();
     let status: ReplayStatus =
         serde_json::from_str(r#"{"state":"paused","speed":2.0,"clock":1600000080000,"progress":{"done":0,"total":3},"symbols":["SPY"],"from":1600000080000,"to":1600000260000}"#)
             .unwrap();
     a.broadcast("replay", &status);
     for m in 1..4 {
-        a.publish_replay("SPY", recorded(m), false).unwrap();
-        a.publish_replay("SPY", recorded(m), true).unwrap();
+        a.replay_mode().publish("SPY", recorded(m), false).unwrap();
+        a.replay_mode().publish("SPY", recorded(m), true).unwrap();
     }
     // Live data goes on meanwhile: QQQ with events, SPY set aside.
     publish(&a, 3..5);
@@ -205,20 +209,23 @@ async fn a_replay_on_the_producer_plays_on_the_edge_and_leaves_the_kept_history_
         b.ring_bounds() == a.ring_bounds()
     })
     .await;
-    assert!(b.replaying(), "the edge is in replay mode");
+    assert!(b.replay_mode().is_on(), "the edge is in replay mode");
     assert_eq!(node.replay(), Some(status), "the status the producer told");
     let spy = |h: &Hub| h.history("SPY", Timeframe::M1, None, 100).unwrap().bars;
     assert_eq!(spy(&b), spy(&a), "the replayed series");
     assert_eq!(spy(&b).len(), 4, "the preload and three replayed bars");
 
-    a.end_replay();
+    a.replay_mode().end();
     publish(&a, 5..6);
     eventually("the edge to end the replay", || async {
         b.ring_bounds() == a.ring_bounds()
     })
     .await;
-    assert!(!b.replaying());
-    assert_eq!(b.events_after(0, usize::MAX), a.events_after(0, usize::MAX));
+    assert!(!b.replay_mode().is_on());
+    assert_eq!(
+        b.journal().events_after(0, usize::MAX),
+        a.journal().events_after(0, usize::MAX)
+    );
     for tf in [Timeframe::M1, Timeframe::M5] {
         for symbol in ["SPY", "QQQ"] {
             assert_eq!(
@@ -231,7 +238,7 @@ async fn a_replay_on_the_producer_plays_on_the_edge_and_leaves_the_kept_history_
     // Redis keeps SPY's live finals only, as the producer holds them.
     let kept = log.snapshot(&mut con).await.unwrap().unwrap();
     let spy_kept = &kept.bars.iter().find(|(s, _)| s == "SPY").unwrap().1;
-    assert_eq!(*spy_kept, a.live_minutes("SPY").unwrap());
+    assert_eq!(*spy_kept, a.replay_mode().live_minutes("SPY").unwrap());
     assert!(kept.replay.is_none(), "no replay running");
     stop.cancel();
     redis.stop().await;

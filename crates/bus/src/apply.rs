@@ -20,13 +20,13 @@ pub fn apply_mark(hub: &Hub, node: &NodeState, name: &str, bytes: &bytes::Bytes)
     };
     match mark {
         MarkKind::ReplayBegan(symbols) => {
-            if let Err(e) = hub.begin_replay(symbols) {
+            if let Err(e) = hub.replay_mode().begin(symbols) {
                 tracing::warn!(error = %e, "a replay of the shared log could not begin here");
             }
         }
         MarkKind::ReplayEnded(tails) => {
-            hub.end_replay();
-            if let Err(e) = hub.catch_up_live(&tails) {
+            hub.replay_mode().end();
+            if let Err(e) = hub.journal().catch_up_live(&tails) {
                 tracing::warn!(error = %e, "live bars made during the replay were not applied");
             }
         }
@@ -55,7 +55,7 @@ pub async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<No
                     tracing::warn!(seq = entry.seq, "an entry of the shared log cannot be read");
                     continue;
                 };
-                match hub.mirror(&event) {
+                match hub.journal().mirror(&event) {
                     Ok(()) => node.received(entry.seq, entry.appended_ms),
                     Err(MirrorError::Gap { head, got }) => {
                         // The log was trimmed past this instance while it
@@ -65,8 +65,8 @@ pub async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<No
                             got,
                             "events left the shared log before this instance read them"
                         );
-                        hub.rebase(&entry.epoch, got - 1);
-                        if hub.mirror(&event).is_ok() {
+                        hub.journal().rebase(&entry.epoch, got - 1);
+                        if hub.journal().mirror(&event).is_ok() {
                             node.received(entry.seq, entry.appended_ms);
                         }
                     }
@@ -78,7 +78,7 @@ pub async fn apply(hub: Arc<Hub>, mut rx: mpsc::Receiver<Followed>, node: Arc<No
             Followed::Mark(name, bytes) => apply_mark(&hub, &node, &name, &bytes),
             Followed::Epoch(epoch) => {
                 tracing::warn!(%epoch, "the shared log started again in a new epoch: clients get reset");
-                hub.rebase(&epoch, 0);
+                hub.journal().rebase(&epoch, 0);
                 node.restarted();
             }
         }

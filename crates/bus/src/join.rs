@@ -200,7 +200,7 @@ async fn join_replay(
     head: u64,
 ) -> anyhow::Result<()> {
     let replayed: HashSet<String> = began.iter().map(|(s, _)| s.clone()).collect();
-    hub.begin_replay(began)?;
+    hub.replay_mode().begin(began)?;
     let mut read = at;
     while read < head {
         let entries = log.after(con, read, 512).await?;
@@ -212,7 +212,7 @@ async fn join_replay(
                 .then(|| decode(entry.seq, &entry.key, &entry.bytes))
                 .flatten()
             {
-                if let Err(e) = hub.mirror_history(&event) {
+                if let Err(e) = hub.journal().mirror_history(&event) {
                     tracing::warn!(seq = entry.seq, error = %e, "a replayed bar of the shared log was not applied");
                 }
             }

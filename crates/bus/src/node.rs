@@ -300,10 +300,10 @@ pub async fn follow(
     state: Arc<NodeState>,
     stop: CancellationToken,
 ) {
-    const BLOCK_MS: u64 = 1000;
-    const BATCH: usize = 512;
-    let mut epoch = epoch;
-    let mut at = Position::after(from);
+    let mut cursor = Cursor {
+        epoch,
+        at: Position::after(from),
+    };
     state.followed.store(from, Ordering::SeqCst);
     state.heard();
     let mut backoff = Backoff::attempts_at_most(u32::MAX);
@@ -311,85 +311,113 @@ pub async fn follow(
     // The blocking read outlasts the client's default response timeout
     // (500 ms): this connection times its reads itself.
     let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
-    'connect: loop {
+    loop {
         let con = tokio::select! {
             c = client.get_multiplexed_async_connection_with_config(&config) => c,
             () = stop.cancelled() => break,
         };
-        let mut con = match con {
-            Ok(c) => c,
+        let ended = match con {
+            Ok(mut con) => {
+                if std::mem::take(&mut failed) {
+                    state.reconnects.fetch_add(1, Ordering::Relaxed);
+                }
+                backoff.reset();
+                state.following.store(true, Ordering::SeqCst);
+                read(&mut con, &log, &mut cursor, &tx, &state, &stop).await
+            }
             Err(_) => {
-                state.following.store(false, Ordering::SeqCst);
-                failed = true;
                 let wait = backoff.next_delay().unwrap_or(backoff.cap);
                 tokio::select! {
-                    () = tokio::time::sleep(wait) => continue,
-                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(wait) => Ended::Failed,
+                    () = stop.cancelled() => Ended::Done,
                 }
             }
         };
-        if std::mem::take(&mut failed) {
-            state.reconnects.fetch_add(1, Ordering::Relaxed);
-        }
-        backoff.reset();
-        state.following.store(true, Ordering::SeqCst);
-        let mut checked = tokio::time::Instant::now();
-        loop {
-            // A stalled Redis answers nothing: give up on the read after
-            // its block time and a margin, and connect again.
-            let wait = Duration::from_millis(BLOCK_MS + 2000);
-            let read = tokio::select! {
-                r = tokio::time::timeout(wait, log.read_from(&mut con, at, BLOCK_MS, BATCH)) => r,
-                () = stop.cancelled() => break 'connect,
-            };
-            let Ok(Ok(entries)) = read else {
-                state.following.store(false, Ordering::SeqCst);
-                failed = true;
-                continue 'connect;
-            };
-            let mut new_epoch = None;
-            for entry in entries {
-                state.heard();
-                if entry.epoch != epoch {
-                    new_epoch = Some(entry.epoch);
-                    break;
-                }
-                at = entry.at;
-                if let Some((name, bytes)) = entry.mark {
-                    if tx.send(Followed::Mark(name, bytes)).await.is_err() {
-                        break 'connect;
-                    }
-                }
-                if let Some(event) = entry.event {
-                    let seq = event.seq;
-                    if tx.send(Followed::Event(event)).await.is_err() {
-                        break 'connect;
-                    }
-                    state.followed.store(seq, Ordering::SeqCst);
-                }
-            }
-            if new_epoch.is_none() && checked.elapsed() >= Duration::from_millis(BLOCK_MS) {
-                checked = tokio::time::Instant::now();
-                match log.current_epoch(&mut con).await {
-                    Ok(current) => new_epoch = current.filter(|e| *e != epoch),
-                    Err(_) => {
-                        state.following.store(false, Ordering::SeqCst);
-                        failed = true;
-                        continue 'connect;
-                    }
-                }
-            }
-            if let Some(e) = new_epoch {
-                epoch = e.clone();
-                at = Position::default();
-                state.followed.store(0, Ordering::SeqCst);
-                if tx.send(Followed::Epoch(e)).await.is_err() {
-                    break 'connect;
-                }
-            }
+        state.following.store(false, Ordering::SeqCst);
+        match ended {
+            Ended::Done => break,
+            Ended::Failed => failed = true,
         }
     }
     state.following.store(false, Ordering::SeqCst);
+}
+
+/// Where a follower is: the epoch it reads and the last entry it read.
+struct Cursor {
+    epoch: String,
+    at: Position,
+}
+
+/// Why a follower's reads on one connection ended.
+enum Ended {
+    /// Stopped, or nobody takes what it reads any more.
+    Done,
+    /// The connection failed or Redis stalled: connect again.
+    Failed,
+}
+
+/// Reads the log on `con` from `cursor` on, handing entries on `tx`,
+/// until the connection fails or the follower is done.
+async fn read(
+    con: &mut redis::aio::MultiplexedConnection,
+    log: &Log,
+    cursor: &mut Cursor,
+    tx: &mpsc::Sender<Followed>,
+    state: &NodeState,
+    stop: &CancellationToken,
+) -> Ended {
+    const BLOCK_MS: u64 = 1000;
+    const BATCH: usize = 512;
+    let mut checked = tokio::time::Instant::now();
+    loop {
+        // A stalled Redis answers nothing: give up on the read after its
+        // block time and a margin, and connect again.
+        let wait = Duration::from_millis(BLOCK_MS + 2000);
+        let read = tokio::select! {
+            r = tokio::time::timeout(wait, log.read_from(con, cursor.at, BLOCK_MS, BATCH)) => r,
+            () = stop.cancelled() => return Ended::Done,
+        };
+        let Ok(Ok(entries)) = read else {
+            return Ended::Failed;
+        };
+        let mut new_epoch = None;
+        for entry in entries {
+            state.heard();
+            if entry.epoch != cursor.epoch {
+                new_epoch = Some(entry.epoch);
+                break;
+            }
+            cursor.at = entry.at;
+            let mark = entry.mark.map(|(name, bytes)| Followed::Mark(name, bytes));
+            let event = entry.event.map(|e| (e.seq, Followed::Event(e)));
+            if let Some(mark) = mark {
+                if tx.send(mark).await.is_err() {
+                    return Ended::Done;
+                }
+            }
+            if let Some((seq, event)) = event {
+                if tx.send(event).await.is_err() {
+                    return Ended::Done;
+                }
+                state.followed.store(seq, Ordering::SeqCst);
+            }
+        }
+        if new_epoch.is_none() && checked.elapsed() >= Duration::from_millis(BLOCK_MS) {
+            checked = tokio::time::Instant::now();
+            match log.current_epoch(con).await {
+                Ok(current) => new_epoch = current.filter(|e| *e != cursor.epoch),
+                Err(_) => return Ended::Failed,
+            }
+        }
+        if let Some(e) = new_epoch {
+            cursor.epoch = e.clone();
+            cursor.at = Position::default();
+            state.followed.store(0, Ordering::SeqCst);
+            if tx.send(Followed::Epoch(e)).await.is_err() {
+                return Ended::Done;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

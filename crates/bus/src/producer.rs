@@ -88,12 +88,12 @@ async fn turn(p: &Producer) -> anyhow::Result<()> {
         p.joining.config.clone(),
         p.serving.live_snapshot(&p.source_name, origin),
     )?;
-    hub.keep_marks();
+    hub.journal().keep_marks();
     let replayer = Replayer::new(hub.clone(), p.joining.recordings.clone());
-    if p.serving.replaying() {
+    if p.serving.replay_mode().is_on() {
         // The producer that ran it is gone, and its clock with it: the
         // replay ends everywhere and live data comes back.
-        hub.note(MarkKind::ReplayEnded(Vec::new()));
+        hub.journal().note(MarkKind::ReplayEnded(Vec::new()));
         hub.broadcast("replay", &replayer.status());
         tracing::warn!("the replay of the previous producer ended with it");
     }

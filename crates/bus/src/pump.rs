@@ -38,14 +38,17 @@ pub async fn pump<C: ConnectionLike>(
     // Replayed bars are not the live history the log keeps.
     let mut replayed: HashSet<String> = HashSet::new();
     loop {
-        let marks = hub.marks_after(marked).ok_or(BusError::Behind)?;
+        let marks = hub.journal().marks_after(marked).ok_or(BusError::Behind)?;
         if let Some(mark) = marks.first().filter(|m| m.after <= shipped) {
             ship_mark(log, con, holder, &hub.epoch(), mark, &mut replayed).await?;
             marked = mark.n;
             continue;
         }
         let until = marks.first().map_or(u64::MAX, |m| m.after);
-        let mut events = hub.events_after(shipped, BATCH).ok_or(BusError::Behind)?;
+        let mut events = hub
+            .journal()
+            .events_after(shipped, BATCH)
+            .ok_or(BusError::Behind)?;
         events.retain(|e| e.seq <= until);
         if events.is_empty() {
             if !marks.is_empty() {

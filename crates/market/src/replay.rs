@@ -167,7 +167,8 @@ impl Replayer {
         } = window(per_symbol, req.from, req.to)?;
         bars.sort_by(|a, b| a.1.t.cmp(&b.1.t).then_with(|| a.0.cmp(&b.0)));
         self.hub
-            .begin_replay(preload)
+            .replay_mode()
+            .begin(preload)
             .map_err(|e| ReplayError::BadRequest(e.to_string()))?;
         let status = {
             let mut c = self.lock();
@@ -219,7 +220,7 @@ impl Replayer {
             .map(|s| {
                 let bars = match self.recordings.get(s) {
                     Some(b) => b.clone(),
-                    None => self.hub.live_minutes(s).ok_or_else(|| {
+                    None => self.hub.replay_mode().live_minutes(s).ok_or_else(|| {
                         ReplayError::BadRequest(format!("no recording and no history for {s:?}"))
                     })?,
                 };
@@ -243,7 +244,7 @@ impl Replayer {
             c.generation += 1;
             status_of(&c)
         };
-        self.hub.end_replay();
+        self.hub.replay_mode().end();
         self.changed(&status);
         Ok(status)
     }
@@ -367,7 +368,7 @@ impl Replayer {
     }
 
     fn emit(&self, symbol: &str, candle: Candle, is_final: bool) {
-        match self.hub.publish_replay(symbol, candle, is_final) {
+        match self.hub.replay_mode().publish(symbol, candle, is_final) {
             Ok(_) if is_final => {
                 self.bars_total.fetch_add(1, Ordering::Relaxed);
             }

@@ -92,20 +92,9 @@ pub(super) async fn subscriber(
         ..Tally::default()
     };
     let mut chunk = vec![0u8; 16 * 1024];
-    let mut buf = match tokio::time::timeout(HEAD_TIMEOUT, response_head(&mut stream, &mut chunk))
-        .await
-    {
-        Ok(Ok(rest)) => rest,
-        Ok(Err(e)) => {
-            let _ = connected.send(Err(e.clone())).await;
-            tally.error = Some(e);
-            return tally;
-        }
-        Err(_) => {
-            let e = format!(
-                "no response within {} s: the server is not accepting (at its connection or fd limit?)",
-                HEAD_TIMEOUT.as_secs()
-            );
+    let mut buf = match head(&mut stream, &mut chunk).await {
+        Ok(rest) => rest,
+        Err(e) => {
             let _ = connected.send(Err(e.clone())).await;
             tally.error = Some(e);
             return tally;
@@ -137,28 +126,43 @@ pub(super) async fn subscriber(
         };
         buf.extend_from_slice(&chunk[..n]);
         let read = wall_ns();
-        let mut start = 0;
-        while let Some(end) = find(&buf[start..], b"\n\n") {
-            let message = &buf[start..start + end];
-            start += end + 2;
-            let Some(data) = SseMessage::parse(message).data else {
-                continue;
-            };
-            let Ok(probe) = serde_json::from_slice::<Probe>(data) else {
-                continue;
-            };
-            if !*measuring.borrow() {
-                continue;
-            }
-            if messages > 0 {
-                record_message(&mut tally, &shared, &probe, arrived, read);
-            } else {
-                record_event(&mut tally, &shared, &probe, arrived, read);
-            }
-        }
-        buf.drain(..start);
+        let counting = *measuring.borrow();
+        take_messages(&mut buf, |probe| match (counting, messages > 0) {
+            (false, _) => {}
+            (true, true) => record_message(&mut tally, &shared, &probe, arrived, read),
+            (true, false) => record_event(&mut tally, &shared, &probe, arrived, read),
+        });
     }
     tally
+}
+
+/// The response head, within [`HEAD_TIMEOUT`]: what came after it.
+async fn head(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
+    match tokio::time::timeout(HEAD_TIMEOUT, response_head(stream, chunk)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "no response within {} s: the server is not accepting (at its connection or fd limit?)",
+            HEAD_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Hands the probe of each complete message at the start of `buf` to
+/// `each`, and takes those messages out of it (what is left is the start
+/// of the next message).
+fn take_messages(buf: &mut Vec<u8>, mut each: impl FnMut(Probe)) {
+    let mut start = 0;
+    while let Some(end) = find(&buf[start..], b"\n\n") {
+        let message = &buf[start..start + end];
+        start += end + 2;
+        if let Some(probe) = SseMessage::parse(message)
+            .data
+            .and_then(|data| serde_json::from_slice::<Probe>(data).ok())
+        {
+            each(probe);
+        }
+    }
+    buf.drain(..start);
 }
 
 /// Publisher mode: message index from `i` (a POSTed payload) or the bar time.

@@ -118,12 +118,6 @@ fn rows(d: &Diag) -> Vec<(&'static str, String)> {
         .map_or("no bar yet".into(), |a| {
             format!("last bar {} ago", duration(a))
         });
-    let m = &d.metrics;
-    let auth = match (d.auth.enabled, d.auth.persistent_sessions) {
-        (false, _) => "open (no PIN)",
-        (true, true) => "PIN; sessions survive restarts",
-        (true, false) => "PIN; sessions end at restart (no SPOTLIGHT_SECRET)",
-    };
     let mut rows = vec![
         (
             "epoch",
@@ -156,6 +150,33 @@ fn rows(d: &Diag) -> Vec<(&'static str, String)> {
                 mib(d.memory.peak_rss_bytes)
             ),
         ),
+    ];
+    rows.extend(traffic(d));
+    rows.extend([
+        ("replay", super::replay::summary(&d.replay)),
+        ("drain", drain(&d.drain)),
+        ("bus", bus(d.bus.as_ref())),
+    ]);
+    rows.extend(d.upstreams.iter().map(|u| ("upstream", upstream(u))));
+    rows.push((
+        "process",
+        format!(
+            "pid {}  spotlight {} ({})  {}",
+            d.process.pid, d.process.version, d.process.git_sha, d.process.platform
+        ),
+    ));
+    rows
+}
+
+/// The rows of who comes in: connections, admission, capacity, traffic, auth.
+fn traffic(d: &Diag) -> [(&'static str, String); 6] {
+    let m = &d.metrics;
+    let auth = match (d.auth.enabled, d.auth.persistent_sessions) {
+        (false, _) => "open (no PIN)",
+        (true, true) => "PIN; sessions survive restarts",
+        (true, false) => "PIN; sessions end at restart (no SPOTLIGHT_SECRET)",
+    };
+    [
         (
             "connections",
             format!(
@@ -177,19 +198,7 @@ fn rows(d: &Diag) -> Vec<(&'static str, String)> {
             ),
         ),
         ("auth", auth.to_string()),
-        ("replay", super::replay::summary(&d.replay)),
-        ("drain", drain(&d.drain)),
-        ("bus", bus(d.bus.as_ref())),
-    ];
-    rows.extend(d.upstreams.iter().map(|u| ("upstream", upstream(u))));
-    rows.extend([(
-        "process",
-        format!(
-            "pid {}  spotlight {} ({})  {}",
-            d.process.pid, d.process.version, d.process.git_sha, d.process.platform
-        ),
-    )]);
-    rows
+    ]
 }
 
 /// Drain mode: off, or who is still connected.

@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{Hub, Inner, PublishError};
+use super::{Inner, Journal, PublishError};
 use spotlight_wire::bar::Candle;
 
 /// Marks kept for the reader; one that falls further behind starts over.
@@ -53,7 +53,7 @@ pub struct Mark {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Journal {
+pub(super) struct MarkLog {
     marks: VecDeque<Mark>,
     next: u64,
     /// The last live final's time of each replayed symbol when it was set
@@ -61,7 +61,7 @@ pub(super) struct Journal {
     set_aside: HashMap<u32, Option<i64>>,
 }
 
-impl Journal {
+impl MarkLog {
     fn push(&mut self, after: u64, kind: MarkKind) {
         self.next += 1;
         if self.marks.len() == KEPT {
@@ -114,12 +114,12 @@ impl Inner {
     }
 }
 
-impl Hub {
+impl Journal<'_> {
     /// Starts journaling marks (a bus producer's hub).
     pub fn keep_marks(&self) {
         let mut inner = self.lock();
         if inner.journal.is_none() {
-            inner.journal = Some(Journal::default());
+            inner.journal = Some(MarkLog::default());
         }
     }
 
@@ -164,7 +164,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::HubConfig;
+    use crate::{Hub, HubConfig};
 
     fn candle(minute: i64) -> Candle {
         Candle {
@@ -181,20 +181,27 @@ mod tests {
     fn marks_are_kept_only_when_asked_each_after_the_event_it_followed() {
         let hub = Hub::new(HubConfig::default());
         hub.publish("SPY", candle(0), true).unwrap();
-        hub.begin_replay(vec![("SPY".into(), Vec::new())]).unwrap();
-        assert_eq!(hub.marks_after(0), Some(Vec::new()), "journal off");
-        hub.end_replay();
+        hub.replay_mode()
+            .begin(vec![("SPY".into(), Vec::new())])
+            .unwrap();
+        assert_eq!(
+            hub.journal().marks_after(0),
+            Some(Vec::new()),
+            "journal off"
+        );
+        hub.replay_mode().end();
 
-        hub.keep_marks();
-        hub.begin_replay(vec![("SPY".into(), vec![candle(-5)])])
+        hub.journal().keep_marks();
+        hub.replay_mode()
+            .begin(vec![("SPY".into(), vec![candle(-5)])])
             .unwrap();
         hub.broadcast("replay", &serde_json::json!({"state": "running"}));
-        hub.publish_replay("SPY", candle(-4), true).unwrap();
+        hub.replay_mode().publish("SPY", candle(-4), true).unwrap();
         // Live data of the replayed symbol goes on, set aside.
         hub.publish("SPY", candle(1), true).unwrap();
         hub.publish("SPY", candle(2), false).unwrap();
-        hub.end_replay();
-        let marks = hub.marks_after(0).unwrap();
+        hub.replay_mode().end();
+        let marks = hub.journal().marks_after(0).unwrap();
         let at: Vec<(u64, u64)> = marks.iter().map(|m| (m.n, m.after)).collect();
         assert_eq!(at, [(1, 1), (2, 1), (3, 2)]);
         assert_eq!(
@@ -213,18 +220,19 @@ mod tests {
             }]),
             "the live bars made while it was replayed"
         );
-        assert_eq!(hub.marks_after(2).unwrap().len(), 1);
+        assert_eq!(hub.journal().marks_after(2).unwrap().len(), 1);
     }
 
     #[test]
     fn a_reader_too_far_behind_is_told() {
         let hub = Hub::new(HubConfig::default());
-        hub.keep_marks();
+        hub.journal().keep_marks();
         for _ in 0..KEPT + 1 {
-            hub.note(MarkKind::Broadcast(Bytes::from_static(b"x")));
+            hub.journal()
+                .note(MarkKind::Broadcast(Bytes::from_static(b"x")));
         }
-        assert_eq!(hub.marks_after(0), None, "mark 1 is gone");
-        assert_eq!(hub.marks_after(1).map(|m| m.len()), Some(KEPT));
+        assert_eq!(hub.journal().marks_after(0), None, "mark 1 is gone");
+        assert_eq!(hub.journal().marks_after(1).map(|m| m.len()), Some(KEPT));
     }
 
     #[test]
@@ -236,7 +244,7 @@ mod tests {
             finals: vec![candle(0), candle(1), candle(2)],
             forming: Some(candle(3)),
         };
-        hub.catch_up_live(&[tail]).unwrap();
+        hub.journal().catch_up_live(&[tail]).unwrap();
         let bars = hub
             .history("SPY", crate::Timeframe::M1, None, 10)
             .unwrap()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::fanout::flush;
-use super::{Hub, HubConfig, Inner, PublishError, RingEntry};
+use super::{Hub, HubConfig, Inner, Journal, PublishError, RingEntry};
 use crate::time::now_ms;
 use spotlight_wire::timeframe::Timeframe;
 use spotlight_wire::BarEvent;
@@ -69,7 +69,9 @@ impl Hub {
         inner.head = head;
         Hub::build(config, epoch.to_string(), inner)
     }
+}
 
+impl Journal<'_> {
     /// Joins a new log: `epoch`, whose events so far end at `head`. The
     /// ring empties (its events belong to the old log), the history stays
     /// (the market did not change), and every subscriber gets `reset`
@@ -81,8 +83,8 @@ impl Hub {
         inner.ring = super::Ring::new(self.config.ring, self.config.ring_bytes);
         inner.head = head;
         inner.boundary = None;
-        let frame = Self::reset_frame(&inner, spotlight_wire::ResetReason::EpochChanged);
-        let due = Self::push_to_all(&inner.clients, inner.head, frame);
+        let frame = Hub::reset_frame(&inner, spotlight_wire::ResetReason::EpochChanged);
+        let due = Hub::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         flush(due);
     }
@@ -194,12 +196,15 @@ mod tests {
     fn a_mirror_holds_the_same_events_bytes_and_history() {
         let a = producer();
         let b = Hub::mirror_of(HubConfig::default(), &a.epoch(), 0);
-        for event in a.events_after(0, usize::MAX).unwrap() {
-            b.mirror(&event).unwrap();
+        for event in a.journal().events_after(0, usize::MAX).unwrap() {
+            b.journal().mirror(&event).unwrap();
         }
         assert_eq!(b.epoch(), a.epoch());
         assert_eq!(b.ring_bounds(), a.ring_bounds());
-        assert_eq!(b.events_after(0, usize::MAX), a.events_after(0, usize::MAX));
+        assert_eq!(
+            b.journal().events_after(0, usize::MAX),
+            a.journal().events_after(0, usize::MAX)
+        );
         for tf in [Timeframe::M1, Timeframe::M5] {
             let (ha, hb) = (
                 a.history("SPY", tf, None, 100).unwrap(),
@@ -212,15 +217,18 @@ mod tests {
     #[test]
     fn a_mirror_takes_only_the_next_seq() {
         let a = producer();
-        let events = a.events_after(0, usize::MAX).unwrap();
+        let events = a.journal().events_after(0, usize::MAX).unwrap();
         let b = Hub::mirror_of(HubConfig::default(), &a.epoch(), 0);
-        b.mirror(&events[0]).unwrap();
+        b.journal().mirror(&events[0]).unwrap();
         assert_eq!(
-            b.mirror(&events[2]),
+            b.journal().mirror(&events[2]),
             Err(MirrorError::Gap { head: 1, got: 3 })
         );
-        assert!(matches!(b.mirror(&events[0]), Err(MirrorError::Gap { .. })));
-        b.mirror(&events[1]).unwrap();
+        assert!(matches!(
+            b.journal().mirror(&events[0]),
+            Err(MirrorError::Gap { .. })
+        ));
+        b.journal().mirror(&events[1]).unwrap();
         assert_eq!(b.ring_bounds().1, 2);
     }
 
@@ -233,8 +241,11 @@ mod tests {
         for m in 0..20 {
             hub.publish("SPY", candle(m * 60_000, 100.0), true).unwrap();
         }
-        assert!(hub.events_after(2, 100).is_none(), "seq 3..10 are gone");
-        let tail = hub.events_after(15, 100).unwrap();
+        assert!(
+            hub.journal().events_after(2, 100).is_none(),
+            "seq 3..10 are gone"
+        );
+        let tail = hub.journal().events_after(15, 100).unwrap();
         assert_eq!(
             tail.iter().map(|e| e.seq).collect::<Vec<_>>(),
             [16, 17, 18, 19, 20]

@@ -139,7 +139,7 @@ struct Inner {
     /// resume from before it gets a `reset` instead of mixed events.
     boundary: Option<(u64, ResetReason)>,
     /// What happened outside the seq space, for the bus (a producer's hub).
-    journal: Option<marks::Journal>,
+    journal: Option<marks::MarkLog>,
 }
 
 impl Inner {
@@ -216,6 +216,31 @@ struct ClientInfo {
     live: bool,
 }
 
+/// The hub's journal: its events and marks in seq order, as a bus
+/// producer ships them to the shared log ([`Journal::events_after`],
+/// [`Journal::marks_after`]) and a follower applies them to its own hub
+/// ([`Journal::mirror`] and the rest). See [`Hub::journal`].
+pub struct Journal<'a>(&'a Hub);
+
+/// The hub's replay mode: replayed symbols get a fresh series the
+/// replayed bars flow through while their live series is set aside. See
+/// [`Hub::replay_mode`].
+pub struct ReplayMode<'a>(&'a Hub);
+
+impl std::ops::Deref for Journal<'_> {
+    type Target = Hub;
+    fn deref(&self) -> &Hub {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ReplayMode<'_> {
+    type Target = Hub;
+    fn deref(&self) -> &Hub {
+        self.0
+    }
+}
+
 /// The market hub. See the module docs.
 pub struct Hub {
     started_ms: i64,
@@ -275,6 +300,16 @@ impl Hub {
 
     fn writer(&self) -> MutexGuard<'_, ()> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hub's journal (what the bus ships and applies).
+    pub fn journal(&self) -> Journal<'_> {
+        Journal(self)
+    }
+
+    /// The hub's replay mode.
+    pub fn replay_mode(&self) -> ReplayMode<'_> {
+        ReplayMode(self)
     }
 
     /// This server start's epoch id.
@@ -386,6 +421,19 @@ impl Hub {
             live.apply(candle, is_final);
             return Ok(inner.head);
         }
+        self.emit(inner, i, candle, is_final)
+    }
+
+    /// Publishes `candle` into series `i` as an event (when in order),
+    /// releasing the lock before the subscribers' sockets are written.
+    /// Returns its seq.
+    fn emit(
+        &self,
+        mut inner: MutexGuard<'_, Inner>,
+        i: u32,
+        candle: Candle,
+        is_final: bool,
+    ) -> Result<u64, PublishError> {
         inner.series[i as usize].check_order(candle.t)?;
         let mut due = Vec::new();
         let seq = self.apply(&mut inner, i, candle, is_final, &mut due);

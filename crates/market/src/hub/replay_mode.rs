@@ -7,15 +7,17 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{ClientQueue, Hub, MarkKind, PublishError, QueueItem, Series, BROADCAST_KEY};
+use super::{
+    ClientQueue, Hub, MarkKind, PublishError, QueueItem, ReplayMode, Series, BROADCAST_KEY,
+};
 use spotlight_wire::bar::Candle;
 use spotlight_wire::{Reset, ResetReason};
 
-impl Hub {
+impl ReplayMode<'_> {
     /// Switches `symbols` to replay, each starting from `preload` (final 1m
     /// bars before the replay window, for context). Every subscriber gets
     /// `reset` (`replay_started`).
-    pub fn begin_replay(&self, symbols: Vec<(String, Vec<Candle>)>) -> Result<(), PublishError> {
+    pub fn begin(&self, symbols: Vec<(String, Vec<Candle>)>) -> Result<(), PublishError> {
         let _writer = self.writer();
         let mut inner = self.lock();
         for (symbol, _) in &symbols {
@@ -37,8 +39,8 @@ impl Hub {
         }
         let reason = ResetReason::ReplayStarted;
         inner.boundary = Some((inner.head, reason));
-        let frame = Self::reset_frame(&inner, reason);
-        let due = Self::push_to_all(&inner.clients, inner.head, frame);
+        let frame = Hub::reset_frame(&inner, reason);
+        let due = Hub::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         super::flush(due);
         Ok(())
@@ -46,7 +48,7 @@ impl Hub {
 
     /// Ends replay mode: live series come back, every subscriber gets
     /// `reset` (`replay_stopped`). Does nothing when no replay is on.
-    pub fn end_replay(&self) {
+    pub fn end(&self) {
         let _writer = self.writer();
         let mut inner = self.lock();
         if inner.stashed.is_empty() {
@@ -64,8 +66,8 @@ impl Hub {
         }
         let reason = ResetReason::ReplayStopped;
         inner.boundary = Some((inner.head, reason));
-        let frame = Self::reset_frame(&inner, reason);
-        let due = Self::push_to_all(&inner.clients, inner.head, frame);
+        let frame = Hub::reset_frame(&inner, reason);
+        let due = Hub::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         super::flush(due);
     }
@@ -80,13 +82,13 @@ impl Hub {
     }
 
     /// Whether a replay holds any symbol.
-    pub fn replaying(&self) -> bool {
+    pub fn is_on(&self) -> bool {
         !self.lock().stashed.is_empty()
     }
 
     /// Publishes a replayed 1m bar of a symbol in replay mode: a `bar` event
     /// like a live one. Returns its seq.
-    pub fn publish_replay(
+    pub fn publish(
         &self,
         symbol: &str,
         candle: Candle,
@@ -94,20 +96,17 @@ impl Hub {
     ) -> Result<u64, PublishError> {
         candle.check()?;
         let _writer = self.writer();
-        let mut inner = self.lock();
+        let inner = self.lock();
         let i = *inner
             .index
             .get(symbol)
             .filter(|i| inner.stashed.contains_key(i))
             .ok_or(PublishError::NotReplaying(symbol.to_string()))?;
-        inner.series[i as usize].check_order(candle.t)?;
-        let mut due = Vec::new();
-        let seq = self.apply(&mut inner, i, candle, is_final, &mut due);
-        drop(inner);
-        super::flush(due);
-        Ok(seq)
+        self.emit(inner, i, candle, is_final)
     }
+}
 
+impl Hub {
     /// Sends an event outside the seq space (e.g. `replay` state changes)
     /// to every subscriber; never conflated, not kept in the ring.
     pub fn broadcast(&self, event: &str, data: &impl Serialize) {
@@ -124,7 +123,7 @@ impl Hub {
             inner.note(|| MarkKind::Broadcast(frame.clone()));
             self.appended.notify_one();
         }
-        let due = Self::push_to_all(&inner.clients, inner.head, frame);
+        let due = Hub::push_to_all(&inner.clients, inner.head, frame);
         drop(inner);
         super::flush(due);
     }

@@ -223,7 +223,7 @@ async fn wrong_states_and_bad_parameters_are_refused() {
         replayer.start(empty),
         Err(ReplayError::BadRequest(_))
     ));
-    assert!(!hub.replaying(), "nothing was half-started");
+    assert!(!hub.replay_mode().is_on(), "nothing was half-started");
     replayer.start(StartRequest::default()).unwrap();
     assert!(matches!(
         replayer.start(StartRequest::default()),

@@ -91,10 +91,18 @@ fn a_recorded_session_with_updates_reset_and_reconnect_gives_the_right_candles()
     );
     assert_eq!(s.conn, Conn::Live);
     assert!(s.forming);
+    updates_then_the_next_minute(&mut s);
+    a_reconnect_with_resume(&mut s);
+    a_reset_then_a_ping(&mut s);
+}
+
+/// In-progress updates of the forming minute replace it in place, then it
+/// closes and the next minute starts.
+fn updates_then_the_next_minute(s: &mut State) {
     // In-progress updates of the forming minute replace it in place (a
     // conflated stream simply skips some of them), then it closes.
     feed(
-        &mut s,
+        s,
         vec![
             bar_event(4, candle(2, 10.5, 10.7), false),
             bar_event(6, candle(2, 10.5, 10.9), false),
@@ -106,16 +114,15 @@ fn a_recorded_session_with_updates_reset_and_reconnect_gives_the_right_candles()
     assert_eq!(s.candles[2], candle(2, 10.5, 10.8));
     assert!(!s.forming);
     // The next minute starts.
-    feed(
-        &mut s,
-        vec![bar_event(8, candle(3, 10.8, 10.9), false)],
-        2_200,
-    );
+    feed(s, vec![bar_event(8, candle(3, 10.8, 10.9), false)], 2_200);
     assert_eq!(s.candles.len(), 4);
     assert_eq!(s.latency_ms, Some(1_200));
-    // Connection lost, reconnect with resume: missed events replay in order.
+}
+
+/// Connection lost, reconnect with resume: missed events replay in order.
+fn a_reconnect_with_resume(s: &mut State) {
     feed(
-        &mut s,
+        s,
         vec![FollowEvent::Reconnecting {
             attempt: 1,
             delay: Duration::from_secs(1),
@@ -131,7 +138,7 @@ fn a_recorded_session_with_updates_reset_and_reconnect_gives_the_right_candles()
         }
     );
     feed(
-        &mut s,
+        s,
         vec![
             FollowEvent::Connecting,
             hello(),
@@ -145,17 +152,20 @@ fn a_recorded_session_with_updates_reset_and_reconnect_gives_the_right_candles()
         (s.reconnects, s.candles.len(), s.last_seq),
         (1, 5, Some(10))
     );
-    // A reset: history is reloaded and replaces everything.
+}
+
+/// A reset: history is reloaded and replaces everything.
+fn a_reset_then_a_ping(s: &mut State) {
     let reset = Reset {
         reason: ResetReason::GapTooOld,
         epoch: "ep".into(),
         head_seq: 20,
         low_seq: 15,
     };
-    feed(&mut s, vec![FollowEvent::Reset(reset)], 5_000);
+    feed(s, vec![FollowEvent::Reset(reset)], 5_000);
     assert_eq!((s.conn.clone(), s.resets), (Conn::Reset, 1));
     feed(
-        &mut s,
+        s,
         vec![
             FollowEvent::Connecting,
             history(20, &[candle(5, 12.0, 12.5)], false),
@@ -165,7 +175,7 @@ fn a_recorded_session_with_updates_reset_and_reconnect_gives_the_right_candles()
     );
     assert_eq!(s.candles, vec![candle(5, 12.0, 12.5)]);
     feed(
-        &mut s,
+        s,
         vec![FollowEvent::Ping(Ping {
             server_time: 0,
             queued: 0,
