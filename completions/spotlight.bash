@@ -1650,7 +1650,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__serve)
-            opts="-v -q -h -V --addr --allow-open --source --log-format --state-dir --drain --heartbeat --env --private-diag --pin-attempts --pin-attempts-global --rate-limit --symbols --seed --tick-ms --backfill --sim-speed --tz --stamp --symbol --replay --ring --ring-bytes --client-queue --client-queue-bytes --max-connections --max-streams-per-addr --sse-max-clients --max-symbols --header-timeout --stall-timeout --stream-sndbuf --voice-resume-window --voice-resume-ttl --voice-idle --voice-max-sessions --voice-queue-max --voice-upstream --allowed-host --cors-origin --trusted-proxy --retain --ingest-limit --bus --role --bus-stall --bus-lease --polygon-ws-url --polygon-rest-url --source-stall --source-stall-always --otlp-endpoint --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --addr --allow-open --source --log-format --state-dir --drain --heartbeat --env --tls-cert --tls-key --tls-by-proxy --private-diag --pin-attempts --pin-attempts-global --rate-limit --symbols --seed --tick-ms --backfill --sim-speed --tz --stamp --symbol --replay --ring --ring-bytes --client-queue --client-queue-bytes --max-connections --max-streams-per-addr --sse-max-clients --max-symbols --header-timeout --stall-timeout --stream-sndbuf --voice-resume-window --voice-resume-ttl --voice-idle --voice-max-sessions --voice-queue-max --voice-upstream --allowed-host --cors-origin --trusted-proxy --retain --ingest-limit --bus --role --bus-stall --bus-lease --polygon-ws-url --polygon-rest-url --source-stall --source-stall-always --otlp-endpoint --url --pin --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1682,6 +1682,14 @@ _spotlight() {
                     ;;
                 --env)
                     COMPREPLY=($(compgen -W "dev prod" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pin-attempts)

@@ -60,6 +60,8 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l drain -d '
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l heartbeat -d 'Interval of SSE `ping` events (at least 100ms)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l env -d 'Deployment: `prod` makes session cookies `SameSite=None; Secure`' -r -f -a "dev\t'Local development: `SameSite=Lax` cookies without `Secure`'
 prod\t'Behind TLS: `SameSite=None; Secure` cookies'"
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l tls-cert -d 'Serve TLS with this PEM certificate chain (with --tls-key): HTTP/2 and HTTP/1.1 on the one port; SIGHUP reads both files again' -r -F
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l tls-key -d 'The PEM private key of --tls-cert' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin-attempts -d 'PIN attempts allowed per minute per client address' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin-attempts-global -d 'Failed PIN attempts allowed per minute over all addresses' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l rate-limit -d 'API requests allowed per minute per client address (health, readiness and metrics are exempt)' -r
@@ -116,6 +118,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l color -d '
 always\t'Always'
 never\t'Never'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l allow-open -d 'Allow listening on a non-loopback address with no PIN set'
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l tls-by-proxy -d 'A proxy in front terminates TLS: lets `--env prod` listen on a non-loopback address without --tls-cert'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l private-diag -d 'Put `/api/diag` behind auth too'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source-stall-always -d 'Count the live feed\'s silence around the clock, not only in US market hours'
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l json -d 'Machine-readable output on stdout (short for `--output json`)'

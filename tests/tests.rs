@@ -28,6 +28,7 @@ mod serve_cli;
 mod smoke;
 mod sse;
 mod telemetry;
+mod tls;
 mod voice;
 mod voice_admission;
 mod watch;

@@ -42,7 +42,7 @@ pub async fn serve_with_env(addr: &str, args: &[&str], env: &[(&str, &str)]) -> 
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("serve exited before listening: {startup:#?}"));
-        let url = line.find("listening on http://").map(|i| {
+        let url = line.find("listening on http").map(|i| {
             let rest = &line[i + "listening on ".len()..];
             rest.split_whitespace().next().unwrap().to_string()
         });

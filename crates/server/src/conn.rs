@@ -37,7 +37,7 @@ use super::sse::SocketFd;
 use super::{AppState, Metrics};
 
 /// Largest request head (both paths): beyond it, 431.
-const MAX_HEAD: usize = 16 * 1024;
+pub(super) const MAX_HEAD: usize = 16 * 1024;
 
 /// Accepts until `shutdown`, then tells streams, stops accepting and waits
 /// for every connection to finish.
@@ -115,6 +115,10 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: Router) {
+    if let Some(tls) = state.tls.clone() {
+        // Boxed: the plaintext connections should not pay for it.
+        return Box::pin(super::https::connection(tcp, peer, state, app, tls)).await;
+    }
     let limits = &state.config.limits;
     // A connection that has not sent its request yet is dropped at shutdown.
     // Every phase is boxed: a task is as large as its largest phase, and
@@ -188,21 +192,69 @@ async fn routed(tcp: TcpStream, head: Vec<u8>, peer: SocketAddr, state: AppState
         blocked: None,
         metrics: state.metrics.clone(),
     });
-    let request_kill = kill.clone();
-    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(peer));
-        req.extensions_mut().insert(request_kill.clone());
-        req.extensions_mut().insert(SocketFd(fd));
-        tower::ServiceExt::oneshot(app.clone(), req.map(Body::new))
-    });
+    let service = service(app, peer, fd, Some(kill.clone()));
     // With upgrades: the voice WebSocket takes the connection over.
-    let conn = hyper::server::conn::http1::Builder::new()
+    let conn = http1(limits).serve_connection(io, service).with_upgrades();
+    let conn = pin!(conn);
+    drive(
+        conn,
+        |c| c.graceful_shutdown(),
+        peer,
+        &state,
+        Some((&kill, fd)),
+    )
+    .await;
+}
+
+/// The HTTP/1.1 settings of every connection hyper serves.
+pub(super) fn http1(limits: &super::admission::Limits) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(MAX_HEAD.max(8192))
-        .serve_connection(io, service)
-        .with_upgrades();
-    let mut conn = pin!(conn);
+        .max_buf_size(MAX_HEAD.max(8192));
+    builder
+}
+
+/// What every request on a connection hyper serves goes through: the
+/// router, told the peer, the socket's descriptor and (HTTP/1.1) how to
+/// reset the connection when its stream overflows.
+pub(super) fn service(
+    app: Router,
+    peer: SocketAddr,
+    fd: std::os::fd::RawFd,
+    kill: Option<CancellationToken>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send + 'static,
+> + Clone
+       + Send
+       + 'static {
+    hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(kill) = &kill {
+            req.extensions_mut().insert(kill.clone());
+        }
+        req.extensions_mut().insert(SocketFd(fd));
+        tower::ServiceExt::oneshot(app.clone(), req.map(Body::new))
+    })
+}
+
+/// Runs a hyper connection to its end: at shutdown it finishes what is in
+/// flight and closes (`graceful`); when `kill` is cancelled (a stream's
+/// queue overflowed) the socket `fd` is reset at once.
+pub(super) async fn drive<C, E>(
+    mut conn: Pin<&mut C>,
+    graceful: impl Fn(Pin<&mut C>),
+    peer: SocketAddr,
+    state: &AppState,
+    kill: Option<(&CancellationToken, std::os::fd::RawFd)>,
+) where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     let mut draining = false;
     loop {
         tokio::select! {
@@ -215,15 +267,21 @@ async fn routed(tcp: TcpStream, head: Vec<u8>, peer: SocketAddr, state: AppState
             // Shutdown: finish the request in flight, then close.
             _ = state.shutdown.cancelled(), if !draining => {
                 draining = true;
-                conn.as_mut().graceful_shutdown();
+                graceful(conn.as_mut());
             }
             // A stream's queue overflowed: reset the socket now (the
             // connection, which owns the descriptor, is still alive here).
             _ = async {
-                kill.cancelled().await;
-                // SAFETY: the connection that owns `fd` is alive while this
-                // branch runs (select! drops the other branch afterwards).
-                reset(&unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+                match kill {
+                    Some((kill, fd)) => {
+                        kill.cancelled().await;
+                        // SAFETY: the connection that owns `fd` is alive
+                        // while this branch runs (select! drops the other
+                        // branch afterwards).
+                        reset(&unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+                    }
+                    None => std::future::pending().await,
+                }
             } => break,
         }
     }

@@ -109,6 +109,13 @@ pub fn snapshot(state: &AppState) -> Diag {
         voice: voice_of(state),
         drain: super::drain::status(state),
         bus: state.market().diag(),
+        tls: state.tls.as_ref().map(|tls| {
+            let cert = tls.info();
+            spotlight_wire::DiagTls {
+                subject: cert.subject,
+                expires_ms: cert.not_after * 1000,
+            }
+        }),
         upstreams: state
             .upstreams
             .upstreams

@@ -12,6 +12,7 @@ pub mod drain;
 pub mod error;
 mod health;
 mod history;
+mod https;
 pub mod ingest;
 mod lean;
 pub mod liveness;
@@ -23,6 +24,7 @@ pub mod replay;
 mod sse;
 pub mod stream_metrics;
 pub mod sys;
+pub mod tls;
 pub mod upstream;
 pub mod voice;
 
@@ -130,6 +132,8 @@ pub struct AppState {
     /// The upstreams this server depends on (a live provider, the voice
     /// relay), with their metrics.
     pub upstreams: Arc<upstream::ServedUpstreams>,
+    /// The certificate the listener serves TLS with (`None`: plaintext).
+    pub tls: Option<Arc<tls::Tls>>,
 }
 
 impl AppState {
@@ -163,6 +167,7 @@ impl AppState {
             waves: Arc::new(drain::Waves::default()),
             bus: None,
             upstreams: Arc::default(),
+            tls: None,
         })
     }
 }
@@ -173,6 +178,7 @@ impl AppState {
 /// added without saying who may use it.
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.browser);
+    let (state_tls, prod) = (state.tls.is_some(), state.config.auth.prod);
     let gated = |class: RouteClass| {
         let gate = Gate {
             state: state.clone(),
@@ -196,7 +202,16 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => app.layer(cors),
         None => app,
     };
-    app.layer(PropagateRequestIdLayer::x_request_id())
+    // Production over this server's own TLS: browsers are told to use
+    // HTTPS only (a proxy that terminates TLS sets this itself).
+    let hsts = (state_tls && prod).then(|| {
+        tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        )
+    });
+    app.layer(tower::util::option_layer(hsts))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req

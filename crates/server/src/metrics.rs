@@ -47,6 +47,8 @@ pub struct Metrics {
     connections_open: IntGauge,
     auth_failures: IntCounterVec,
     panics: IntCounter,
+    /// The TLS certificate's metrics.
+    pub tls: TlsMetrics,
     stalled: IntCounterVec,
     draining: IntGauge,
     shutdown_waves: IntCounter,
@@ -162,6 +164,7 @@ impl Metrics {
         )));
         let metrics = Metrics {
             sse: SseMetrics::register(&registry),
+            tls: TlsMetrics::register(&registry),
             http_requests: counter_vec(
                 "spotlight_http_requests_total",
                 "HTTP requests, by route template and status",
@@ -342,6 +345,16 @@ impl Metrics {
         self.panics.inc();
     }
 
+    /// Counts a certificate reload (`ok` or failed) and, when it took,
+    /// the new certificate's expiry (Unix seconds).
+    pub fn tls_reloaded(&self, ok: bool, not_after: Option<i64>) {
+        let result = if ok { "ok" } else { "failed" };
+        self.tls.reloads.with_label_values(&[result]).inc();
+        if let Some(t) = not_after {
+            self.tls.expiry.set(t);
+        }
+    }
+
     /// Sets the draining gauge.
     pub fn set_draining(&self, on: bool) {
         self.draining.set(i64::from(on));
@@ -453,4 +466,39 @@ pub async fn metrics_json(State(state): State<AppState>) -> axum::Json<serde_jso
         );
     }
     axum::Json(serde_json::Value::Object(out))
+}
+
+/// The TLS certificate: when it expires and how its reloads went.
+#[derive(Debug, Clone)]
+pub struct TlsMetrics {
+    /// Expiry of the certificate served, Unix seconds (0: no TLS).
+    pub expiry: IntGauge,
+    reloads: IntCounterVec,
+}
+
+impl TlsMetrics {
+    fn register(registry: &Registry) -> TlsMetrics {
+        TlsMetrics {
+            expiry: registered(
+                registry,
+                IntGauge::new(
+                    "spotlight_tls_cert_expiry_timestamp_seconds",
+                    "When the certificate served expires, Unix seconds (0: the listener is plaintext)",
+                ),
+            ),
+            reloads: touched(
+                registered(
+                    registry,
+                    IntCounterVec::new(
+                        Opts::new(
+                            "spotlight_tls_reloads_total",
+                            "Certificate reloads on SIGHUP, by result (ok; failed: the one in use stays)",
+                        ),
+                        &["result"],
+                    ),
+                ),
+                ["ok", "failed"],
+            ),
+        }
+    }
 }

@@ -39,6 +39,9 @@ pub struct Diag {
     /// The scale-out bus (`serve --bus` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bus: Option<DiagBus>,
+    /// The certificate served (`serve --tls-cert` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<DiagTls>,
     /// The upstreams this server depends on (a live provider, the voice
     /// relay); none for the sim and files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -314,4 +317,14 @@ pub struct DiagAuth {
     pub private_diag: bool,
     /// Whether sessions survive a restart (`SPOTLIGHT_SECRET` set).
     pub persistent_sessions: bool,
+}
+
+/// The certificate a TLS listener serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagTls {
+    /// The leaf certificate's subject.
+    pub subject: String,
+    /// When it expires, Unix ms.
+    pub expires_ms: i64,
 }

@@ -158,6 +158,10 @@ fn rows(d: &Diag) -> Vec<(&'static str, String)> {
         ("bus", bus(d.bus.as_ref())),
     ]);
     rows.extend(d.upstreams.iter().map(|u| ("upstream", upstream(u))));
+    rows.extend(d.tls.as_ref().map(|t| {
+        let expires = format_ms(t.expires_ms);
+        ("tls", format!("{}  expires {expires}", t.subject))
+    }));
     rows.push((
         "process",
         format!(

@@ -18,9 +18,11 @@ use ipnet::IpNet;
 use spotlight_bus::Role;
 use spotlight_market::replay::Replayer;
 use spotlight_market::source::file::Stamp;
+use spotlight_market::time::format_ms;
 use spotlight_market::{Hub, HubConfig};
 use spotlight_provider::polygon::Polygon;
 use spotlight_server::admission::default_max_connections;
+use spotlight_server::tls::Tls;
 use spotlight_server::{AppState, AuthConfig, BrowserPolicy, Limits, ServerConfig, VoiceConfig};
 
 mod bus;
@@ -118,6 +120,27 @@ pub struct ServeArgs {
     /// Deployment: `prod` makes session cookies `SameSite=None; Secure`.
     #[arg(long, env = "SPOTLIGHT_ENV", value_enum, default_value_t = Env::Dev)]
     pub env: Env,
+    /// Serve TLS with this PEM certificate chain (with --tls-key): HTTP/2 and HTTP/1.1 on the one port; SIGHUP reads both files again.
+    #[arg(
+        long,
+        env = "SPOTLIGHT_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key",
+        help_heading = "TLS"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "SPOTLIGHT_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert",
+        help_heading = "TLS"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// A proxy in front terminates TLS: lets `--env prod` listen on a non-loopback address without --tls-cert.
+    #[arg(long, env = "SPOTLIGHT_TLS_BY_PROXY", help_heading = "TLS")]
+    pub tls_by_proxy: bool,
     /// Put `/api/diag` behind auth too.
     #[arg(long, env = "SPOTLIGHT_PRIVATE_DIAG")]
     pub private_diag: bool,
@@ -447,6 +470,32 @@ impl ServeArgs {
     }
 }
 
+/// Reads the certificate and key again on every SIGHUP: new handshakes
+/// get the new pair; a pair that does not load is refused (logged,
+/// counted) and the one in use stays.
+async fn reload_on_hangup(tls: Arc<Tls>, metrics: Arc<spotlight_server::Metrics>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the certificate is not reloaded on it");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match tls.reload() {
+                Ok(cert) => {
+                    metrics.tls_reloaded(true, Some(cert.not_after));
+                    tracing::info!(subject = %cert.subject, expires = %format_ms(cert.not_after * 1000), "reloaded the TLS certificate");
+                }
+                Err(e) => {
+                    metrics.tls_reloaded(false, None);
+                    tracing::error!(error = %e, "the TLS certificate was not reloaded: the one in use stays");
+                }
+            }
+        }
+    }
+}
+
 /// `SPOTLIGHT_SECRET`, the key sessions are signed with (none: random).
 fn secret() -> anyhow::Result<Option<String>> {
     match std::env::var("SPOTLIGHT_SECRET") {
@@ -467,6 +516,24 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
             args.addr
         )));
     }
+    if args.env == Env::Prod
+        && args.tls_cert.is_none()
+        && !args.tls_by_proxy
+        && !args.addr.ip().is_loopback()
+    {
+        return Err(CliError::usage(format!(
+            "refusing --env prod on {} without TLS: its session cookies are `Secure` and browsers send them over HTTPS only (give --tls-cert and --tls-key, or --tls-by-proxy when a proxy in front terminates TLS)",
+            args.addr
+        )));
+    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(Arc::new(Tls::load(cert, key).map_err(|e| {
+                CliError::usage(format!("--tls-cert/--tls-key: {e}"))
+            })?))
+        }
+        _ => None,
+    };
     let source_id = match &args.source {
         SourceSpec::Sim => format!("sim:seed={}:{}", args.seed, args.symbols.join(",")),
         SourceSpec::File(path) => format!("file:{}", path.display()),
@@ -481,9 +548,17 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
-    let state = app_state(args, market, pin, feed.as_ref())?;
+    let mut state = app_state(args, market, pin, feed.as_ref())?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(tls) = &tls {
+        let cert = tls.info();
+        tracing::info!(subject = %cert.subject, expires = %format_ms(cert.not_after * 1000), "serving TLS (HTTP/2 and HTTP/1.1)");
+        state.metrics.tls.expiry.set(cert.not_after);
+        tokio::spawn(reload_on_hangup(tls.clone(), state.metrics.clone()));
+    }
+    state.tls = tls;
     let max_connections = state.config.limits.max_connections;
-    tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on http://{local}");
+    tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on {scheme}://{local}");
     if !state.auth.enabled() {
         tracing::warn!("no PIN set: the server is open to anyone who can reach {local}");
     } else if !state.auth.persistent_key {

@@ -1,0 +1,126 @@
+//! Connections on a TLS listener (`serve --tls-cert --tls-key`). A
+//! handshake that negotiates `h2` is served as HTTP/2 — every stream of
+//! the connection a request through the same router, admission and
+//! limits as HTTP/1.1 — and any other as HTTP/1.1 with upgrades (the voice
+//! WebSocket over `wss://`). Plaintext sent to the TLS port is answered
+//! with a plaintext 400 and closed at once.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::admission::Limits;
+use super::conn::{drive, http1, service, write_refusal};
+use super::error::ApiError;
+use super::tls::Tls;
+use super::AppState;
+
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Concurrent streams one HTTP/2 connection may open (a browser's tabs
+/// share one connection: each dashboard holds one or two streams).
+pub const H2_MAX_STREAMS: u32 = 100;
+
+/// Bytes a stream may have buffered for sending before its body is not
+/// polled further (past it the stream's own queue conflates, then
+/// overflows, as on HTTP/1.1).
+pub const H2_SEND_BUFFER: usize = 64 * 1024;
+
+/// Streams a peer may open and reset before the server has accepted them
+/// (rapid reset, CVE-2023-44487): past it the connection is closed.
+pub const H2_PENDING_RESETS: usize = 20;
+
+/// Streams the server may reset for a peer's protocol errors before the
+/// connection is closed.
+pub const H2_ERROR_RESETS: usize = 256;
+
+/// A connection's keep-alive ping: sent after this long without a frame,
+/// and the connection closed when its answer takes longer than this.
+pub const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
+
+/// Serves one accepted TCP connection over TLS.
+pub(super) async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    state: AppState,
+    app: Router,
+    tls: Arc<Tls>,
+) {
+    let limits = &state.config.limits;
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        p = tokio::time::timeout(limits.header_timeout, tcp.peek(&mut first)) => p,
+        _ = state.shutdown.cancelled() => return,
+    };
+    match peeked {
+        Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => {}
+        Ok(Ok(1)) => return refuse_plaintext(tcp).await,
+        _ => return,
+    }
+    let fd = tcp.as_raw_fd();
+    let handshake = tokio::time::timeout(limits.header_timeout, tls.acceptor().accept(tcp));
+    let stream = match handshake.await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => return,
+    };
+    let io = TokioIo::new(stream);
+    if io.inner().get_ref().1.alpn_protocol() == Some(b"h2") {
+        let conn = http2(limits).serve_connection(io, service(app, peer, fd, None));
+        drive(pin!(conn), |c| c.graceful_shutdown(), peer, &state, None).await;
+    } else {
+        let kill = CancellationToken::new();
+        let service = service(app, peer, fd, Some(kill.clone()));
+        let conn = http1(limits).serve_connection(io, service).with_upgrades();
+        drive(
+            pin!(conn),
+            |c| c.graceful_shutdown(),
+            peer,
+            &state,
+            Some((&kill, fd)),
+        )
+        .await;
+    }
+}
+
+/// The HTTP/2 settings: the limits above, the request head bound as on
+/// HTTP/1.1.
+fn http2(limits: &Limits) -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_header_list_size(super::conn::MAX_HEAD as u32)
+        .max_send_buf_size(H2_SEND_BUFFER)
+        .max_pending_accept_reset_streams(H2_PENDING_RESETS)
+        .max_local_error_reset_streams(H2_ERROR_RESETS)
+        .keep_alive_interval(H2_KEEP_ALIVE)
+        .keep_alive_timeout(H2_KEEP_ALIVE.max(limits.header_timeout));
+    builder
+}
+
+/// Plaintext on the TLS port: what the client sent so far is read (so
+/// that closing does not reset the connection before the answer is
+/// read), a plaintext 400 answers it, and the connection is closed.
+async fn refuse_plaintext(mut tcp: TcpStream) {
+    let mut sent = [0u8; 16 * 1024];
+    let _ = tcp.try_read(&mut sent);
+    let e = ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "tls_required",
+        "this port speaks TLS: use https://",
+    );
+    let _ = write_refusal(&mut tcp, &e, &[]).await;
+}

@@ -1,0 +1,326 @@
+//! `serve --tls-cert --tls-key`: a real server speaking TLS, judged by real
+//! clients (reqwest over rustls, trusting a CA the test makes): HTTP/2
+//! negotiated by ALPN with the stream and its resume over it, several
+//! streams sharing one HTTP/2 connection, HTTP/1.1 over TLS, plaintext to
+//! the TLS port answered and closed at once, the certificate reloaded on
+//! SIGHUP (a bad pair refused), and production's HSTS and refusal.
+
+use std::path::{Path, PathBuf};
+
+use crate::common;
+
+use common::process::{serve, Served};
+use common::*;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A CA and the files of a certificate it signed for `localhost` and
+/// 127.0.0.1, named `subject`.
+struct Certs {
+    dir: tempfile::TempDir,
+    ca: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "spotlight test CA");
+        let ca = params.self_signed(&ca_key).unwrap();
+        Certs {
+            dir: tempfile::tempdir().unwrap(),
+            ca,
+            ca_key,
+        }
+    }
+
+    /// Writes a leaf certificate named `subject` and its key to
+    /// `cert.pem` and `key.pem`; returns their paths.
+    fn issue(&self, subject: &str) -> (PathBuf, PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, subject);
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
+        let (cert_path, key_path) = self.paths();
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+
+    fn paths(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("cert.pem"),
+            self.dir.path().join("key.pem"),
+        )
+    }
+
+    /// A client trusting the CA (`http1`: HTTP/1.1 only).
+    fn client(&self, http1: bool) -> reqwest::Client {
+        let ca = reqwest::Certificate::from_pem(self.ca.pem().as_bytes()).unwrap();
+        let builder = reqwest::Client::builder().add_root_certificate(ca);
+        let builder = if http1 { builder.http1_only() } else { builder };
+        builder.build().unwrap()
+    }
+}
+
+async fn serve_tls(cert: &Path, key: &Path, more: &[&str]) -> Served {
+    let mut args = vec![
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--sim-speed",
+        "60",
+        "--tick-ms",
+        "50",
+        "--symbols",
+        "SPY",
+    ];
+    args.extend_from_slice(more);
+    let served = serve("127.0.0.1:0", &args).await;
+    assert!(served.url.starts_with("https://"), "{}", served.url);
+    served
+}
+
+/// The next `n` bar events of a stream as (id, data).
+async fn bars(
+    events: &mut (impl futures::Stream<Item = Result<eventsource_stream::Event, impl std::fmt::Debug>>
+              + Unpin),
+    n: usize,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let event = guard(events.next()).await.expect("stream ended").unwrap();
+        if event.event == "bar" {
+            out.push((event.id, event.data));
+        }
+    }
+    out
+}
+
+async fn open_stream(
+    client: &reqwest::Client,
+    url: &str,
+    last_event_id: Option<&str>,
+) -> (
+    reqwest::Version,
+    impl futures::Stream<Item = Result<eventsource_stream::Event, impl std::fmt::Debug>> + Unpin,
+) {
+    let mut request = client.get(format!("{url}/realtime/sse?symbols=SPY"));
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let version = response.version();
+    (version, Box::pin(response.bytes_stream().eventsource()))
+}
+
+fn seq(id: &str) -> u64 {
+    id.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
+#[tokio::test]
+async fn http2_is_negotiated_and_a_stream_resumes_over_it() {
+    let certs = Certs::new();
+    let (cert, key) = certs.issue("spotlight one");
+    let server = serve_tls(&cert, &key, &[]).await;
+    let client = certs.client(false);
+    let health = client
+        .get(format!("{}/api/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.version(), reqwest::Version::HTTP_2);
+    assert_eq!(health.status(), 200);
+    assert!(health.headers().contains_key("x-request-id"));
+    let (version, mut events) = open_stream(&client, &server.url, None).await;
+    assert_eq!(version, reqwest::Version::HTTP_2);
+    let first = bars(&mut events, 3).await;
+    drop(events);
+    let last = first.last().unwrap().0.clone();
+    let (_, mut resumed) = open_stream(&client, &server.url, Some(&last)).await;
+    let got = bars(&mut resumed, 5).await;
+    let seqs: Vec<u64> = got.iter().map(|(id, _)| seq(id)).collect();
+    let want: Vec<u64> = (seq(&last) + 1..=seq(&last) + 5).collect();
+    assert_eq!(
+        seqs, want,
+        "every event after the resume point, once, in order"
+    );
+    server.stop("-TERM").await;
+}
+
+#[tokio::test]
+async fn eight_streams_share_one_http2_connection() {
+    let certs = Certs::new();
+    let (cert, key) = certs.issue("spotlight one");
+    let server = serve_tls(&cert, &key, &[]).await;
+    let client = certs.client(false);
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let (version, events) = open_stream(&client, &server.url, None).await;
+        assert_eq!(version, reqwest::Version::HTTP_2);
+        streams.push(events);
+    }
+    for events in &mut streams {
+        assert_eq!(bars(events, 2).await.len(), 2);
+    }
+    let metrics = client
+        .get(format!("{}/api/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap()))
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(value("spotlight_connections "), 1.0, "one TCP connection");
+    assert_eq!(value("spotlight_sse_connections "), 8.0, "eight streams");
+    server.stop("-TERM").await;
+}
+
+#[tokio::test]
+async fn http1_over_tls_serves_and_plaintext_to_the_tls_port_is_closed_at_once() {
+    let certs = Certs::new();
+    let (cert, key) = certs.issue("spotlight one");
+    let server = serve_tls(&cert, &key, &[]).await;
+    let client = certs.client(true);
+    let (version, mut events) = open_stream(&client, &server.url, None).await;
+    assert_eq!(version, reqwest::Version::HTTP_11);
+    bars(&mut events, 2).await;
+    // Plaintext HTTP to the TLS port: a plaintext 400, then the end.
+    let addr = server.url.trim_start_matches("https://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET /api/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    guard(tcp.read_to_string(&mut answer)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("tls_required"), "{answer}");
+    // The server goes on.
+    bars(&mut events, 2).await;
+    server.stop("-TERM").await;
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_and_refuses_a_bad_pair() {
+    let certs = Certs::new();
+    let (cert, key) = certs.issue("spotlight one");
+    let server = serve_tls(&cert, &key, &[]).await;
+    let client = certs.client(false);
+    let subject = |client: reqwest::Client, url: String| async move {
+        let diag: serde_json::Value = client
+            .get(format!("{url}/api/diag"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        diag["tls"]["subject"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        subject(client.clone(), server.url.clone()).await,
+        "CN=spotlight one"
+    );
+    let (_, mut events) = open_stream(&client, &server.url, None).await;
+    bars(&mut events, 1).await;
+    certs.issue("spotlight two");
+    let pid = server.child.id().unwrap().to_string();
+    let hup = || async {
+        let sent = tokio::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(sent.success());
+    };
+    hup().await;
+    // New handshakes (a new client: a new connection) get the new pair.
+    eventually("the new certificate served", || async {
+        subject(certs.client(false), server.url.clone()).await == "CN=spotlight two"
+    })
+    .await;
+    bars(&mut events, 2).await;
+    // A key that is not the certificate's: refused, the pair in use stays.
+    let (cert_path, key_path) = certs.paths();
+    let other = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(&key_path, other.serialize_pem()).unwrap();
+    assert!(cert_path.exists());
+    hup().await;
+    let failed = |client: reqwest::Client, url: String| async move {
+        let text = client
+            .get(format!("{url}/api/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.contains("spotlight_tls_reloads_total{result=\"failed\"} 1")
+    };
+    eventually("the bad pair counted as failed", || {
+        failed(certs.client(false), server.url.clone())
+    })
+    .await;
+    assert_eq!(
+        subject(certs.client(false), server.url.clone()).await,
+        "CN=spotlight two"
+    );
+    bars(&mut events, 1).await;
+    let (_, logs) = server.stop("-TERM").await;
+    assert!(
+        logs.contains("the TLS certificate was not reloaded"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn production_over_tls_sends_hsts_and_without_tls_is_refused_off_loopback() {
+    let certs = Certs::new();
+    let (cert, key) = certs.issue("spotlight one");
+    let pin = "4826193057";
+    let server = serve_tls(&cert, &key, &["--env", "prod", "--pin", pin]).await;
+    let health = certs
+        .client(false)
+        .get(format!("{}/api/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    server.stop("-TERM").await;
+    let refused = assert_cmd::Command::cargo_bin("spotlight")
+        .unwrap()
+        .args([
+            "serve",
+            "--env",
+            "prod",
+            "--addr",
+            "0.0.0.0:0",
+            "--pin",
+            pin,
+        ])
+        .env_remove("RUST_LOG")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(err.contains("--tls-by-proxy"), "{err}");
+}
