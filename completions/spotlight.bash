@@ -212,7 +212,7 @@ _spotlight() {
 
     case "${cmd}" in
         spotlight)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version serve diag metrics watch replay bench probe drain smoke completions man help"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version serve diag metrics watch replay bench probe drain smoke completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,6 +223,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -246,7 +250,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version sse voice chaos queue help"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version sse voice chaos queue help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +261,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -280,7 +288,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__chaos)
-            opts="-v -q -h -V --clients --duration --symbols --cut-min --cut-max --no-cuts --restart-cmd --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --clients --duration --symbols --cut-min --cut-max --no-cuts --restart-cmd --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +323,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -422,7 +434,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__queue)
-            opts="-v -q -h -V --waiting --rounds --server-pid --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --waiting --rounds --server-pid --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -448,6 +460,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -468,7 +484,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__sse)
-            opts="-v -q -h -V --sub-url --clients --ramp --source-addrs --publish-url --ingest --symbol --rate --messages --warmup --grid-offset --payload-bytes --duration --server-pid --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --sub-url --clients --ramp --source-addrs --publish-url --ingest --symbol --rate --messages --warmup --grid-offset --payload-bytes --duration --server-pid --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,6 +550,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -554,7 +574,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__voice)
-            opts="-v -q -h -V --sessions --rate --frame-bytes --duration --server-pid --raw --ws-url --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --sessions --rate --frame-bytes --duration --server-pid --raw --ws-url --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +612,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -612,7 +636,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__completions)
-            opts="-v -q -h -V --out --url --pin --token --json --output --verbose --quiet --color --help --version bash elvish fish powershell zsh"
+            opts="-v -q -h -V --out --url --pin --cacert --token --json --output --verbose --quiet --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -627,6 +651,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -650,7 +678,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__diag)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +689,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -684,7 +716,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__drain)
-            opts="-v -q -h -V --wait --timeout --url --pin --token --json --output --verbose --quiet --color --help --version on off status"
+            opts="-v -q -h -V --wait --timeout --url --pin --cacert --token --json --output --verbose --quiet --color --help --version on off status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,6 +731,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1058,7 +1094,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__man)
-            opts="-v -q -h -V --out --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --out --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1073,6 +1109,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1096,7 +1136,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__metrics)
-            opts="-v -q -h -V --filter --raw --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --filter --raw --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1111,6 +1151,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1134,7 +1178,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__probe)
-            opts="-v -q -h -V --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version voice sse help"
+            opts="-v -q -h -V --connect-attempts --url --pin --cacert --token --json --output --verbose --quiet --color --help --version voice sse help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1149,6 +1193,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1228,7 +1276,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__probe__subcmd__sse)
-            opts="-v -q -h -V --symbols --cuts --duration --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --symbols --cuts --duration --connect-attempts --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1258,6 +1306,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1278,7 +1330,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__probe__subcmd__voice)
-            opts="-v -q -h -V --drops --frames --frame-bytes --frame-interval --expect-restart --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --drops --frames --frame-bytes --frame-interval --expect-restart --connect-attempts --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1312,6 +1364,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1332,7 +1388,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay)
-            opts="-v -q -h -V --speed --symbols --from --to --follow --no-follow --stop-on-exit --url --pin --token --json --output --verbose --quiet --color --help --version stop pause resume status speed help"
+            opts="-v -q -h -V --speed --symbols --from --to --follow --no-follow --stop-on-exit --url --pin --cacert --token --json --output --verbose --quiet --color --help --version stop pause resume status speed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1359,6 +1415,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1480,7 +1540,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__pause)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1491,6 +1551,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1514,7 +1578,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__resume)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1525,6 +1589,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1548,7 +1616,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__speed)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1559,6 +1627,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1582,7 +1654,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__status)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1593,6 +1665,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1616,7 +1692,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__replay__subcmd__stop)
-            opts="-v -q -h -V --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1627,6 +1703,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1650,7 +1730,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__serve)
-            opts="-v -q -h -V --addr --allow-open --source --log-format --state-dir --drain --heartbeat --env --tls-cert --tls-key --tls-by-proxy --private-diag --pin-attempts --pin-attempts-global --rate-limit --symbols --seed --tick-ms --backfill --sim-speed --tz --stamp --symbol --replay --ring --ring-bytes --client-queue --client-queue-bytes --max-connections --max-streams-per-addr --sse-max-clients --max-symbols --header-timeout --stall-timeout --stream-sndbuf --voice-resume-window --voice-resume-ttl --voice-idle --voice-max-sessions --voice-queue-max --voice-upstream --allowed-host --cors-origin --trusted-proxy --retain --ingest-limit --bus --role --bus-stall --bus-lease --polygon-ws-url --polygon-rest-url --source-stall --source-stall-always --otlp-endpoint --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --addr --allow-open --source --log-format --state-dir --drain --heartbeat --env --tls-cert --tls-key --tls-by-proxy --private-diag --pin-attempts --pin-attempts-global --rate-limit --symbols --seed --tick-ms --backfill --sim-speed --tz --stamp --symbol --replay --ring --ring-bytes --client-queue --client-queue-bytes --max-connections --max-streams-per-addr --sse-max-clients --max-symbols --header-timeout --stall-timeout --stream-sndbuf --voice-resume-window --voice-resume-ttl --voice-idle --voice-max-sessions --voice-queue-max --voice-upstream --allowed-host --cors-origin --trusted-proxy --retain --ingest-limit --bus --role --bus-stall --bus-lease --polygon-ws-url --polygon-rest-url --source-stall --source-stall-always --otlp-endpoint --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1868,6 +1948,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1888,7 +1972,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__smoke)
-            opts="-v -q -h -V --spawn --junit --timeout --sample --only --skip --connect-attempts --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --spawn --junit --timeout --sample --only --skip --connect-attempts --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1926,6 +2010,10 @@ _spotlight() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1946,7 +2034,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__watch)
-            opts="-t -v -q -h -V --timeframe --plain --history --fps --log-file --url --pin --token --json --output --verbose --quiet --color --help --version"
+            opts="-t -v -q -h -V --timeframe --plain --history --fps --log-file --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1977,6 +2065,10 @@ _spotlight() {
                     return 0
                     ;;
                 --pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

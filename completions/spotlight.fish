@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spotlight_global_optspecs
-    string join \n url= pin= token= json output= v/verbose q/quiet color= h/help V/version
+    string join \n url= pin= cacert= token= json output= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_spotlight_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c spotlight -n "__fish_spotlight_needs_command" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_needs_command" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_needs_command" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_needs_command" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_needs_command" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -109,6 +110,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l source-sta
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l otlp-endpoint -d 'Export traces over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -128,6 +130,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s h -l help 
 complete -c spotlight -n "__fish_spotlight_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -144,6 +147,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand diag" -s V -l versio
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l filter -d 'Only metrics whose name contains this' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand metrics" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -164,6 +168,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l fps -d 'Mo
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l log-file -d 'Write logs to this file (the screen belongs to the chart)' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand watch" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -184,6 +189,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fi
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l to -d 'Window end: RFC 3339 or Unix ms' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -208,6 +214,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fi
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and not __fish_seen_subcommand_from stop pause resume status speed help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -223,6 +230,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -238,6 +246,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from pause" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -253,6 +262,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from resume" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -268,6 +278,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from speed" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -289,6 +300,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_s
 complete -c spotlight -n "__fish_spotlight_using_subcommand replay; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -322,6 +334,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l server-pid -d 'The server\'s pid, to sample its RSS and CPU from /proc' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -344,6 +357,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l ws-url -d 'The WebSocket to load (default: the server\'s /voice/ws), e.g. another echo server' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from voice" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -366,6 +380,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l restart-cmd -d 'A shell command that restarts the server, run halfway through' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from chaos" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -385,6 +400,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l server-pid -d 'The server\'s pid, to read its RSS from /proc' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from queue" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -406,6 +422,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l connect-attempts -d 'Tries of the first connection before giving up (exit 3)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and not __fish_seen_subcommand_from voice sse help" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -429,6 +446,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l connect-attempts -d 'Tries of the first connection before giving up (exit 3)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from voice" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -449,6 +467,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l connect-attempts -d 'Tries of the first connection before giving up (exit 3)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_seen_subcommand_from sse" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -468,6 +487,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand probe; and __fish_se
 complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l timeout -d 'How long `--wait` waits before giving up (exit 1)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand drain" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -508,6 +528,7 @@ voice\t'`probe voice` in short: hello, echo, one drop, a lossless resume'"
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l connect-attempts -d 'Tries of the first connection before giving up (exit 3)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -525,6 +546,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand smoke" -s V -l versi
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l out -d 'Write the script into this folder (under the shell\'s usual file name) instead of stdout' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'
@@ -541,6 +563,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand completions" -s V -l
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l out -d 'Write every page (`spotlight.1`, `spotlight-serve.1`, …) into this folder' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l url -d 'Server URL for client commands' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l pin -d 'PIN: `serve` protects data with it; client commands exchange it for a session token' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l cacert -d 'Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`' -r -F
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l token -d 'Session token for client commands (from `POST /api/auth/pin`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand man" -l output -d 'Output format, where a command has several: table, json, raw (metrics), plain (watch, replay)' -r -f -a "table\t'Aligned columns for a person'
 json\t'JSON (NDJSON for streams)'

@@ -3,7 +3,8 @@
 //! negotiated by ALPN with the stream and its resume over it, several
 //! streams sharing one HTTP/2 connection, HTTP/1.1 over TLS, plaintext to
 //! the TLS port answered and closed at once, the certificate reloaded on
-//! SIGHUP (a bad pair refused), and production's HSTS and refusal.
+//! SIGHUP (a bad pair refused), production's HSTS and refusal, and the
+//! client commands over `https://` and `wss://` with `--cacert`.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +73,14 @@ impl Certs {
     }
 }
 
+/// A CA, and a server serving a certificate it issued (`spotlight one`).
+async fn started(more: &[&str]) -> (Certs, Served) {
+    let certs = Certs::new();
+    let (cert, key) = certs.issue("spotlight one");
+    let server = serve_tls(&cert, &key, more).await;
+    (certs, server)
+}
+
 async fn serve_tls(cert: &Path, key: &Path, more: &[&str]) -> Served {
     let mut args = vec![
         "--tls-cert",
@@ -131,9 +140,7 @@ fn seq(id: &str) -> u64 {
 
 #[tokio::test]
 async fn http2_is_negotiated_and_a_stream_resumes_over_it() {
-    let certs = Certs::new();
-    let (cert, key) = certs.issue("spotlight one");
-    let server = serve_tls(&cert, &key, &[]).await;
+    let (certs, server) = started(&[]).await;
     let client = certs.client(false);
     let health = client
         .get(format!("{}/api/healthz", server.url))
@@ -161,9 +168,7 @@ async fn http2_is_negotiated_and_a_stream_resumes_over_it() {
 
 #[tokio::test]
 async fn eight_streams_share_one_http2_connection() {
-    let certs = Certs::new();
-    let (cert, key) = certs.issue("spotlight one");
-    let server = serve_tls(&cert, &key, &[]).await;
+    let (certs, server) = started(&[]).await;
     let client = certs.client(false);
     let mut streams = Vec::new();
     for _ in 0..8 {
@@ -195,9 +200,7 @@ async fn eight_streams_share_one_http2_connection() {
 
 #[tokio::test]
 async fn http1_over_tls_serves_and_plaintext_to_the_tls_port_is_closed_at_once() {
-    let certs = Certs::new();
-    let (cert, key) = certs.issue("spotlight one");
-    let server = serve_tls(&cert, &key, &[]).await;
+    let (certs, server) = started(&[]).await;
     let client = certs.client(true);
     let (version, mut events) = open_stream(&client, &server.url, None).await;
     assert_eq!(version, reqwest::Version::HTTP_11);
@@ -219,9 +222,7 @@ async fn http1_over_tls_serves_and_plaintext_to_the_tls_port_is_closed_at_once()
 
 #[tokio::test]
 async fn sighup_reloads_the_certificate_and_refuses_a_bad_pair() {
-    let certs = Certs::new();
-    let (cert, key) = certs.issue("spotlight one");
-    let server = serve_tls(&cert, &key, &[]).await;
+    let (certs, server) = started(&[]).await;
     let client = certs.client(false);
     let subject = |client: reqwest::Client, url: String| async move {
         let diag: serde_json::Value = client
@@ -292,10 +293,8 @@ async fn sighup_reloads_the_certificate_and_refuses_a_bad_pair() {
 
 #[tokio::test]
 async fn production_over_tls_sends_hsts_and_without_tls_is_refused_off_loopback() {
-    let certs = Certs::new();
-    let (cert, key) = certs.issue("spotlight one");
     let pin = "4826193057";
-    let server = serve_tls(&cert, &key, &["--env", "prod", "--pin", pin]).await;
+    let (certs, server) = started(&["--env", "prod", "--pin", pin]).await;
     let health = certs
         .client(false)
         .get(format!("{}/api/healthz", server.url))
@@ -323,4 +322,47 @@ async fn production_over_tls_sends_hsts_and_without_tls_is_refused_off_loopback(
         .code(2);
     let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
     assert!(err.contains("--tls-by-proxy"), "{err}");
+}
+
+#[tokio::test]
+async fn client_commands_trust_a_private_ca_with_cacert_and_a_certificate_error_exits_3() {
+    let (certs, server) = started(&[]).await;
+    let spotlight = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("spotlight").unwrap();
+        cmd.args(["--url", &server.url])
+            .args(args)
+            .env_remove("SPOTLIGHT_CACERT")
+            .env("NO_COLOR", "1");
+        cmd
+    };
+    // Without the CA: exit 3, and the message says what to do.
+    let refused = spotlight(&["diag"]).assert().code(3);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(err.contains("certificate"), "{err}");
+    assert!(err.contains("--cacert"), "{err}");
+    // With it: the command works, over TLS.
+    let ca = certs.dir.path().join("ca.pem");
+    std::fs::write(&ca, certs.ca.pem()).unwrap();
+    let ca = ca.to_str().unwrap();
+    let diag = spotlight(&["--cacert", ca, "diag"]).assert().success();
+    let out = String::from_utf8_lossy(&diag.get_output().stdout).into_owned();
+    assert!(out.contains("CN=spotlight one"), "{out}");
+    // The CI check over TLS: every check passes, the stream over HTTP/2.
+    let smoke = spotlight(&["--cacert", ca, "smoke"]).assert().success();
+    let out = String::from_utf8_lossy(&smoke.get_output().stdout).into_owned();
+    assert!(out.contains("HTTP/2.0 200, text/event-stream"), "{out}");
+    // The voice WebSocket over wss://, its drops resumed without loss.
+    let probe = spotlight(&["--cacert", ca, "probe", "voice"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&probe.get_output().stdout).into_owned();
+    assert!(out.contains("drops resumed"), "{out}");
+    assert!(out.contains(" 0 lost"), "{out}");
+    // A file that holds no certificate is a usage error.
+    let not_pem = certs.dir.path().join("empty.pem");
+    std::fs::write(&not_pem, "nothing here\n").unwrap();
+    spotlight(&["--cacert", not_pem.to_str().unwrap(), "diag"])
+        .assert()
+        .code(2);
+    server.stop("-TERM").await;
 }

@@ -4,6 +4,7 @@ pub mod exposition;
 pub mod follow;
 pub mod sequence;
 pub mod sse;
+pub mod trust;
 pub mod voice;
 
 use serde::de::DeserializeOwned;
@@ -55,7 +56,11 @@ impl ClientError {
                 while let Some(next) = root.source() {
                     root = next;
                 }
-                format!("cannot reach {url}: {root}")
+                if trust::is_certificate_error(source) {
+                    format!("cannot reach {url}: a TLS certificate problem ({root}): pass --cacert FILE with the CA that issued the server's certificate")
+                } else {
+                    format!("cannot reach {url}: {root}")
+                }
             }
             other => other.to_string(),
         }
@@ -75,10 +80,7 @@ impl Client {
     pub fn new(base: &str) -> Client {
         Client {
             base: base.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
-                .tcp_nodelay(true)
-                .build()
-                .unwrap_or_default(),
+            http: trust::http().build().unwrap_or_default(),
             token: None,
         }
     }

@@ -159,7 +159,10 @@ pub async fn dial(url: &str, token: Option<&str>, query: &str) -> Result<Ws, Voi
     let config = WebSocketConfig::default()
         .read_buffer_size(16 * 1024)
         .write_buffer_size(0);
-    match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+    let tls = tokio_tungstenite::Connector::Rustls(super::trust::rustls_config());
+    let dialed =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(tls));
+    match dialed.await {
         Ok((ws, _)) => Ok(ws),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(VoiceError::Refused {
             status: response.status().as_u16(),

@@ -242,7 +242,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     ) = &config.publish
     {
         // The symbol must exist before anyone subscribes to it.
-        publish_one(&reqwest::Client::new(), p, None).await?;
+        publish_one(&spotlight_client::trust::http().build()?, p, None).await?;
     }
     let rss_before = config.server_pid.and_then(spotlight_server::sys::rss);
     let (measure_tx, measure_rx) = watch::channel(false);

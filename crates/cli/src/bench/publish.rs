@@ -80,7 +80,7 @@ pub(super) async fn publish_on_own_thread(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+        let http = spotlight_client::trust::http().build()?;
         let period = Duration::from_secs_f64(1.0 / p.rate.max(0.001));
         let start = match p.grid_offset {
             Some(offset) => {

@@ -62,6 +62,9 @@ pub struct GlobalArgs {
     /// PIN: `serve` protects data with it; client commands exchange it for a session token.
     #[arg(long, global = true, env = "SPOTLIGHT_PIN", hide_env_values = true)]
     pub pin: Option<String>,
+    /// Trust the CA certificates in this PEM file (beside the public roots) for `https://` and `wss://`.
+    #[arg(long, global = true, env = "SPOTLIGHT_CACERT", value_name = "FILE")]
+    pub cacert: Option<std::path::PathBuf>,
     /// Session token for client commands (from `POST /api/auth/pin`).
     #[arg(long, global = true, env = "SPOTLIGHT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -228,7 +231,15 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(output) => {
             // `--output json` and `--json` are the same thing from here on.
             cli.global.json = output == Some(Output::Json);
-            dispatch(cli).await
+            match cli
+                .global
+                .cacert
+                .as_deref()
+                .map(spotlight_client::trust::trust_ca_file)
+            {
+                Some(Err(e)) => Err(CliError::usage(e.to_string())),
+                _ => dispatch(cli).await,
+            }
         }
     };
     match result {

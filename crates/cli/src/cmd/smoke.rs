@@ -260,7 +260,7 @@ pub async fn smoke(args: &SmokeArgs, global: &GlobalArgs) -> anyhow::Result<Smok
         global.url = s.url();
     }
     let started = Instant::now();
-    let http = reqwest::Client::new();
+    let http = spotlight_client::trust::http().build()?;
     let health = format!("{}/health", global.url.trim_end_matches('/'));
     first_connect(
         &global.url,

@@ -22,6 +22,14 @@ pub(super) async fn sse_open(ctx: &Ctx) -> anyhow::Result<Outcome> {
     if !status.is_success() {
         return Ok(Outcome::fail(format!("answered {status}")));
     }
+    // Over TLS a browser's streams share one HTTP/2 connection: the
+    // server must offer it (ALPN h2).
+    let protocol = res.version();
+    if res.url().scheme() == "https" && protocol != reqwest::Version::HTTP_2 {
+        return Ok(Outcome::fail(format!(
+            "over TLS the stream ran over {protocol:?}, not HTTP/2 (the server does not offer h2)"
+        )));
+    }
     let header = |name: &str| {
         res.headers()
             .get(name)
@@ -81,7 +89,7 @@ pub(super) async fn sse_open(ctx: &Ctx) -> anyhow::Result<Outcome> {
     }
     let retry = text.lines().next().unwrap_or_default();
     Ok(Outcome::pass(format!(
-        "200, text/event-stream, no-cache, no-transform, x-accel-buffering no; {retry}, hello first; first byte after {:.0} ms",
+        "{protocol:?} 200, text/event-stream, no-cache, no-transform, x-accel-buffering no; {retry}, hello first; first byte after {:.0} ms",
         first_byte.unwrap_or_default().as_secs_f64() * 1e3
     )))
 }
