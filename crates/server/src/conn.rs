@@ -69,9 +69,19 @@ pub async fn serve(
         // it: a future captured and then awaited is stored twice.
         tracker.spawn(async move {
             let metrics = state.metrics.clone();
-            let served = AssertUnwindSafe(connection(tcp, peer, state, app)).catch_unwind();
+            // TLS boxed: a plaintext connection's task stays its size.
+            let served = match state.config.tls.clone() {
+                None => {
+                    let plain = connection(tcp, peer, state, app);
+                    AssertUnwindSafe(plain).catch_unwind().await
+                }
+                Some(tls) => {
+                    let secure = super::https::connection(tcp, peer, state, app, tls);
+                    AssertUnwindSafe(Box::pin(secure)).catch_unwind().await
+                }
+            };
             // A panic ends this connection only: logged, counted.
-            if let Err(panic) = served.await {
+            if let Err(panic) = served {
                 metrics.panicked();
                 tracing::error!(%peer, panic = panic_message(&*panic), "connection ended by a panic");
             }
@@ -115,10 +125,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: Router) {
-    if let Some(tls) = state.tls.clone() {
-        // Boxed: the plaintext connections should not pay for it.
-        return Box::pin(super::https::connection(tcp, peer, state, app, tls)).await;
-    }
     let limits = &state.config.limits;
     // A connection that has not sent its request yet is dropped at shutdown.
     // Every phase is boxed: a task is as large as its largest phase, and

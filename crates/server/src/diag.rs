@@ -109,7 +109,7 @@ pub fn snapshot(state: &AppState) -> Diag {
         voice: voice_of(state),
         drain: super::drain::status(state),
         bus: state.market().diag(),
-        tls: state.tls.as_ref().map(|tls| {
+        tls: state.config.tls.as_ref().map(|tls| {
             let cert = tls.info();
             spotlight_wire::DiagTls {
                 subject: cert.subject,

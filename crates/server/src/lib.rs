@@ -86,6 +86,8 @@ pub struct ServerConfig {
     pub voice: VoiceConfig,
     /// Time a graceful shutdown has: streams close in waves across it.
     pub drain: Duration,
+    /// The certificate the listener serves TLS with (`None`: plaintext).
+    pub tls: Option<Arc<tls::Tls>>,
 }
 
 impl Default for ServerConfig {
@@ -99,6 +101,7 @@ impl Default for ServerConfig {
             browser: BrowserPolicy::default(),
             voice: VoiceConfig::default(),
             drain: Duration::from_secs(5),
+            tls: None,
         }
     }
 }
@@ -132,8 +135,6 @@ pub struct AppState {
     /// The upstreams this server depends on (a live provider, the voice
     /// relay), with their metrics.
     pub upstreams: Arc<upstream::ServedUpstreams>,
-    /// The certificate the listener serves TLS with (`None`: plaintext).
-    pub tls: Option<Arc<tls::Tls>>,
 }
 
 impl AppState {
@@ -167,7 +168,6 @@ impl AppState {
             waves: Arc::new(drain::Waves::default()),
             bus: None,
             upstreams: Arc::default(),
-            tls: None,
         })
     }
 }
@@ -178,7 +178,7 @@ impl AppState {
 /// added without saying who may use it.
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.browser);
-    let (state_tls, prod) = (state.tls.is_some(), state.config.auth.prod);
+    let (state_tls, prod) = (state.config.tls.is_some(), state.config.auth.prod);
     let gated = |class: RouteClass| {
         let gate = Gate {
             state: state.clone(),

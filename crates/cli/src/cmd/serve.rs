@@ -441,6 +441,7 @@ impl ServeArgs {
     ) -> ServerConfig {
         ServerConfig {
             drain: self.drain,
+            tls: None,
             heartbeat: self.heartbeat,
             source: source.into(),
             ingest_limit: self.ingest_limit,
@@ -548,7 +549,7 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let local = listener.local_addr()?;
-    let mut state = app_state(args, market, pin, feed.as_ref())?;
+    let state = app_state(args, market, pin, tls.clone(), feed.as_ref())?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if let Some(tls) = &tls {
         let cert = tls.info();
@@ -556,7 +557,6 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         state.metrics.tls.expiry.set(cert.not_after);
         tokio::spawn(reload_on_hangup(tls.clone(), state.metrics.clone()));
     }
-    state.tls = tls;
     let max_connections = state.config.limits.max_connections;
     tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on {scheme}://{local}");
     if !state.auth.enabled() {
@@ -650,10 +650,12 @@ fn app_state(
     args: &ServeArgs,
     market: Market,
     pin: Option<String>,
+    tls: Option<Arc<Tls>>,
     feed: Option<&Arc<Polygon>>,
 ) -> anyhow::Result<AppState> {
     let voice_health = upstreams::voice_upstream(args);
     let mut config = args.server_config(market.source, pin, secret()?);
+    config.tls = tls;
     config.voice.upstream_health = voice_health.clone();
     let replayer = Replayer::new(market.hub.clone(), load_recordings(args)?);
     let mut state = AppState::with_replay(market.hub, config, replayer).map_err(CliError::usage)?;
