@@ -11,7 +11,7 @@ use common::*;
 use tokio::io::AsyncWriteExt;
 
 /// `\r \n \t \\ \xNN` escapes to bytes.
-fn unescape(s: &str) -> Vec<u8> {
+pub(crate) fn unescape(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let b = s.as_bytes();
     let mut i = 0;

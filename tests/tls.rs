@@ -305,6 +305,34 @@ async fn production_over_tls_sends_hsts_and_without_tls_is_refused_off_loopback(
         health.headers()["strict-transport-security"],
         "max-age=31536000"
     );
+    // A same-origin sign-in over HTTP/2, where the Host is `:authority`:
+    // let in, with the production cookie.
+    let signed_in = certs
+        .client(false)
+        .post(format!("{}/api/auth/pin", server.url))
+        .header("origin", &server.url)
+        .json(&serde_json::json!({ "pin": pin }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.version(), reqwest::Version::HTTP_2);
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("SameSite=None"), "{cookie}");
+    // Another site's page may not sign in.
+    let cross = certs
+        .client(false)
+        .post(format!("{}/api/auth/pin", server.url))
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({ "pin": pin }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
     server.stop("-TERM").await;
     let refused = assert_cmd::Command::cargo_bin("spotlight")
         .unwrap()
@@ -365,4 +393,126 @@ async fn client_commands_trust_a_private_ca_with_cacert_and_a_certificate_error_
         .assert()
         .code(2);
     server.stop("-TERM").await;
+}
+
+/// Headers that frame an HTTP/1.1 message or its connection: HTTP/2 has
+/// its own framing, so a case that sets one of them is about HTTP/1.1.
+const FRAMING: [&str; 6] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "keep-alive",
+    "te",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_table_of_bad_requests_gets_the_same_answers_over_http2() {
+    let certs = Certs::new();
+    let (cert, key) = certs.issue("spotlight one");
+    let config = spotlight_server::ServerConfig {
+        tls: Some(std::sync::Arc::new(
+            spotlight_server::tls::Tls::load(&cert, &key).unwrap(),
+        )),
+        ..spotlight_server::ServerConfig::default()
+    };
+    let server = TestServer::sim_with(&["SPY", "QQQ"], 1.0, 250, config).await;
+    let url = server.url.replace("http://", "https://");
+    let host = url.trim_start_matches("https://").to_string();
+    let client = certs.client(false);
+    let (mut asked, mut wrong) = (0, Vec::new());
+    for line in include_str!("data/bad_requests.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let mut parts = line.splitn(3, '\t');
+        let (expected, name, raw) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let bytes = crate::bad_input::unescape(&raw.replace("HOST", &host));
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut head = httparse::Request::new(&mut slots);
+        let Ok(httparse::Status::Complete(body_at)) = head.parse(&bytes) else {
+            continue; // a malformed HTTP/1.1 head: nothing to say in HTTP/2
+        };
+        let framed = head.headers.iter().any(|h| {
+            FRAMING.iter().any(|f| h.name.eq_ignore_ascii_case(f))
+                && !h.name.eq_ignore_ascii_case("connection")
+        });
+        let (Some(method), Some(path), false) = (head.method, head.path, framed) else {
+            continue;
+        };
+        let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
+            continue;
+        };
+        // HTTP/2 carries the Host as `:authority`: a case with a foreign
+        // Host asks for that name (resolved to this server; its name is
+        // not on the certificate, which is not what this case is about).
+        let asked_host = head
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("host"))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .filter(|h| *h != host);
+        let mut request = match asked_host {
+            None => client.request(method, format!("{url}{path}")),
+            Some(name) => {
+                let addr: std::net::SocketAddr = host.parse().unwrap();
+                let foreign = reqwest::Client::builder()
+                    .resolve(name, addr)
+                    .danger_accept_invalid_certs(true)
+                    .build()
+                    .unwrap();
+                foreign.request(method, format!("https://{name}:{}{path}", addr.port()))
+            }
+        };
+        for h in head.headers.iter().filter(|h| {
+            !h.name.eq_ignore_ascii_case("host") && !h.name.eq_ignore_ascii_case("connection")
+        }) {
+            request = request.header(h.name, h.value);
+        }
+        let response = request
+            .body(bytes[body_at..].to_vec())
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await;
+        let Ok(response) = response else {
+            wrong.push(format!("{name}: no answer over HTTP/2: {response:?}"));
+            continue;
+        };
+        asked += 1;
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        // An accepted stream's body does not end: only errors are read.
+        let body = if status >= 400 {
+            response.bytes().await.unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        let status_ok = match expected {
+            "4xx" => (400..500).contains(&status),
+            exact => status.to_string() == exact,
+        };
+        let doc: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+        let shaped = status < 400
+            || kind
+                .as_deref()
+                .is_some_and(|t| t.starts_with("application/json"))
+                && doc.as_ref().is_some_and(|d| d["error"]["code"].is_string());
+        if !status_ok || !shaped {
+            wrong.push(format!(
+                "{name}: expected {expected}, got {status} {kind:?} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+    }
+    assert!(asked >= 60, "{asked} cases asked over HTTP/2");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    server.stop().await;
 }

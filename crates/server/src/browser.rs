@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use ipnet::IpNet;
 
 use super::admission::{BodyKind, Head, Kind};
@@ -95,17 +95,17 @@ fn is_loopback_name(host: &str) -> bool {
 /// DNS rebinding: a loopback listener answers only to loopback names and
 /// `--allowed-host`s.
 pub(super) fn check_host(
-    headers: &HeaderMap,
+    head: &Head<'_>,
     local: Option<&SocketAddr>,
     policy: &BrowserPolicy,
 ) -> Result<(), ApiError> {
     if !local.is_some_and(|l| l.ip().is_loopback()) {
         return Ok(());
     }
-    let Some(host) = headers.get(header::HOST) else {
+    let Some(host) = head.authority else {
         return Ok(());
     };
-    let name = host_name(host.to_str().unwrap_or(""));
+    let name = host_name(host);
     if is_loopback_name(&name) || policy.allowed_hosts.iter().any(|h| host_name(h) == name) {
         return Ok(());
     }
@@ -137,14 +137,10 @@ pub(super) fn check_origin(
     if is_cors_origin(origin, policy) {
         return Ok(());
     }
-    let own = head
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|host| {
-            let authority = origin.split_once("://").map_or("", |(_, a)| a);
-            !authority.is_empty() && authority.eq_ignore_ascii_case(host.trim())
-        });
+    let own = head.authority.is_some_and(|host| {
+        let authority = origin.split_once("://").map_or("", |(_, a)| a);
+        !authority.is_empty() && authority.eq_ignore_ascii_case(host.trim())
+    });
     if own {
         return Ok(());
     }

@@ -143,12 +143,7 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: 
         Ok(Ok(Head::Complete(head))) => head,
         Ok(Ok(Head::Closed)) | Ok(Err(_)) => return,
         Ok(Ok(Head::TooLarge)) => {
-            let e = ApiError::new(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "header_too_large",
-                format!("the request head is over {} KiB", MAX_HEAD / 1024),
-            );
-            let _ = write_refusal(&mut tcp, &e, &[]).await;
+            let _ = write_refusal(&mut tcp, &head_too_large(), &[]).await;
             return;
         }
         Err(_) => {
@@ -239,13 +234,39 @@ pub(super) fn service(
        + Send
        + 'static {
     hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        // HTTP/1.1 heads were bounded as they were read; an HTTP/2 header
+        // list is bounded here, with the same answer.
+        if req.version() == axum::http::Version::HTTP_2 && header_list_size(&req) > MAX_HEAD {
+            let refused = axum::response::IntoResponse::into_response(head_too_large());
+            return futures::future::Either::Left(std::future::ready(Ok(refused)));
+        }
         req.extensions_mut().insert(ConnectInfo(peer));
         if let Some(kill) = &kill {
             req.extensions_mut().insert(kill.clone());
         }
         req.extensions_mut().insert(SocketFd(fd));
-        tower::ServiceExt::oneshot(app.clone(), req.map(Body::new))
+        futures::future::Either::Right(tower::ServiceExt::oneshot(app.clone(), req.map(Body::new)))
     })
+}
+
+/// A request head over [`MAX_HEAD`] (431).
+fn head_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "header_too_large",
+        format!("the request head is over {} KiB", MAX_HEAD / 1024),
+    )
+}
+
+/// An HTTP/2 header list's size as RFC 9113 counts it (each field's name
+/// and value plus 32), the target included.
+fn header_list_size<B>(req: &Request<B>) -> usize {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    req.headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum::<usize>()
+        + target
 }
 
 /// Runs a hyper connection to its end: at shutdown it finishes what is in

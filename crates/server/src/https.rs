@@ -43,6 +43,11 @@ pub const H2_PENDING_RESETS: usize = 20;
 /// connection is closed.
 pub const H2_ERROR_RESETS: usize = 256;
 
+/// The header list an HTTP/2 peer may send: beyond the request head
+/// bound ([`super::conn::MAX_HEAD`], answered with the JSON 431 as on
+/// HTTP/1.1), up to this the h2 layer holds it; past it h2 refuses alone.
+pub const H2_HEADER_LIST: u32 = 64 * 1024;
+
 /// A connection's keep-alive ping: sent after this long without a frame,
 /// and the connection closed when its answer takes longer than this.
 pub const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
@@ -95,14 +100,13 @@ pub(super) async fn connection(
     }
 }
 
-/// The HTTP/2 settings: the limits above, the request head bound as on
-/// HTTP/1.1.
+/// The HTTP/2 settings: the limits above.
 fn http2(limits: &Limits) -> hyper::server::conn::http2::Builder<TokioExecutor> {
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
         .max_concurrent_streams(H2_MAX_STREAMS)
-        .max_header_list_size(super::conn::MAX_HEAD as u32)
+        .max_header_list_size(H2_HEADER_LIST)
         .max_send_buf_size(H2_SEND_BUFFER)
         .max_pending_accept_reset_streams(H2_PENDING_RESETS)
         .max_local_error_reset_streams(H2_ERROR_RESETS)

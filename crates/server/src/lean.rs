@@ -118,6 +118,10 @@ async fn admit_stream(
         query: &request.query,
         headers: &request.headers,
         peer,
+        authority: request
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok()),
     };
     let opened = match admit(state, admission::RouteClass::STREAM, &head) {
         Ok(admitted) => match (admitted.stream, admitted.permit) {

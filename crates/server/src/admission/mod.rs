@@ -190,6 +190,20 @@ pub struct Head<'a> {
     pub headers: &'a HeaderMap,
     /// The TCP peer.
     pub peer: SocketAddr,
+    /// The authority asked for: the `Host` header, or HTTP/2's
+    /// `:authority` (which carries no `Host` header).
+    pub authority: Option<&'a str>,
+}
+
+impl<'a> Head<'a> {
+    /// The authority of a request: its `Host` header, else the URI's
+    /// (HTTP/2).
+    pub fn authority_of(headers: &'a HeaderMap, uri: &'a axum::http::Uri) -> Option<&'a str> {
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
+    }
 }
 
 /// A request let in.
@@ -340,7 +354,7 @@ pub fn admit(state: &AppState, class: RouteClass, head: &Head<'_>) -> Result<Adm
     let config = &state.config;
     let (stream, voice) = parameters(class, head, config.limits.max_symbols)?;
     check_content_type(head, class.body)?;
-    check_host(head.headers, state.admission.local.get(), &config.browser)?;
+    check_host(head, state.admission.local.get(), &config.browser)?;
     check_origin(head, class.kind, &config.browser)?;
     let client = client_addr(head.peer, head.headers, &config.browser.trusted_proxies);
     let headers = rate_and_session(state, class, client, head.headers)?;
@@ -576,6 +590,7 @@ pub async fn gate(State(gate): State<Gate>, mut req: Request, next: Next) -> Res
         query: uri.query().unwrap_or(""),
         headers: req.headers(),
         peer,
+        authority: Head::authority_of(req.headers(), &uri),
     };
     let admitted = match admit(&state, class, &head) {
         Ok(a) => a,
