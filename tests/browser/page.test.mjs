@@ -3,10 +3,12 @@
 // proxy in this test and resumed with no gap or repeat, a replay started
 // and stopped from the page's controls, a PIN sign-in (a wrong PIN shows
 // the API's message), a screenshot kept in target/browser/, and no console
-// error on the way. Run by scripts/test after `cargo test` (which builds
+// error on the way; over HTTPS (the server's own TLS, HTTP/2) eight
+// EventSources to one origin all receive where plaintext HTTP/1.1 lets
+// only six, and the PIN sign-in works with `--env prod`'s cookie. Run by scripts/test after `cargo test` (which builds
 // the binary); exits non-zero on the first failure.
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,7 +35,7 @@ function serve(args, env = {}) {
     let log = '';
     proc.stderr.on('data', (chunk) => {
       log += chunk;
-      const m = log.match(/listening on (http:\/\/[\d.:]+)/);
+      const m = log.match(/listening on (https?:\/\/[\d.:]+)/);
       if (m) resolve({ url: m[1], proc });
     });
     proc.on('exit', (code) => reject(new Error(`serve exited (${code}): ${log}`)));
@@ -227,6 +229,76 @@ async function signIn(browser, errors) {
   server.proc.kill('SIGTERM');
 }
 
+// A self-signed certificate for 127.0.0.1, made with openssl.
+function certificate() {
+  fs.mkdirSync(out, { recursive: true });
+  const cert = path.join(out, 'cert.pem');
+  const key = path.join(out, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return ['--tls-cert', cert, '--tls-key', key];
+}
+
+// Eight EventSources to the server's origin from one page: how many
+// receive, once the ones that do have each had 20 bars.
+async function streamsOpen(context, url) {
+  const page = await context.newPage();
+  await page.goto(`${url}/api/healthz`);
+  await page.evaluate(() => {
+    window.counts = new Array(8).fill(0);
+    window.sources = [];
+    for (let i = 0; i < 8; i += 1) {
+      const source = new EventSource('/realtime/sse?symbols=SPY');
+      source.addEventListener('bar', () => { window.counts[i] += 1; });
+      window.sources.push(source);
+    }
+  });
+  const counts = await until('the receiving streams have 20 bars each', async () => {
+    const c = await page.evaluate(() => window.counts);
+    const receiving = c.filter((n) => n > 0);
+    return receiving.length >= 6 && receiving.every((n) => n >= 20) ? c : null;
+  });
+  await page.evaluate(() => window.sources.forEach((s) => s.close()));
+  await page.close();
+  return counts.filter((n) => n > 0).length;
+}
+
+async function overHttps(browser, errors) {
+  const args = ['--symbols', 'SPY', '--sim-speed', '60', '--tick-ms', '100', '--backfill', '2h'];
+  const plain = await serve(args);
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const overHttp1 = await streamsOpen(context, plain.url);
+  if (overHttp1 !== 6) fail(`over plaintext HTTP/1.1 ${overHttp1} of 8 streams received (the browser allows 6)`);
+  plain.proc.kill('SIGTERM');
+  const secure = await serve([...args, ...certificate(), '--env', 'prod'], { SPOTLIGHT_PIN: '24681357' });
+  if (!secure.url.startsWith('https://')) fail(`not served over TLS: ${secure.url}`);
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
+  await page.goto(`${secure.url}/`);
+  await page.waitForSelector('#signin:not([hidden])');
+  await page.fill('#pin', '24681357');
+  await page.click('#signin button');
+  await until('signed in and live over HTTPS', async () => {
+    const s = await seen(page);
+    return s.state === 'live' && s.bars > 0;
+  });
+  const cookies = await context.cookies(secure.url);
+  const session = cookies.find((c) => c.name === 'spotlight_session');
+  if (!session || !session.secure || session.sameSite !== 'None') {
+    fail(`the production session cookie is not Secure; SameSite=None: ${JSON.stringify(cookies)}`);
+  }
+  console.log('ok - PIN sign-in over HTTPS with --env prod: Secure; SameSite=None cookie, stream live');
+  await page.close();
+  // Signed in (the streams need the session), eight more streams.
+  const overHttp2 = await streamsOpen(context, secure.url);
+  if (overHttp2 !== 8) fail(`over HTTPS ${overHttp2} of 8 streams received`);
+  console.log('ok - 8 EventSources to one origin: all 8 receive over HTTPS (HTTP/2), 6 over plaintext HTTP/1.1');
+  await context.close();
+  secure.proc.kill('SIGTERM');
+}
+
 async function main() {
   if (!fs.existsSync(bin)) fail(`${bin} is missing: run cargo build first`);
   if (!fs.existsSync(chromiumPath)) fail(`${chromiumPath} is missing: install the Debian package chromium`);
@@ -244,6 +316,10 @@ async function main() {
     // nothing else may be.
     const unexpected = signInErrors.filter((e) => !e.includes('401'));
     errors.push(...unexpected);
+    // Before the sign-in the page's first requests are answered 401.
+    const httpsErrors = [];
+    await overHttps(browser, httpsErrors);
+    errors.push(...httpsErrors.filter((e) => !e.includes('401')));
   } finally {
     await browser.close();
     for (const p of running) p.kill('SIGKILL');
