@@ -14,6 +14,7 @@ async fn subscribers_connect_receive_everything_and_are_counted() {
     let addr = server.url.trim_start_matches("http://").parse().unwrap();
     let report = run(LoadConfig {
         addr,
+        tls: None,
         path: "/realtime/sse?timeframe=1m".into(),
         clients: 20,
         ramp_concurrency: 8,
@@ -38,6 +39,7 @@ async fn an_unknown_symbol_is_reported_as_a_failed_subscriber() {
     let server = TestServer::sim(&["SPY"], 1.0, 250).await;
     let report = run(LoadConfig {
         addr: server.url.trim_start_matches("http://").parse().unwrap(),
+        tls: None,
         path: "/realtime/sse?symbols=NOPE".into(),
         clients: 2,
         ramp_concurrency: 2,
@@ -59,6 +61,7 @@ async fn the_ingest_publisher_times_every_message_to_every_subscriber() {
     let server = TestServer::empty(spotlight_market::HubConfig::default()).await;
     let report = run(LoadConfig {
         addr: server.url.trim_start_matches("http://").parse().unwrap(),
+        tls: None,
         path: "/realtime/sse?symbols=BENCH".into(),
         clients: 5,
         ramp_concurrency: 5,

@@ -386,6 +386,29 @@ async fn client_commands_trust_a_private_ca_with_cacert_and_a_certificate_error_
     let out = String::from_utf8_lossy(&probe.get_output().stdout).into_owned();
     assert!(out.contains("drops resumed"), "{out}");
     assert!(out.contains(" 0 lost"), "{out}");
+    // The load generator over https://: one TLS connection per subscriber.
+    let bench = spotlight(&[
+        "--cacert",
+        ca,
+        "--json",
+        "bench",
+        "sse",
+        "--ingest",
+        "--clients",
+        "20",
+        "--rate",
+        "10",
+        "--messages",
+        "30",
+        "--warmup",
+        "5",
+    ])
+    .assert()
+    .success();
+    let report: serde_json::Value = serde_json::from_slice(&bench.get_output().stdout).unwrap();
+    assert_eq!(report["connected"], 20, "{report}");
+    assert_eq!(report["delivered"], 600, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
     // A file that holds no certificate is a usage error.
     let not_pem = certs.dir.path().join("empty.pem");
     std::fs::write(&not_pem, "nothing here\n").unwrap();

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 pub mod chaos;
 mod publish;
 pub mod queue;
-mod socket;
+pub mod socket;
 mod subscriber;
 pub mod voice;
 
@@ -38,6 +38,8 @@ use subscriber::{lost_finals, subscriber, Tally};
 pub struct LoadConfig {
     /// Server address of the subscribers.
     pub addr: SocketAddr,
+    /// TLS for the subscribers (`https://`): one TLS connection each.
+    pub tls: Option<socket::TlsTarget>,
     /// Path and query of the stream; `{i}` becomes the subscriber's index.
     pub path: String,
     /// Subscribers.
@@ -297,8 +299,9 @@ async fn connect_all(
         let source = (!config.source_addrs.is_empty())
             .then(|| config.source_addrs[i % config.source_addrs.len()]);
         let path = config.path.replace("{i}", &i.to_string());
-        let (addr, shared, measuring, connected, gate) = (
+        let (addr, tls, shared, measuring, connected, gate) = (
             config.addr,
+            config.tls.clone(),
             shared.clone(),
             measuring.clone(),
             connected_tx.clone(),
@@ -306,7 +309,7 @@ async fn connect_all(
         );
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.ok();
-            match connect(addr, &path, source).await {
+            match connect(addr, &path, source, tls.as_ref()).await {
                 Ok(stream) => subscriber(stream, shared, measuring, connected, permit, total).await,
                 Err(e) => {
                     let _ = connected.send(Err(e.clone())).await;

@@ -1,5 +1,6 @@
-//! A subscriber's socket: connect (optionally from a chosen local address)
-//! and read with the kernel's receive timestamp.
+//! A subscriber's socket: connect (optionally from a chosen local address),
+//! over TLS for an `https://` URL (one TLS connection per subscriber), and
+//! read — a plaintext socket with the kernel's receive timestamp.
 //!
 //! The timestamp (`SO_TIMESTAMPNS`) is taken when a segment reaches the
 //! subscriber's socket, so a latency measured from it is the server's and the
@@ -11,8 +12,57 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
+/// Where a subscriber's TLS goes: the connector and the server's name.
+#[derive(Clone)]
+pub struct TlsTarget {
+    /// Trusts what the client commands trust (`--cacert`).
+    pub connector: TlsConnector,
+    /// The name the certificate must be for.
+    pub name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for TlsTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsTarget")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// A subscriber's connection.
+pub(super) enum Conn {
+    /// Plain TCP, read with kernel receive timestamps.
+    Plain(TcpStream),
+    /// TLS over TCP (latency timed at the read: records are decrypted in
+    /// this process).
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    /// Reads what has arrived. Cancel-safe.
+    pub(super) async fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
+        match self {
+            Conn::Plain(stream) => recv(stream, buf).await,
+            Conn::Tls(stream) => Ok(Received {
+                len: stream.read(buf).await?,
+                arrived: None,
+            }),
+        }
+    }
+
+    /// Reads some bytes (the response head).
+    pub(super) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(stream) => stream.read(buf).await,
+            Conn::Tls(stream) => stream.read(buf).await,
+        }
+    }
+}
 
 /// Wall-clock time, ns since the Unix epoch (the clock of kernel timestamps).
 pub(super) fn wall_ns() -> u64 {
@@ -21,12 +71,14 @@ pub(super) fn wall_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Opens a connection, asks for receive timestamps and sends the request.
+/// Opens a connection, asks for receive timestamps, does the TLS
+/// handshake when `tls` says so, and sends the request.
 pub(super) async fn connect(
     addr: SocketAddr,
     path: &str,
     source: Option<IpAddr>,
-) -> Result<TcpStream, String> {
+    tls: Option<&TlsTarget>,
+) -> Result<Conn, String> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -49,11 +101,28 @@ pub(super) async fn connect(
     );
     let request =
         format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| describe(&e))?;
-    Ok(stream)
+    match tls {
+        None => {
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .map_err(|e| describe(&e))?;
+            Ok(Conn::Plain(stream))
+        }
+        Some(target) => {
+            let mut stream = target
+                .connector
+                .connect(target.name.clone(), stream)
+                .await
+                .map_err(|e| format!("TLS handshake: {e}"))?;
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .map_err(|e| describe(&e))?;
+            stream.flush().await.map_err(|e| describe(&e))?;
+            Ok(Conn::Tls(Box::new(stream)))
+        }
+    }
 }
 
 /// What one read returned.

@@ -6,11 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use super::socket::{describe, recv, wall_ns, Received};
+use super::socket::{describe, wall_ns, Conn, Received};
 use super::{Shared, INGEST_T0};
 use spotlight_wire::timeframe::MINUTE_MS;
 use spotlight_wire::SseMessage;
@@ -80,7 +78,7 @@ pub(super) fn lost_finals(live: &[&Tally]) -> u64 {
 
 /// Reads one subscriber's stream until the measurement ends or it fails.
 pub(super) async fn subscriber(
-    mut stream: TcpStream,
+    mut stream: Conn,
     shared: Arc<Shared>,
     mut measuring: watch::Receiver<bool>,
     connected: mpsc::Sender<Result<(), String>>,
@@ -105,7 +103,7 @@ pub(super) async fn subscriber(
     let mut was_measuring = false;
     loop {
         let (n, arrived) = tokio::select! {
-            r = recv(&stream, &mut chunk) => match r {
+            r = stream.recv(&mut chunk) => match r {
                 Ok(Received { len: 0, .. }) => {
                     tally.error.get_or_insert_with(|| "server closed the stream".into());
                     break;
@@ -137,7 +135,7 @@ pub(super) async fn subscriber(
 }
 
 /// The response head, within [`HEAD_TIMEOUT`]: what came after it.
-async fn head(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
+async fn head(stream: &mut Conn, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
     match tokio::time::timeout(HEAD_TIMEOUT, response_head(stream, chunk)).await {
         Ok(r) => r,
         Err(_) => Err(format!(
@@ -231,7 +229,7 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Reads the response head; returns the body bytes read past it, or why the
 /// stream did not open.
-async fn response_head(stream: &mut TcpStream, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
+async fn response_head(stream: &mut Conn, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
     let mut buf = Vec::with_capacity(1024);
     loop {
         let n = stream.read(chunk).await.map_err(|e| describe(&e))?;

@@ -8,7 +8,10 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::{connect, CliError, Exit, GlobalArgs};
+use crate::bench::socket::TlsTarget;
 use crate::bench::{self as load, LoadConfig, LoadReport, Publish, Publisher};
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
 
 /// Options of `spotlight bench`.
 #[derive(Debug, Clone, Args)]
@@ -401,7 +404,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     } else {
         format!("{base}/realtime/sse?timeframe=1m")
     };
-    let (addr, path) = split_url(args.sub_url.as_deref().unwrap_or(&default_sub))?;
+    let (addr, path, tls) = split_url(args.sub_url.as_deref().unwrap_or(&default_sub))?;
     let publisher = match (&args.publish_url, args.ingest) {
         (Some(url), _) => Some(Publisher::Post { url: url.clone() }),
         (None, true) => {
@@ -416,6 +419,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let config = LoadConfig {
         addr,
+        tls,
         path,
         clients: args.clients,
         ramp_concurrency: args.ramp,
@@ -446,30 +450,43 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// `http://host:port/path?query` → (address, `/path?query`).
-fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String)> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| CliError::usage(format!("{url:?}: bench sse speaks plain http://")))?;
+/// `http[s]://host:port/path?query` → (address, `/path?query`, and for
+/// `https://` the TLS to speak: one TLS connection per subscriber, trusting
+/// what the client commands trust).
+fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String, Option<TlsTarget>)> {
+    let (rest, secure) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        _ => {
+            return Err(CliError::usage(format!(
+                "{url:?}: bench sse speaks http:// or https://"
+            )))
+        }
+    };
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let with_port = if host.contains(':') {
         host.to_string()
     } else {
-        format!("{host}:80")
+        format!("{host}:{}", if secure { 443 } else { 80 })
     };
     let addr = with_port
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| CliError::usage(format!("{url:?}: cannot resolve {host}")))?;
-    Ok((
-        addr,
-        if path.is_empty() {
-            "/".into()
-        } else {
-            path.to_string()
-        },
-    ))
+    let tls = if secure {
+        let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+        let name = ServerName::try_from(name.trim_matches(['[', ']']).to_string())
+            .map_err(|e| CliError::usage(format!("{url:?}: {e}")))?;
+        Some(TlsTarget {
+            connector: TlsConnector::from(spotlight_client::trust::rustls_config()),
+            name,
+        })
+    } else {
+        None
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    Ok((addr, path.to_string(), tls))
 }
 
 /// The human-readable report.
@@ -549,9 +566,16 @@ mod tests {
 
     #[test]
     fn urls_split_into_address_and_path() {
-        let (addr, path) = split_url("http://127.0.0.1:8080/sub/{i}?x=1").unwrap();
+        let (addr, path, tls) = split_url("http://127.0.0.1:8080/sub/{i}?x=1").unwrap();
         assert_eq!((addr.port(), path.as_str()), (8080, "/sub/{i}?x=1"));
+        assert!(tls.is_none());
         assert_eq!(split_url("http://127.0.0.1").unwrap().1, "/");
-        assert!(split_url("https://x").is_err());
+        let (addr, _, tls) = split_url("https://localhost/realtime/sse").unwrap();
+        assert_eq!(addr.port(), 443);
+        assert_eq!(
+            tls.map(|t| t.name),
+            Some(ServerName::try_from("localhost").unwrap())
+        );
+        assert!(split_url("ftp://x").is_err());
     }
 }
