@@ -134,6 +134,12 @@ async fn open_stream(
     (version, Box::pin(response.bytes_stream().eventsource()))
 }
 
+/// The server's metrics exposition.
+async fn metrics_text(client: &reqwest::Client, url: &str) -> String {
+    let response = client.get(format!("{url}/api/metrics")).send().await;
+    response.unwrap().text().await.unwrap()
+}
+
 fn seq(id: &str) -> u64 {
     id.rsplit_once(':').unwrap().1.parse().unwrap()
 }
@@ -179,14 +185,7 @@ async fn eight_streams_share_one_http2_connection() {
     for events in &mut streams {
         assert_eq!(bars(events, 2).await.len(), 2);
     }
-    let metrics = client
-        .get(format!("{}/api/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&client, &server.url).await;
     let value = |name: &str| -> f64 {
         metrics
             .lines()
@@ -265,15 +264,9 @@ async fn sighup_reloads_the_certificate_and_refuses_a_bad_pair() {
     assert!(cert_path.exists());
     hup().await;
     let failed = |client: reqwest::Client, url: String| async move {
-        let text = client
-            .get(format!("{url}/api/metrics"))
-            .send()
+        metrics_text(&client, &url)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.contains("spotlight_tls_reloads_total{result=\"failed\"} 1")
+            .contains("spotlight_tls_reloads_total{result=\"failed\"} 1")
     };
     eventually("the bad pair counted as failed", || {
         failed(certs.client(false), server.url.clone())
