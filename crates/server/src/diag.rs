@@ -109,13 +109,7 @@ pub fn snapshot(state: &AppState) -> Diag {
         voice: voice_of(state),
         drain: super::drain::status(state),
         bus: state.market().diag(),
-        tls: state.config.tls.as_ref().map(|tls| {
-            let cert = tls.info();
-            spotlight_wire::DiagTls {
-                subject: cert.subject,
-                expires_ms: cert.not_after * 1000,
-            }
-        }),
+        tls: state.config.tls.as_ref().map(|tls| tls_section(tls)),
         upstreams: state
             .upstreams
             .upstreams
@@ -140,4 +134,13 @@ fn last_bar_age(now: i64, last_event_ms: i64, newest_bar_t: Option<i64>) -> Opti
 /// The handler.
 pub async fn diag(State(state): State<AppState>) -> Json<Diag> {
     Json(snapshot(&state))
+}
+
+/// The certificate served, for diag.
+fn tls_section(tls: &crate::tls::Tls) -> spotlight_wire::DiagTls {
+    let cert = tls.info();
+    spotlight_wire::DiagTls {
+        subject: cert.subject,
+        expires_ms: cert.not_after * 1000,
+    }
 }

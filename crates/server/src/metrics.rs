@@ -150,18 +150,7 @@ impl Metrics {
             registered(&registry, IntCounterVec::new(Opts::new(name, help), labels))
         };
         let gauge = |name: &str, help: &str| registered(&registry, IntGauge::new(name, help));
-        let epoch_start = registered(
-            &registry,
-            Gauge::new(
-                "spotlight_epoch_start_timestamp_seconds",
-                "Start of the current epoch, Unix seconds",
-            ),
-        );
-        epoch_start.set(hub.started_ms() as f64 / 1000.0);
-        #[cfg(target_os = "linux")]
-        must(registry.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        )));
+        register_process(&registry, hub);
         let metrics = Metrics {
             sse: SseMetrics::register(&registry),
             tls: TlsMetrics::register(&registry),
@@ -466,6 +455,22 @@ pub async fn metrics_json(State(state): State<AppState>) -> axum::Json<serde_jso
         );
     }
     axum::Json(serde_json::Value::Object(out))
+}
+
+/// The epoch's start and, on Linux, the process's CPU, memory and fds.
+fn register_process(registry: &Registry, hub: &Hub) {
+    let epoch_start = registered(
+        registry,
+        Gauge::new(
+            "spotlight_epoch_start_timestamp_seconds",
+            "Start of the current epoch, Unix seconds",
+        ),
+    );
+    epoch_start.set(hub.started_ms() as f64 / 1000.0);
+    #[cfg(target_os = "linux")]
+    must(registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    )));
 }
 
 /// The TLS certificate: when it expires and how its reloads went.

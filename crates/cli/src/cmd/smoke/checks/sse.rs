@@ -30,28 +30,7 @@ pub(super) async fn sse_open(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "over TLS the stream ran over {protocol:?}, not HTTP/2 (the server does not offer h2)"
         )));
     }
-    let header = |name: &str| {
-        res.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    let (kind, cache, accel) = (
-        header("content-type"),
-        header("cache-control"),
-        header("x-accel-buffering"),
-    );
-    let mut wrong = Vec::new();
-    if !kind.starts_with("text/event-stream") {
-        wrong.push(format!("content-type {kind:?}"));
-    }
-    if !cache.contains("no-cache") || !cache.contains("no-transform") {
-        wrong.push(format!("cache-control {cache:?}"));
-    }
-    if accel != "no" {
-        wrong.push(format!("x-accel-buffering {accel:?}"));
-    }
+    let wrong = wrong_headers(res.headers());
     if !wrong.is_empty() {
         return Ok(Outcome::fail(format!(
             "wrong headers: {}",
@@ -92,6 +71,33 @@ pub(super) async fn sse_open(ctx: &Ctx) -> anyhow::Result<Outcome> {
         "{protocol:?} 200, text/event-stream, no-cache, no-transform, x-accel-buffering no; {retry}, hello first; first byte after {:.0} ms",
         first_byte.unwrap_or_default().as_secs_f64() * 1e3
     )))
+}
+
+/// What is wrong with a stream's response headers (nothing: empty).
+fn wrong_headers(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (kind, cache, accel) = (
+        header("content-type"),
+        header("cache-control"),
+        header("x-accel-buffering"),
+    );
+    let mut wrong = Vec::new();
+    if !kind.starts_with("text/event-stream") {
+        wrong.push(format!("content-type {kind:?}"));
+    }
+    if !cache.contains("no-cache") || !cache.contains("no-transform") {
+        wrong.push(format!("cache-control {cache:?}"));
+    }
+    if accel != "no" {
+        wrong.push(format!("x-accel-buffering {accel:?}"));
+    }
+    wrong
 }
 
 /// The most an event may be held back, beyond the quickest one, before
