@@ -51,18 +51,6 @@ async fn stream(url: &str, last_event_id: Option<String>) -> RawEventStream {
     Client::new(url).subscribe_raw(&sub).await.unwrap()
 }
 
-/// The next `bar` events of a stream as (id, data), `n` of them.
-async fn bars(s: &mut RawEventStream, n: usize) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        let ev = guard(s.next()).await.expect("stream ended").unwrap();
-        if ev.event == "bar" {
-            out.push((ev.id, ev.data));
-        }
-    }
-    out
-}
-
 /// Two streams of one log agree over the seqs both reached: an event both
 /// got is the same bytes on both, and one only one got is an in-progress
 /// update the other's queue conflated (a reader that falls behind keeps

@@ -13,7 +13,6 @@ use crate::common;
 use common::process::{serve, Served};
 use common::*;
 use eventsource_stream::Eventsource;
-use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A CA and the files of a certificate it signed for `localhost` and
@@ -98,22 +97,6 @@ async fn serve_tls(cert: &Path, key: &Path, more: &[&str]) -> Served {
     let served = serve("127.0.0.1:0", &args).await;
     assert!(served.url.starts_with("https://"), "{}", served.url);
     served
-}
-
-/// The next `n` bar events of a stream as (id, data).
-async fn bars(
-    events: &mut (impl futures::Stream<Item = Result<eventsource_stream::Event, impl std::fmt::Debug>>
-              + Unpin),
-    n: usize,
-) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        let event = guard(events.next()).await.expect("stream ended").unwrap();
-        if event.event == "bar" {
-            out.push((event.id, event.data));
-        }
-    }
-    out
 }
 
 async fn open_stream(

@@ -460,3 +460,20 @@ pub fn promtool_check(text: &str) {
         "promtool check metrics:\n{report}"
     );
 }
+
+/// The next `n` `bar` events of a raw event stream (the client's, or
+/// eventsource-stream over any response) as (id, data).
+pub async fn bars(
+    events: &mut (impl futures::Stream<Item = Result<eventsource_stream::Event, impl std::fmt::Debug>>
+              + Unpin),
+    n: usize,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let event = guard(events.next()).await.expect("stream ended").unwrap();
+        if event.event == "bar" {
+            out.push((event.id, event.data));
+        }
+    }
+    out
+}
