@@ -15,6 +15,7 @@ mod cli;
 mod defences;
 mod drain;
 mod files;
+mod http2;
 mod http_api;
 mod liveness;
 mod observability;

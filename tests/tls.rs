@@ -17,14 +17,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A CA and the files of a certificate it signed for `localhost` and
 /// 127.0.0.1, named `subject`.
-struct Certs {
+pub(crate) struct Certs {
     dir: tempfile::TempDir,
-    ca: rcgen::Certificate,
+    pub(crate) ca: rcgen::Certificate,
     ca_key: rcgen::KeyPair,
 }
 
 impl Certs {
-    fn new() -> Certs {
+    pub(crate) fn new() -> Certs {
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -41,7 +41,7 @@ impl Certs {
 
     /// Writes a leaf certificate named `subject` and its key to
     /// `cert.pem` and `key.pem`; returns their paths.
-    fn issue(&self, subject: &str) -> (PathBuf, PathBuf) {
+    pub(crate) fn issue(&self, subject: &str) -> (PathBuf, PathBuf) {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params =
             rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
@@ -64,7 +64,7 @@ impl Certs {
     }
 
     /// A client trusting the CA (`http1`: HTTP/1.1 only).
-    fn client(&self, http1: bool) -> reqwest::Client {
+    pub(crate) fn client(&self, http1: bool) -> reqwest::Client {
         let ca = reqwest::Certificate::from_pem(self.ca.pem().as_bytes()).unwrap();
         let builder = reqwest::Client::builder().add_root_certificate(ca);
         let builder = if http1 { builder.http1_only() } else { builder };
@@ -73,7 +73,7 @@ impl Certs {
 }
 
 /// A CA, and a server serving a certificate it issued (`spotlight one`).
-async fn started(more: &[&str]) -> (Certs, Served) {
+pub(crate) async fn started(more: &[&str]) -> (Certs, Served) {
     let certs = Certs::new();
     let (cert, key) = certs.issue("spotlight one");
     let server = serve_tls(&cert, &key, more).await;
@@ -118,12 +118,12 @@ async fn open_stream(
 }
 
 /// The server's metrics exposition.
-async fn metrics_text(client: &reqwest::Client, url: &str) -> String {
+pub(crate) async fn metrics_text(client: &reqwest::Client, url: &str) -> String {
     let response = client.get(format!("{url}/api/metrics")).send().await;
     response.unwrap().text().await.unwrap()
 }
 
-fn seq(id: &str) -> u64 {
+pub(crate) fn seq(id: &str) -> u64 {
     id.rsplit_once(':').unwrap().1.parse().unwrap()
 }
 

@@ -218,8 +218,9 @@ pub(super) fn http1(limits: &super::admission::Limits) -> hyper::server::conn::h
 }
 
 /// What every request on a connection hyper serves goes through: the
-/// router, told the peer, the socket's descriptor and (HTTP/1.1) how to
-/// reset the connection when its stream overflows.
+/// router, told the peer, the socket's descriptor and how to end the
+/// request's stream when its queue overflows (HTTP/1.1: reset the
+/// connection).
 pub(super) fn service(
     app: Router,
     peer: SocketAddr,
@@ -233,20 +234,41 @@ pub(super) fn service(
 > + Clone
        + Send
        + 'static {
-    hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        // HTTP/1.1 heads were bounded as they were read; an HTTP/2 header
-        // list is bounded here, with the same answer.
-        if req.version() == axum::http::Version::HTTP_2 && header_list_size(&req) > MAX_HEAD {
-            let refused = axum::response::IntoResponse::into_response(head_too_large());
-            return futures::future::Either::Left(std::future::ready(Ok(refused)));
-        }
-        req.extensions_mut().insert(ConnectInfo(peer));
-        if let Some(kill) = &kill {
-            req.extensions_mut().insert(kill.clone());
-        }
-        req.extensions_mut().insert(SocketFd(fd));
-        futures::future::Either::Right(tower::ServiceExt::oneshot(app.clone(), req.map(Body::new)))
+    hyper::service::service_fn(move |req: Request<Incoming>| {
+        route(&app, req, peer, fd, kill.clone()).map(Ok)
     })
+}
+
+/// One request through the router, whatever carried it (hyper's HTTP/1.1
+/// or HTTP/2, or [`super::http2`]): an HTTP/2 header list is bounded here
+/// with the answer an HTTP/1.1 head gets, and the request is told its
+/// peer, socket and `kill` token.
+pub(super) fn route<B>(
+    app: &Router,
+    mut req: Request<B>,
+    peer: SocketAddr,
+    fd: std::os::fd::RawFd,
+    kill: Option<CancellationToken>,
+) -> impl Future<Output = axum::response::Response> + Send + 'static
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    // HTTP/1.1 heads were bounded as they were read.
+    if req.version() == axum::http::Version::HTTP_2 && header_list_size(&req) > MAX_HEAD {
+        let refused = axum::response::IntoResponse::into_response(head_too_large());
+        return futures::future::Either::Left(std::future::ready(refused));
+    }
+    req.extensions_mut().insert(ConnectInfo(peer));
+    if let Some(kill) = kill {
+        req.extensions_mut().insert(kill);
+    }
+    req.extensions_mut().insert(SocketFd(fd));
+    let routed = tower::ServiceExt::oneshot(app.clone(), req.map(Body::new));
+    futures::future::Either::Right(routed.map(|r| match r {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }))
 }
 
 /// A request head over [`MAX_HEAD`] (431).

@@ -1,9 +1,9 @@
 //! Connections on a TLS listener (`serve --tls-cert --tls-key`). A
-//! handshake that negotiates `h2` is served as HTTP/2 — every stream of
-//! the connection a request through the same router, admission and
-//! limits as HTTP/1.1 — and any other as HTTP/1.1 with upgrades (the voice
-//! WebSocket over `wss://`). Plaintext sent to the TLS port is answered
-//! with a plaintext 400 and closed at once.
+//! handshake that negotiates `h2` is served as HTTP/2 ([`super::http2`]:
+//! every stream of the connection a request through the same router,
+//! admission and limits as HTTP/1.1) and any other as HTTP/1.1 with
+//! upgrades (the voice WebSocket over `wss://`). Plaintext sent to the
+//! TLS port is answered with a plaintext 400 and closed at once.
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use super::admission::Limits;
 use super::conn::{drive, http1, service, write_refusal};
 use super::error::ApiError;
 use super::tls::Tls;
@@ -32,7 +31,8 @@ pub const H2_MAX_STREAMS: u32 = 100;
 
 /// Bytes a stream may have buffered for sending before its body is not
 /// polled further (past it the stream's own queue conflates, then
-/// overflows, as on HTTP/1.1).
+/// overflows and the stream is reset; a stream given no window for the
+/// stall time is reset too).
 pub const H2_SEND_BUFFER: usize = 64 * 1024;
 
 /// Streams a peer may open and reset before the server has accepted them
@@ -48,8 +48,8 @@ pub const H2_ERROR_RESETS: usize = 256;
 /// HTTP/1.1), up to this the h2 layer holds it; past it h2 refuses alone.
 pub const H2_HEADER_LIST: u32 = 64 * 1024;
 
-/// A connection's keep-alive ping: sent after this long without a frame,
-/// and the connection closed when its answer takes longer than this.
+/// A connection's keep-alive ping: one goes out this often, and the
+/// connection is closed when its answer takes longer than this.
 pub const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 
 /// Serves one accepted TCP connection over TLS.
@@ -81,38 +81,21 @@ pub(super) async fn connection(
         }
         Err(_) => return,
     };
-    let io = TokioIo::new(stream);
-    if io.inner().get_ref().1.alpn_protocol() == Some(b"h2") {
-        let conn = http2(limits).serve_connection(io, service(app, peer, fd, None));
-        drive(pin!(conn), |c| c.graceful_shutdown(), peer, &state, None).await;
-    } else {
-        let kill = CancellationToken::new();
-        let service = service(app, peer, fd, Some(kill.clone()));
-        let conn = http1(limits).serve_connection(io, service).with_upgrades();
-        drive(
-            pin!(conn),
-            |c| c.graceful_shutdown(),
-            peer,
-            &state,
-            Some((&kill, fd)),
-        )
-        .await;
+    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        Box::pin(super::http2::serve(stream, peer, fd, &state, app)).await;
+        return;
     }
-}
-
-/// The HTTP/2 settings: the limits above.
-fn http2(limits: &Limits) -> hyper::server::conn::http2::Builder<TokioExecutor> {
-    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-    builder
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(H2_MAX_STREAMS)
-        .max_header_list_size(H2_HEADER_LIST)
-        .max_send_buf_size(H2_SEND_BUFFER)
-        .max_pending_accept_reset_streams(H2_PENDING_RESETS)
-        .max_local_error_reset_streams(H2_ERROR_RESETS)
-        .keep_alive_interval(H2_KEEP_ALIVE)
-        .keep_alive_timeout(H2_KEEP_ALIVE.max(limits.header_timeout));
-    builder
+    let kill = CancellationToken::new();
+    let service = service(app, peer, fd, Some(kill.clone()));
+    let conn = http1(limits).serve_connection(TokioIo::new(stream), service);
+    drive(
+        pin!(conn.with_upgrades()),
+        |c| c.graceful_shutdown(),
+        peer,
+        &state,
+        Some((&kill, fd)),
+    )
+    .await;
 }
 
 /// Plaintext on the TLS port: what the client sent so far is read (so

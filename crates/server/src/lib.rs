@@ -12,6 +12,7 @@ pub mod drain;
 pub mod error;
 mod health;
 mod history;
+mod http2;
 mod https;
 pub mod ingest;
 mod lean;

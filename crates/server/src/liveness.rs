@@ -36,11 +36,19 @@ pub enum Stall {
     NoRead,
     /// The socket took nothing for the stall time, the peer still there.
     WriteBlocked,
+    /// An HTTP/2 peer opened no flow-control window to the stream for
+    /// the stall time (the stream is reset, the connection goes on).
+    NoWindow,
 }
 
 impl Stall {
     /// Every reason, as labelled in the metrics.
-    pub const ALL: [Stall; 3] = [Stall::NoAck, Stall::NoRead, Stall::WriteBlocked];
+    pub const ALL: [Stall; 4] = [
+        Stall::NoAck,
+        Stall::NoRead,
+        Stall::WriteBlocked,
+        Stall::NoWindow,
+    ];
 
     /// The metrics label.
     pub fn label(self) -> &'static str {
@@ -48,6 +56,7 @@ impl Stall {
             Stall::NoAck => "no_ack",
             Stall::NoRead => "no_read",
             Stall::WriteBlocked => "write_blocked",
+            Stall::NoWindow => "no_window",
         }
     }
 }
@@ -106,7 +115,7 @@ pub fn report(metrics: &super::Metrics, why: Stall) {
     metrics.stalled(why);
     tracing::info!(
         reason = why.label(),
-        "connection closed: its peer took nothing within --stall-timeout"
+        "stream closed: its peer took nothing within --stall-timeout"
     );
 }
 

@@ -192,7 +192,7 @@ impl Metrics {
             stalled: touched(
                 counter_vec(
                     "spotlight_stalled_disconnects_total",
-                    "Streams closed because their peer took nothing for --stall-timeout, by reason (no_ack: it vanished; no_read: it reads nothing; write_blocked: the socket stayed full)",
+                    "Streams closed because their peer took nothing for --stall-timeout, by reason (no_ack: it vanished; no_read: it reads nothing; write_blocked: the socket stayed full; no_window: an HTTP/2 peer gave the stream no window)",
                     &["reason"],
                 ),
                 Stall::ALL.map(Stall::label),
