@@ -359,6 +359,7 @@ Register-ArgumentCompleter -Native -CommandName 'spotlight' -ScriptBlock {
         'spotlight;bench;sse' {
             [CompletionResult]::new('--sub-url', '--sub-url', [CompletionResultType]::ParameterName, 'Stream URL; `{i}` becomes the subscriber''s index. Default: `--url` + `/realtime/sse?timeframe=1m` (with `--ingest`: `?symbols=<--symbol>`)')
             [CompletionResult]::new('--clients', '--clients', [CompletionResultType]::ParameterName, 'Concurrent subscribers')
+            [CompletionResult]::new('--http2-streams', '--http2-streams', [CompletionResultType]::ParameterName, 'Over `https://`: this many subscribers'' streams share each HTTP/2 connection (0: one TLS connection per subscriber, HTTP/1.1)')
             [CompletionResult]::new('--ramp', '--ramp', [CompletionResultType]::ParameterName, 'Connections opened at once while ramping up')
             [CompletionResult]::new('--source-addrs', '--source-addrs', [CompletionResultType]::ParameterName, 'Local addresses to spread connections over (e.g. 127.0.0.1,127.0.0.2)')
             [CompletionResult]::new('--publish-url', '--publish-url', [CompletionResultType]::ParameterName, 'Publish by POSTing messages to this URL (e.g. an nchan publisher location)')

@@ -484,7 +484,7 @@ _spotlight() {
             return 0
             ;;
         spotlight__subcmd__bench__subcmd__sse)
-            opts="-v -q -h -V --sub-url --clients --ramp --source-addrs --publish-url --ingest --symbol --rate --messages --warmup --grid-offset --payload-bytes --duration --server-pid --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
+            opts="-v -q -h -V --sub-url --clients --http2-streams --ramp --source-addrs --publish-url --ingest --symbol --rate --messages --warmup --grid-offset --payload-bytes --duration --server-pid --url --pin --cacert --token --json --output --verbose --quiet --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +495,10 @@ _spotlight() {
                     return 0
                     ;;
                 --clients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http2-streams)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -337,6 +337,7 @@ set edit:completion:arg-completer[spotlight] = {|@words|
         &'spotlight;bench;sse'= {
             cand --sub-url 'Stream URL; `{i}` becomes the subscriber''s index. Default: `--url` + `/realtime/sse?timeframe=1m` (with `--ingest`: `?symbols=<--symbol>`)'
             cand --clients 'Concurrent subscribers'
+            cand --http2-streams 'Over `https://`: this many subscribers'' streams share each HTTP/2 connection (0: one TLS connection per subscriber, HTTP/1.1)'
             cand --ramp 'Connections opened at once while ramping up'
             cand --source-addrs 'Local addresses to spread connections over (e.g. 127.0.0.1,127.0.0.2)'
             cand --publish-url 'Publish by POSTing messages to this URL (e.g. an nchan publisher location)'

@@ -321,6 +321,7 @@ complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fis
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and not __fish_seen_subcommand_from sse voice chaos queue help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l sub-url -d 'Stream URL; `{i}` becomes the subscriber\'s index. Default: `--url` + `/realtime/sse?timeframe=1m` (with `--ingest`: `?symbols=<--symbol>`)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l clients -d 'Concurrent subscribers' -r
+complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l http2-streams -d 'Over `https://`: this many subscribers\' streams share each HTTP/2 connection (0: one TLS connection per subscriber, HTTP/1.1)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l ramp -d 'Connections opened at once while ramping up' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l source-addrs -d 'Local addresses to spread connections over (e.g. 127.0.0.1,127.0.0.2)' -r
 complete -c spotlight -n "__fish_spotlight_using_subcommand bench; and __fish_seen_subcommand_from sse" -l publish-url -d 'Publish by POSTing messages to this URL (e.g. an nchan publisher location)' -r

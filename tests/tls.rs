@@ -385,6 +385,34 @@ async fn client_commands_trust_a_private_ca_with_cacert_and_a_certificate_error_
     assert_eq!(report["connected"], 20, "{report}");
     assert_eq!(report["delivered"], 600, "{report}");
     assert_eq!(report["lost"], 0, "{report}");
+    // And as streams sharing HTTP/2 connections: 30 on 3 of them (a
+    // symbol of their own: a symbol's bars only move forward).
+    let bench = spotlight(&[
+        "--cacert",
+        ca,
+        "--json",
+        "bench",
+        "sse",
+        "--ingest",
+        "--clients",
+        "30",
+        "--http2-streams",
+        "10",
+        "--symbol",
+        "BENCH2",
+        "--rate",
+        "10",
+        "--messages",
+        "30",
+        "--warmup",
+        "5",
+    ])
+    .assert()
+    .success();
+    let report: serde_json::Value = serde_json::from_slice(&bench.get_output().stdout).unwrap();
+    assert_eq!(report["connected"], 30, "{report}");
+    assert_eq!(report["delivered"], 900, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
     // A file that holds no certificate is a usage error.
     let not_pem = certs.dir.path().join("empty.pem");
     std::fs::write(&not_pem, "nothing here\n").unwrap();

@@ -38,7 +38,8 @@ use subscriber::{lost_finals, subscriber, Tally};
 pub struct LoadConfig {
     /// Server address of the subscribers.
     pub addr: SocketAddr,
-    /// TLS for the subscribers (`https://`): one TLS connection each.
+    /// TLS for the subscribers (`https://`): one TLS connection each, or
+    /// streams of shared HTTP/2 connections.
     pub tls: Option<socket::TlsTarget>,
     /// Path and query of the stream; `{i}` becomes the subscriber's index.
     pub path: String,
@@ -309,7 +310,7 @@ async fn connect_all(
         );
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.ok();
-            match connect(addr, &path, source, tls.as_ref()).await {
+            match connect(addr, &path, source, tls.as_ref(), i).await {
                 Ok(stream) => subscriber(stream, shared, measuring, connected, permit, total).await,
                 Err(e) => {
                     let _ = connected.send(Err(e.clone())).await;

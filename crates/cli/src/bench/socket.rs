@@ -1,6 +1,7 @@
 //! A subscriber's socket: connect (optionally from a chosen local address),
-//! over TLS for an `https://` URL (one TLS connection per subscriber), and
-//! read — a plaintext socket with the kernel's receive timestamp.
+//! over TLS for an `https://` URL (one TLS connection per subscriber, or
+//! a stream of an HTTP/2 connection shared by [`Http2::per`] of them),
+//! and read — a plaintext socket with the kernel's receive timestamp.
 //!
 //! The timestamp (`SO_TIMESTAMPNS`) is taken when a segment reaches the
 //! subscriber's socket, so a latency measured from it is the server's and the
@@ -10,10 +11,14 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::{Buf, Bytes};
+use h2::client::SendRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::OnceCell;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
@@ -24,6 +29,38 @@ pub struct TlsTarget {
     pub connector: TlsConnector,
     /// The name the certificate must be for.
     pub name: ServerName<'static>,
+    /// Streams over shared HTTP/2 connections instead of a TLS connection
+    /// each (the connector then offers only `h2`).
+    pub http2: Option<Arc<Http2>>,
+}
+
+/// HTTP/2 connections shared by subscribers: subscriber `i` opens its
+/// stream on connection `i / per`, which the first of them dials.
+#[derive(Debug)]
+pub struct Http2 {
+    /// Streams per connection.
+    pub per: usize,
+    conns: Mutex<Vec<Arc<OnceCell<SendRequest<Bytes>>>>>,
+}
+
+impl Http2 {
+    /// `per` streams on each connection (at least one).
+    pub fn new(per: usize) -> Http2 {
+        Http2 {
+            per: per.max(1),
+            conns: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The connection subscriber `i` shares.
+    fn conn(&self, i: usize) -> Arc<OnceCell<SendRequest<Bytes>>> {
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let group = i / self.per;
+        while conns.len() <= group {
+            conns.push(Arc::default());
+        }
+        conns[group].clone()
+    }
 }
 
 impl std::fmt::Debug for TlsTarget {
@@ -41,6 +78,14 @@ pub(super) enum Conn {
     /// TLS over TCP (latency timed at the read: records are decrypted in
     /// this process).
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// A stream of a shared HTTP/2 connection (its head already read),
+    /// with what the last DATA frame held beyond the last read.
+    Http2 {
+        /// The response body.
+        body: h2::RecvStream,
+        /// Read from the body, not yet handed out.
+        rest: Bytes,
+    },
 }
 
 impl Conn {
@@ -52,15 +97,40 @@ impl Conn {
                 len: stream.read(buf).await?,
                 arrived: None,
             }),
+            Conn::Http2 { .. } => Ok(Received {
+                len: self.read(buf).await?,
+                arrived: None,
+            }),
         }
     }
 
-    /// Reads some bytes (the response head).
+    /// Reads some bytes (over HTTP/1.x, the response head first).
     pub(super) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Conn::Plain(stream) => stream.read(buf).await,
             Conn::Tls(stream) => stream.read(buf).await,
+            Conn::Http2 { body, rest } => {
+                if rest.is_empty() {
+                    match body.data().await {
+                        None => return Ok(0),
+                        Some(Err(e)) => return Err(io::Error::other(e)),
+                        Some(Ok(data)) => {
+                            let _ = body.flow_control().release_capacity(data.len());
+                            *rest = data;
+                        }
+                    }
+                }
+                let n = rest.len().min(buf.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                rest.advance(n);
+                Ok(n)
+            }
         }
+    }
+
+    /// Whether the response head was read already (HTTP/2).
+    pub(super) fn head_read(&self) -> bool {
+        matches!(self, Conn::Http2 { .. })
     }
 }
 
@@ -71,34 +141,24 @@ pub(super) fn wall_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Opens a connection, asks for receive timestamps, does the TLS
-/// handshake when `tls` says so, and sends the request.
+/// Opens subscriber `i`'s connection (or, over HTTP/2, its stream on a
+/// shared one), asks for receive timestamps, does the TLS handshake when
+/// `tls` says so, and sends the request.
 pub(super) async fn connect(
     addr: SocketAddr,
     path: &str,
     source: Option<IpAddr>,
     tls: Option<&TlsTarget>,
+    i: usize,
 ) -> Result<Conn, String> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
+    if let Some((target, http2)) = tls.and_then(|t| Some((t, t.http2.as_ref()?))) {
+        let conn = http2.conn(i);
+        let send = conn
+            .get_or_try_init(|| async { open_http2(dial(addr, source).await?, target).await })
+            .await?;
+        return http2_stream(send, addr, path).await;
     }
-    .map_err(|e| describe(&e))?;
-    if let Some(ip) = source {
-        socket
-            .bind(SocketAddr::new(ip, 0))
-            .map_err(|e| format!("bind {ip}: {}", describe(&e)))?;
-    }
-    let mut stream = socket.connect(addr).await.map_err(|e| describe(&e))?;
-    let _ = stream.set_nodelay(true);
-    // Without timestamps latency falls back to read time; say so in the report.
-    #[cfg(target_os = "linux")]
-    let _ = nix::sys::socket::setsockopt(
-        &stream,
-        nix::sys::socket::sockopt::ReceiveTimestampns,
-        &true,
-    );
+    let mut stream = dial(addr, source).await?;
     let request =
         format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
     match tls {
@@ -123,6 +183,78 @@ pub(super) async fn connect(
             Ok(Conn::Tls(Box::new(stream)))
         }
     }
+}
+
+/// A TCP connection to `addr` (from `source`), asking for receive
+/// timestamps.
+async fn dial(addr: SocketAddr, source: Option<IpAddr>) -> Result<TcpStream, String> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| describe(&e))?;
+    if let Some(ip) = source {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| format!("bind {ip}: {}", describe(&e)))?;
+    }
+    let stream = socket.connect(addr).await.map_err(|e| describe(&e))?;
+    let _ = stream.set_nodelay(true);
+    // Without timestamps latency falls back to read time; say so in the report.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::socket::setsockopt(
+        &stream,
+        nix::sys::socket::sockopt::ReceiveTimestampns,
+        &true,
+    );
+    Ok(stream)
+}
+
+/// The TLS and HTTP/2 handshakes of a shared connection, whose frames a
+/// task of its own then drives.
+async fn open_http2(tcp: TcpStream, target: &TlsTarget) -> Result<SendRequest<Bytes>, String> {
+    let tls = target
+        .connector
+        .connect(target.name.clone(), tcp)
+        .await
+        .map_err(|e| format!("TLS handshake: {e}"))?;
+    let (send, connection) = h2::client::Builder::new()
+        .initial_window_size(1 << 20)
+        .initial_connection_window_size(16 << 20)
+        .handshake::<_, Bytes>(tls)
+        .await
+        .map_err(|e| format!("HTTP/2 handshake: {e}"))?;
+    tokio::spawn(connection);
+    Ok(send)
+}
+
+/// Opens a stream of `path` on a shared HTTP/2 connection.
+async fn http2_stream(
+    send: &SendRequest<Bytes>,
+    addr: SocketAddr,
+    path: &str,
+) -> Result<Conn, String> {
+    let request = http::Request::get(format!("https://{addr}{path}"))
+        .header("accept", "text/event-stream")
+        .body(())
+        .map_err(|e| format!("{path}: {e}"))?;
+    let mut head = send
+        .clone()
+        .ready()
+        .await
+        .map_err(|e| format!("HTTP/2: {e}"))?;
+    let (response, _) = head
+        .send_request(request, true)
+        .map_err(|e| format!("HTTP/2: {e}"))?;
+    let response = response.await.map_err(|e| format!("HTTP/2: {e}"))?;
+    if response.status() != 200 {
+        return Err(format!("server answered {}", response.status()));
+    }
+    Ok(Conn::Http2 {
+        body: response.into_body(),
+        rest: Bytes::new(),
+    })
 }
 
 /// What one read returned.

@@ -230,6 +230,9 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(20);
 /// Reads the response head; returns the body bytes read past it, or why the
 /// stream did not open.
 async fn response_head(stream: &mut Conn, chunk: &mut [u8]) -> Result<Vec<u8>, String> {
+    if stream.head_read() {
+        return Ok(Vec::new());
+    }
     let mut buf = Vec::with_capacity(1024);
     loop {
         let n = stream.read(chunk).await.map_err(|e| describe(&e))?;

@@ -3,12 +3,13 @@
 
 use crate::cmd::out;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
 use super::{connect, CliError, Exit, GlobalArgs};
-use crate::bench::socket::TlsTarget;
+use crate::bench::socket::{Http2, TlsTarget};
 use crate::bench::{self as load, LoadConfig, LoadReport, Publish, Publisher};
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
@@ -318,6 +319,10 @@ pub struct SseBenchArgs {
     /// Concurrent subscribers.
     #[arg(long, env = "SPOTLIGHT_CLIENTS", default_value_t = 1000)]
     pub clients: usize,
+    /// Over `https://`: this many subscribers' streams share each HTTP/2
+    /// connection (0: one TLS connection per subscriber, HTTP/1.1).
+    #[arg(long, env = "SPOTLIGHT_HTTP2_STREAMS", default_value_t = 0)]
+    pub http2_streams: usize,
     /// Connections opened at once while ramping up.
     #[arg(long, env = "SPOTLIGHT_RAMP", default_value_t = 256)]
     pub ramp: usize,
@@ -404,7 +409,8 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     } else {
         format!("{base}/realtime/sse?timeframe=1m")
     };
-    let (addr, path, tls) = split_url(args.sub_url.as_deref().unwrap_or(&default_sub))?;
+    let sub_url = args.sub_url.as_deref().unwrap_or(&default_sub);
+    let (addr, path, tls) = split_url(sub_url, args.http2_streams)?;
     let publisher = match (&args.publish_url, args.ingest) {
         (Some(url), _) => Some(Publisher::Post { url: url.clone() }),
         (None, true) => {
@@ -451,9 +457,10 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 /// `http[s]://host:port/path?query` → (address, `/path?query`, and for
-/// `https://` the TLS to speak: one TLS connection per subscriber, trusting
-/// what the client commands trust).
-fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String, Option<TlsTarget>)> {
+/// `https://` the TLS to speak, trusting what the client commands trust:
+/// one TLS connection per subscriber, or `http2` streams on each HTTP/2
+/// connection).
+fn split_url(url: &str, http2: usize) -> anyhow::Result<(SocketAddr, String, Option<TlsTarget>)> {
     let (rest, secure) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
         (Some(rest), _) => (rest, false),
         (_, Some(rest)) => (rest, true),
@@ -478,10 +485,19 @@ fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String, Option<TlsTarget>
         let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
         let name = ServerName::try_from(name.trim_matches(['[', ']']).to_string())
             .map_err(|e| CliError::usage(format!("{url:?}: {e}")))?;
+        let mut config = spotlight_client::trust::rustls_config();
+        if http2 > 0 {
+            Arc::make_mut(&mut config).alpn_protocols = vec![b"h2".to_vec()];
+        }
         Some(TlsTarget {
-            connector: TlsConnector::from(spotlight_client::trust::rustls_config()),
+            connector: TlsConnector::from(config),
             name,
+            http2: (http2 > 0).then(|| Arc::new(Http2::new(http2))),
         })
+    } else if http2 > 0 {
+        return Err(CliError::usage(format!(
+            "{url:?}: --http2-streams needs an https:// URL"
+        )));
     } else {
         None
     };
@@ -566,16 +582,20 @@ mod tests {
 
     #[test]
     fn urls_split_into_address_and_path() {
-        let (addr, path, tls) = split_url("http://127.0.0.1:8080/sub/{i}?x=1").unwrap();
+        let (addr, path, tls) = split_url("http://127.0.0.1:8080/sub/{i}?x=1", 0).unwrap();
         assert_eq!((addr.port(), path.as_str()), (8080, "/sub/{i}?x=1"));
         assert!(tls.is_none());
-        assert_eq!(split_url("http://127.0.0.1").unwrap().1, "/");
-        let (addr, _, tls) = split_url("https://localhost/realtime/sse").unwrap();
+        assert_eq!(split_url("http://127.0.0.1", 0).unwrap().1, "/");
+        let (addr, _, tls) = split_url("https://localhost/realtime/sse", 0).unwrap();
         assert_eq!(addr.port(), 443);
         assert_eq!(
             tls.map(|t| t.name),
             Some(ServerName::try_from("localhost").unwrap())
         );
-        assert!(split_url("ftp://x").is_err());
+        assert!(split_url("ftp://x", 0).is_err());
+        assert!(
+            split_url("http://127.0.0.1/x", 100).is_err(),
+            "HTTP/2 needs TLS"
+        );
     }
 }
