@@ -13,6 +13,7 @@ mod bus;
 mod chaos;
 mod cli;
 mod defences;
+mod deploy;
 mod drain;
 mod files;
 mod http2;

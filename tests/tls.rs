@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// A CA and the files of a certificate it signed for `localhost` and
 /// 127.0.0.1, named `subject`.
 pub(crate) struct Certs {
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
     pub(crate) ca: rcgen::Certificate,
     ca_key: rcgen::KeyPair,
 }

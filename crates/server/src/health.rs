@@ -18,6 +18,14 @@ pub async fn healthz() -> Json<Status> {
 /// 503 `draining` in drain mode and while shutting down; 503 while the bus
 /// or the live feed is down or stalled, with the reason.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    readiness(&state)?;
+    Ok(Json(Status {
+        status: "ok".into(),
+    }))
+}
+
+/// Whether the server is ready, or why not (what `/api/readyz` answers).
+pub fn readiness(state: &AppState) -> Result<(), ApiError> {
     if state.drain.is_on() || state.shutdown.is_cancelled() {
         return Err(ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -32,9 +40,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         return Err(ApiError::not_ready(problem));
     }
     if state.hub.has_data() {
-        Ok(Json(Status {
-            status: "ok".into(),
-        }))
+        Ok(())
     } else {
         Err(ApiError::not_ready(
             "the market source has not produced data yet",

@@ -284,7 +284,13 @@ fn routes(state: &AppState) -> Vec<(RouteClass, Router<AppState>)> {
 
 /// The access-log span of one request, on every path.
 pub fn access_span(method: &str, uri: &str, request_id: &str) -> tracing::Span {
-    tracing::info_span!("http", method = %method, uri = %uri, request_id = %request_id)
+    tracing::info_span!(
+        "http",
+        method = %method,
+        uri = %uri,
+        request_id = %request_id,
+        client = tracing::field::Empty
+    )
 }
 
 /// CORS with credentials for exactly the `--cors-origin`s (none: no CORS).

@@ -51,6 +51,7 @@ pub struct Metrics {
     pub tls: TlsMetrics,
     stalled: IntCounterVec,
     draining: IntGauge,
+    ready: IntGauge,
     shutdown_waves: IntCounter,
     /// The voice WebSocket's metrics.
     pub voice: VoiceMetrics,
@@ -201,6 +202,10 @@ impl Metrics {
                 "spotlight_draining",
                 "1 while the server refuses new streams and voice sessions (drain mode or shutdown)",
             ),
+            ready: gauge(
+                "spotlight_ready",
+                "1 while /api/readyz answers 200 (read at each scrape), 0 while it answers 503",
+            ),
             shutdown_waves: counter(
                 "spotlight_shutdown_waves_total",
                 "Waves in which a shutdown closed the streams",
@@ -344,7 +349,12 @@ impl Metrics {
         }
     }
 
-    /// Sets the draining gauge.
+    /// Sets the readiness gauge.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.set(i64::from(ready));
+    }
+
+    /// Sets the drain-mode gauge.
     pub fn set_draining(&self, on: bool) {
         self.draining.set(i64::from(on));
     }
@@ -403,6 +413,9 @@ fn refresh(state: &AppState) {
         .mirror(&state.admission, &state.config.limits);
     state.market().refresh_metrics();
     state.upstreams.refresh();
+    state
+        .metrics
+        .set_ready(super::health::readiness(state).is_ok());
 }
 
 /// `GET /api/metrics`: the text exposition.

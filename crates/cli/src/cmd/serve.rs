@@ -473,8 +473,9 @@ impl ServeArgs {
 
 /// Reads the certificate and key again on every SIGHUP: new handshakes
 /// get the new pair; a pair that does not load is refused (logged,
-/// counted) and the one in use stays.
-async fn reload_on_hangup(tls: Arc<Tls>, metrics: Arc<spotlight_server::Metrics>) {
+/// counted) and the one in use stays. Without TLS a SIGHUP is logged and
+/// changes nothing.
+async fn reload_on_hangup(tls: Option<Arc<Tls>>, metrics: Arc<spotlight_server::Metrics>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -483,6 +484,10 @@ async fn reload_on_hangup(tls: Arc<Tls>, metrics: Arc<spotlight_server::Metrics>
             return;
         };
         while hangups.recv().await.is_some() {
+            let Some(tls) = &tls else {
+                tracing::info!("SIGHUP: nothing to reload (no --tls-cert)");
+                continue;
+            };
             match tls.reload() {
                 Ok(cert) => {
                     metrics.tls_reloaded(true, Some(cert.not_after));
@@ -555,8 +560,9 @@ pub async fn start(args: &ServeArgs, pin: Option<String>) -> anyhow::Result<Star
         let cert = tls.info();
         tracing::info!(subject = %cert.subject, expires = %format_ms(cert.not_after * 1000), "serving TLS (HTTP/2 and HTTP/1.1)");
         state.metrics.tls.expiry.set(cert.not_after);
-        tokio::spawn(reload_on_hangup(tls.clone(), state.metrics.clone()));
     }
+    // Always: SIGHUP's default would end the process (`systemctl reload`).
+    tokio::spawn(reload_on_hangup(tls.clone(), state.metrics.clone()));
     let max_connections = state.config.limits.max_connections;
     tracing::info!(epoch = &*hub.epoch(), source, symbols = ?hub.symbol_names(), max_connections, "listening on {scheme}://{local}");
     if !state.auth.enabled() {

@@ -357,6 +357,8 @@ pub fn admit(state: &AppState, class: RouteClass, head: &Head<'_>) -> Result<Adm
     check_host(head, state.admission.local.get(), &config.browser)?;
     check_origin(head, class.kind, &config.browser)?;
     let client = client_addr(head.peer, head.headers, &config.browser.trusted_proxies);
+    // The access log names the client (behind a proxy, the one it forwards).
+    tracing::Span::current().record("client", tracing::field::display(client));
     let headers = rate_and_session(state, class, client, head.headers)?;
     let resuming = voice.as_ref().is_some_and(|v| v.resume.is_some());
     let capacity = Capacity {

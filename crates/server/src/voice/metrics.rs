@@ -66,11 +66,11 @@ impl VoiceMetrics {
             out_binary: messages.with_label_values(&["out", "binary"]),
             messages,
             replayed,
-            dropped: vec(
+            dropped: touched(vec(
                 "spotlight_voice_frames_dropped_total",
                 "Voice audio frames dropped, by reason",
                 &["reason"],
-            ),
+            )),
             tool_calls: vec(
                 "spotlight_voice_tool_calls_total",
                 "Voice tool calls, by tool and outcome",
@@ -92,4 +92,16 @@ impl VoiceMetrics {
     pub fn closed(&self, code: u16) {
         self.closes.with_label_values(&[&code.to_string()]).inc();
     }
+}
+
+/// Every reason a voice frame is dropped for.
+pub const DROP_REASONS: [&str; 4] = ["backpressure", "upstream_down", "upstream_full", "queued"];
+
+/// The drop counter with every reason at zero, so that a scrape (and an
+/// alert on it) sees the series before the first drop.
+fn touched(dropped: IntCounterVec) -> IntCounterVec {
+    for reason in DROP_REASONS {
+        dropped.with_label_values(&[reason]);
+    }
+    dropped
 }
