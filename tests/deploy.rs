@@ -228,8 +228,7 @@ async fn nginx_in_front_passes_every_smoke_check_and_forwards_the_client_address
 async fn nginx_over_tls_speaks_http2_to_clients_and_every_smoke_check_passes() {
     let certs = Certs::new();
     let (cert, key) = certs.issue("spotlight behind nginx");
-    let ca = certs.dir.path().join("ca.pem");
-    std::fs::write(&ca, certs.ca.pem()).unwrap();
+    let ca = certs.ca_file();
     let server = serve(
         "127.0.0.1:0",
         &[
@@ -490,8 +489,7 @@ impl Full {
         let redis = Redis::start().await;
         let certs = Certs::new();
         let (cert, key) = certs.issue("spotlight full");
-        let ca = certs.dir.path().join("ca.pem");
-        std::fs::write(&ca, certs.ca.pem()).unwrap();
+        let ca = certs.ca_file();
         let server = serve(
             "127.0.0.1:0",
             &[

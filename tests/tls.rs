@@ -63,6 +63,13 @@ impl Certs {
         )
     }
 
+    /// The CA's certificate as a PEM file (for `--cacert`); its path.
+    pub(crate) fn ca_file(&self) -> PathBuf {
+        let path = self.dir.path().join("ca.pem");
+        std::fs::write(&path, self.ca.pem()).unwrap();
+        path
+    }
+
     /// A client trusting the CA (`http1`: HTTP/1.1 only).
     pub(crate) fn client(&self, http1: bool) -> reqwest::Client {
         let ca = reqwest::Certificate::from_pem(self.ca.pem().as_bytes()).unwrap();
@@ -345,8 +352,7 @@ async fn client_commands_trust_a_private_ca_with_cacert_and_a_certificate_error_
     assert!(err.contains("certificate"), "{err}");
     assert!(err.contains("--cacert"), "{err}");
     // With it: the command works, over TLS.
-    let ca = certs.dir.path().join("ca.pem");
-    std::fs::write(&ca, certs.ca.pem()).unwrap();
+    let ca = certs.ca_file();
     let ca = ca.to_str().unwrap();
     let diag = spotlight(&["--cacert", ca, "diag"]).assert().success();
     let out = String::from_utf8_lossy(&diag.get_output().stdout).into_owned();
@@ -362,57 +368,35 @@ async fn client_commands_trust_a_private_ca_with_cacert_and_a_certificate_error_
     let out = String::from_utf8_lossy(&probe.get_output().stdout).into_owned();
     assert!(out.contains("drops resumed"), "{out}");
     assert!(out.contains(" 0 lost"), "{out}");
-    // The load generator over https://: one TLS connection per subscriber.
-    let bench = spotlight(&[
-        "--cacert",
-        ca,
-        "--json",
-        "bench",
-        "sse",
-        "--ingest",
-        "--clients",
-        "20",
-        "--rate",
-        "10",
-        "--messages",
-        "30",
-        "--warmup",
-        "5",
-    ])
-    .assert()
-    .success();
-    let report: serde_json::Value = serde_json::from_slice(&bench.get_output().stdout).unwrap();
-    assert_eq!(report["connected"], 20, "{report}");
-    assert_eq!(report["delivered"], 600, "{report}");
-    assert_eq!(report["lost"], 0, "{report}");
-    // And as streams sharing HTTP/2 connections: 30 on 3 of them (a
-    // symbol of their own: a symbol's bars only move forward).
-    let bench = spotlight(&[
-        "--cacert",
-        ca,
-        "--json",
-        "bench",
-        "sse",
-        "--ingest",
-        "--clients",
-        "30",
-        "--http2-streams",
-        "10",
-        "--symbol",
-        "BENCH2",
-        "--rate",
-        "10",
-        "--messages",
-        "30",
-        "--warmup",
-        "5",
-    ])
-    .assert()
-    .success();
-    let report: serde_json::Value = serde_json::from_slice(&bench.get_output().stdout).unwrap();
-    assert_eq!(report["connected"], 30, "{report}");
-    assert_eq!(report["delivered"], 900, "{report}");
-    assert_eq!(report["lost"], 0, "{report}");
+    // The load generator over https://: one TLS connection per subscriber,
+    // then streams sharing HTTP/2 connections (30 on 3 of them; a symbol
+    // of their own: a symbol's bars only move forward).
+    for (clients, more) in [
+        (20, &[][..]),
+        (30, &["--http2-streams", "10", "--symbol", "BENCH2"][..]),
+    ] {
+        let n = clients.to_string();
+        let args = [
+            &[
+                "--cacert",
+                ca,
+                "--json",
+                "bench",
+                "sse",
+                "--ingest",
+                "--clients",
+                &n,
+            ][..],
+            more,
+            &["--rate", "10", "--messages", "30", "--warmup", "5"],
+        ]
+        .concat();
+        let bench = spotlight(&args).assert().success();
+        let report: serde_json::Value = serde_json::from_slice(&bench.get_output().stdout).unwrap();
+        assert_eq!(report["connected"], clients, "{report}");
+        assert_eq!(report["delivered"], clients * 30, "{report}");
+        assert_eq!(report["lost"], 0, "{report}");
+    }
     // A file that holds no certificate is a usage error.
     let not_pem = certs.dir.path().join("empty.pem");
     std::fs::write(&not_pem, "nothing here\n").unwrap();

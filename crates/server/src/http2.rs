@@ -11,6 +11,7 @@ use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::pin::{pin, Pin};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -46,14 +47,19 @@ where
     };
     let mut alive = pin!(keep_alive(conn.ping_pong()));
     let mut idle = pin!(tokio::time::sleep(idle_after));
+    let shared = Arc::new(Shared {
+        app,
+        peer,
+        fd,
+        state: state.clone(),
+    });
     let mut streams = JoinSet::new();
     let mut closing = false;
     loop {
         tokio::select! {
             accepted = conn.accept() => match accepted {
                 Some(Ok((req, respond))) => {
-                    let stream = Stream { app: app.clone(), peer, fd, state: state.clone() };
-                    streams.spawn(stream.serve(req, respond));
+                    streams.spawn(stream(shared.clone(), Box::new(req), respond));
                 }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, %peer, "HTTP/2 connection ended with an error");
@@ -109,8 +115,8 @@ async fn keep_alive(pings: Option<PingPong>) {
     }
 }
 
-/// What a stream needs from its connection.
-struct Stream {
+/// What the streams of one connection share.
+struct Shared {
     app: Router,
     peer: SocketAddr,
     fd: RawFd,
@@ -129,44 +135,56 @@ enum Cut {
     Gone,
 }
 
-impl Stream {
-    /// Routes one request and sends its response, resetting the stream
-    /// when its body is cut.
-    async fn serve(self, req: Request<RecvStream>, mut respond: SendResponse<Bytes>) {
-        let head_only = req.method() == Method::HEAD;
-        let cut = CancellationToken::new();
-        let routed = route(
-            &self.app,
-            req.map(Upload),
-            self.peer,
-            self.fd,
-            Some(cut.clone()),
-        );
-        let response = tokio::select! {
-            response = routed => response,
-            // The peer gave up on the request.
-            _ = poll_fn(|cx| respond.poll_reset(cx)) => return,
-        };
-        let (mut head, body) = response.into_parts();
-        let ends = head_only || body.is_end_stream();
-        prepare(&mut head.headers, &body, ends);
-        let Ok(mut send) = respond.send_response(Response::from_parts(head, ()), ends) else {
-            return;
-        };
-        if ends {
-            return;
+/// One stream: its request routed, its response sent, the stream reset
+/// when the response's body is cut. (The request is boxed and routed in a
+/// function of its own so that a long-lived stream does not keep the
+/// space of its request and of the router's future.)
+async fn stream(
+    shared: Arc<Shared>,
+    req: Box<Request<RecvStream>>,
+    mut respond: SendResponse<Bytes>,
+) {
+    let cut = CancellationToken::new();
+    // Boxed: the router's future is large and done with once the head is out.
+    let answered = Box::pin(answer(&shared, *req, &mut respond, &cut)).await;
+    let Some((body, mut send)) = answered else {
+        return;
+    };
+    let state = &shared.state;
+    match pipe(body, &mut send, &cut, state.config.limits.stall_timeout).await {
+        Ok(()) | Err(Cut::Gone) => {}
+        Err(Cut::Stalled) => {
+            liveness::report(&state.metrics, Stall::NoWindow);
+            send.send_reset(Reason::CANCEL);
         }
-        let stall = self.state.config.limits.stall_timeout;
-        match pipe(body, &mut send, &cut, stall).await {
-            Ok(()) | Err(Cut::Gone) => {}
-            Err(Cut::Stalled) => {
-                liveness::report(&self.state.metrics, Stall::NoWindow);
-                send.send_reset(Reason::CANCEL);
-            }
-            Err(Cut::Overflowed) => send.send_reset(Reason::CANCEL),
-            Err(Cut::Failed) => send.send_reset(Reason::INTERNAL_ERROR),
-        }
+        Err(Cut::Overflowed) => send.send_reset(Reason::CANCEL),
+        Err(Cut::Failed) => send.send_reset(Reason::INTERNAL_ERROR),
     }
+}
+
+/// Routes the request and sends the response's head: the body still to
+/// send and its stream (`None`: nothing more to send).
+async fn answer(
+    shared: &Shared,
+    req: Request<RecvStream>,
+    respond: &mut SendResponse<Bytes>,
+    cut: &CancellationToken,
+) -> Option<(Body, SendStream<Bytes>)> {
+    let head_only = req.method() == Method::HEAD;
+    let (app, peer, fd) = (&shared.app, shared.peer, shared.fd);
+    let routed = route(app, req.map(Upload), peer, fd, Some(cut.clone()));
+    let response = tokio::select! {
+        response = routed => response,
+        // The peer gave up on the request.
+        _ = poll_fn(|cx| respond.poll_reset(cx)) => return None,
+    };
+    let (mut head, body) = response.into_parts();
+    let ends = head_only || body.is_end_stream();
+    prepare(&mut head.headers, &body, ends);
+    let send = respond
+        .send_response(Response::from_parts(head, ()), ends)
+        .ok()?;
+    (!ends).then_some((body, send))
 }
 
 /// Fields HTTP/2 forbids (RFC 9113 §8.2.2).
@@ -200,8 +218,8 @@ fn prepare(headers: &mut HeaderMap, body: &Body, ends: bool) {
 
 /// Sends `body` on the stream. A chunk goes out only when the stream has
 /// room ([`H2_SEND_BUFFER`] at most buffered): a peer that opens no window
-/// for `stall` is cut, and so is a stream whose queue overflowed (`cut`)
-/// while it waited.
+/// for `stall` is cut, and so is a stream whose queue overflowed (`cut`:
+/// cancelled before the queue closes, which ends the body).
 async fn pipe(
     body: Body,
     send: &mut SendStream<Bytes>,
@@ -212,29 +230,36 @@ async fn pipe(
     loop {
         let frame = tokio::select! {
             biased;
-            () = cut.cancelled() => return Err(Cut::Overflowed),
             _ = poll_fn(|cx| send.poll_reset(cx)) => return Err(Cut::Gone),
             frame = body.frame() => frame,
         };
         let Some(frame) = frame else {
+            if cut.is_cancelled() {
+                return Err(Cut::Overflowed);
+            }
             return send.send_data(Bytes::new(), true).map_err(|_| Cut::Gone);
         };
-        let frame = frame.map_err(|_| Cut::Failed)?;
-        match frame.into_data() {
-            Ok(data) if data.is_empty() => {}
-            Ok(data) => {
-                // A claim of one byte: h2 raises it to what is buffered.
-                send.reserve_capacity(1);
-                room(send, cut, stall).await?;
-                send.send_data(data, false).map_err(|_| Cut::Gone)?;
-            }
-            Err(frame) => {
-                if let Ok(trailers) = frame.into_trailers() {
+        let data = match frame.map_err(|_| Cut::Failed)?.into_data() {
+            Ok(data) => data,
+            Err(frame) => match frame.into_trailers() {
+                Ok(trailers) => {
                     send.reserve_capacity(0);
                     return send.send_trailers(trailers).map_err(|_| Cut::Gone);
                 }
-            }
+                Err(_) => continue,
+            },
+        };
+        if data.is_empty() {
+            continue;
         }
+        // A claim of one byte: h2 raises it to what is buffered.
+        send.reserve_capacity(1);
+        if send.capacity() == 0 {
+            // Boxed: a stream waits for window rarely, and should not
+            // carry the wait's state all its life.
+            Box::pin(room(send, cut, stall)).await?;
+        }
+        send.send_data(data, false).map_err(|_| Cut::Gone)?;
     }
 }
 
@@ -244,9 +269,6 @@ async fn room(
     cut: &CancellationToken,
     stall: Duration,
 ) -> Result<(), Cut> {
-    if send.capacity() > 0 {
-        return Ok(());
-    }
     let deadline = tokio::time::sleep(stall);
     let capacity = poll_fn(|cx| loop {
         match ready!(send.poll_capacity(cx)) {

@@ -129,7 +129,8 @@ impl ClientQueue {
     }
 
     /// Gives the queue what to call when it closes on overflow (once): the
-    /// subscriber's connection is then shut at once, even mid-write.
+    /// subscriber's connection is then shut at once, even mid-write. The
+    /// hook runs under the queue's lock: it must not use the queue.
     pub fn on_overflow(&self, hook: Box<dyn Fn() + Send + Sync>) {
         let _ = self.overflow.set(hook);
     }
@@ -284,13 +285,17 @@ impl ClientQueue {
     /// What an overflow and a cut do, under the queue's lock.
     fn shut(&self, mut st: std::sync::MutexGuard<'_, State>) {
         st.closed = true;
-        st.items = VecDeque::new();
+        let held = std::mem::take(&mut st.items);
         st.bytes = 0;
-        drop(st);
-        self.notify.notify_one();
+        // Before the lock goes: the subscriber, which needs it to see the
+        // queue closed, finds the hook's work done (its server knows why
+        // the stream ended).
         if let Some(hook) = self.overflow.get() {
             hook();
         }
+        drop(st);
+        drop(held);
+        self.notify.notify_one();
     }
 
     /// Events waiting.
