@@ -48,34 +48,16 @@ impl Nginx {
         );
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, main).unwrap();
-        let test = run(
-            nginx(),
-            "nginx",
-            &[
-                "-t",
-                "-q",
-                "-p",
-                &d.to_string(),
-                "-e",
-                &format!("{d}/error.log"),
-                "-c",
-                conf.to_str().unwrap(),
-            ],
-        );
+        let (prefix, log) = (d.to_string(), format!("{d}/error.log"));
+        let args = ["-p", &prefix, "-e", &log, "-c", conf.to_str().unwrap()];
+        let test = run(nginx(), "nginx", &[&["-t", "-q"][..], &args].concat());
         assert!(
             test.status.success(),
             "nginx -t: {}",
             String::from_utf8_lossy(&test.stderr)
         );
         let child = Command::new(nginx())
-            .args([
-                "-p",
-                &d.to_string(),
-                "-e",
-                &format!("{d}/error.log"),
-                "-c",
-                conf.to_str().unwrap(),
-            ])
+            .args(args)
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
