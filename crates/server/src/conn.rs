@@ -21,6 +21,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use axum::Router;
 use bytes::{Buf, Bytes};
+use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -93,11 +94,11 @@ pub async fn serve(
     state.metrics.set_draining(true);
     state.admission.voice.dismiss(true);
     // Streams end in waves across the drain window, not all at once.
-    let waves = state.waves.clone();
+    let (waves, hub) = (state.waves.clone(), state.hub.clone());
     let metrics = state.metrics.clone();
     let drain = state.config.drain;
     // Not tracked: with no stream left, nothing waits for the last wave.
-    tokio::spawn(async move { waves.run(drain, &metrics).await });
+    tokio::spawn(async move { waves.run(drain, &hub, &metrics).await });
     tracker.close();
     tracker.wait().await;
     Ok(())
@@ -304,7 +305,13 @@ pub(super) async fn drive<C, E>(
     C: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
-    let mut draining = false;
+    // The signals are polled only when they wake the task, not each time
+    // the connection does (a stream's every event would poll them).
+    let mut signals = FuturesUnordered::new();
+    signals.push(Signal::Shutdown.when(&state.shutdown));
+    if let Some((kill, fd)) = kill {
+        signals.push(Signal::Kill(fd).when(kill));
+    }
     loop {
         tokio::select! {
             served = conn.as_mut() => {
@@ -313,25 +320,35 @@ pub(super) async fn drive<C, E>(
                 }
                 break;
             }
-            // Shutdown: finish the request in flight, then close.
-            _ = state.shutdown.cancelled(), if !draining => {
-                draining = true;
-                graceful(conn.as_mut());
-            }
-            // A stream's queue overflowed: reset the socket now (the
-            // connection, which owns the descriptor, is still alive here).
-            _ = async {
-                match kill {
-                    Some((kill, fd)) => {
-                        kill.cancelled().await;
-                        // SAFETY: the connection that owns `fd` is alive
-                        // while this branch runs (select! drops the other
-                        // branch afterwards).
-                        reset(&unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
-                    }
-                    None => std::future::pending().await,
+            Some(signal) = signals.next() => match signal {
+                // Shutdown: finish the request in flight, then close.
+                Signal::Shutdown => graceful(conn.as_mut()),
+                // A stream's queue overflowed: reset the socket now (the
+                // connection, which owns the descriptor, is still alive).
+                Signal::Kill(fd) => {
+                    // SAFETY: the connection that owns `fd` is alive here
+                    // (it is dropped after this function returns).
+                    reset(&unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
+                    break;
                 }
-            } => break,
+            },
+        }
+    }
+}
+
+/// What ends or winds down a connection [`drive`] runs.
+enum Signal {
+    Shutdown,
+    Kill(std::os::fd::RawFd),
+}
+
+impl Signal {
+    /// The signal, once `token` is cancelled.
+    fn when(self, token: &CancellationToken) -> impl Future<Output = Signal> {
+        let cancelled = token.clone().cancelled_owned();
+        async move {
+            cancelled.await;
+            self
         }
     }
 }

@@ -3,11 +3,10 @@
 //! sessions (resumes of voice sessions are still taken), current streams
 //! go on. `GET/POST /api/admin/drain`.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
-use tokio_util::sync::CancellationToken;
 
 use axum::extract::State;
 use axum::Json;
@@ -15,6 +14,7 @@ use axum::Json;
 use super::error::ApiError;
 use super::AppState;
 use spotlight_market::time::now_ms;
+use spotlight_market::Hub;
 use spotlight_wire::{DrainRequest, DrainStatus};
 
 /// Whether the server is draining, and since when.
@@ -50,26 +50,36 @@ impl Drain {
 pub const WAVES: usize = 8;
 
 /// A shutdown closes streams in waves spread across the drain window, so
-/// their clients do not all come back at the same moment.
+/// their clients do not all come back at the same moment. A stream draws
+/// its wave at start and looks whether it is due when it wakes — a fired
+/// wave wakes every stream through its queue ([`Hub::nudge_all`]), so
+/// nothing is polled per event.
 #[derive(Debug, Default)]
 pub struct Waves {
-    tokens: [CancellationToken; WAVES],
+    /// Waves fired so far.
+    fired: AtomicUsize,
 }
 
 impl Waves {
     /// The wave a new stream ends in (drawn at random).
-    pub fn assign(&self) -> CancellationToken {
-        self.tokens[rand::rng().random_range(0..WAVES)].clone()
+    pub fn assign(&self) -> usize {
+        rand::rng().random_range(0..WAVES)
+    }
+
+    /// Whether `wave` has fired.
+    pub fn is_due(&self, wave: usize) -> bool {
+        self.fired.load(Ordering::Acquire) > wave
     }
 
     /// Fires the waves evenly over the first 60 % of `drain` (the rest is
     /// for the last writes), counting each.
-    pub async fn run(&self, drain: Duration, metrics: &super::metrics::Metrics) {
+    pub async fn run(&self, drain: Duration, hub: &Hub, metrics: &super::metrics::Metrics) {
         let start = tokio::time::Instant::now();
         let window = drain.mul_f64(0.6);
-        for (i, token) in self.tokens.iter().enumerate() {
+        for i in 0..WAVES {
             tokio::time::sleep_until(start + window.mul_f64(i as f64 / WAVES as f64)).await;
-            token.cancel();
+            self.fired.store(i + 1, Ordering::Release);
+            hub.nudge_all();
             metrics.shutdown_wave();
         }
     }

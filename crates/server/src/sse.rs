@@ -218,8 +218,9 @@ pub struct StreamSession {
     per_beat: u32,
     /// The peer's progress, when the stream knows its socket.
     progress: Option<Progress>,
-    /// Cancelled when this stream's shutdown wave comes.
-    shutdown: CancellationToken,
+    /// The shutdown waves, and the one this stream ends in.
+    waves: Arc<super::drain::Waves>,
+    wave: u8,
     /// The shutdown's drain window (for the `retry:` it suggests).
     drain: Duration,
     done: bool,
@@ -289,7 +290,8 @@ impl StreamSession {
             ticks: per_beat / 2 + rng.random_range(0..per_beat.div_ceil(2)),
             per_beat,
             progress: None,
-            shutdown: state.waves.assign(),
+            waves: state.waves.clone(),
+            wave: state.waves.assign() as u8,
             drain: state.config.drain,
             done: false,
             metrics,
@@ -317,7 +319,7 @@ impl StreamSession {
         if let Some(p) = self.preamble.take() {
             return Some(p);
         }
-        while self.sub.catching_up() && !self.shutdown.is_cancelled() {
+        while self.sub.catching_up() && !self.shutdown_due() {
             let step = self.sub.catch_up(CATCH_UP_CHUNK);
             self.metrics
                 .sse
@@ -352,28 +354,45 @@ impl StreamSession {
                 return None;
             }
             let metrics = &*self.metrics;
+            if self.shutdown_due() {
+                self.done = true;
+                metrics
+                    .sse
+                    .events_sent
+                    .with_label_values(&["shutdown"])
+                    .inc();
+                // After what is pending: part of an event may be out already.
+                let pending = self
+                    .sub
+                    .queue
+                    .claim(MAX_CHUNK, |item| metrics.delivered(item));
+                return Some(match pending {
+                    Some((bytes, _)) => [bytes, shutdown_frame(self.drain)].concat().into(),
+                    None => shutdown_frame(self.drain),
+                });
+            }
             let ticked = tokio::select! {
                 biased;
-                _ = self.shutdown.cancelled() => {
-                    self.done = true;
-                    metrics.sse.events_sent.with_label_values(&["shutdown"]).inc();
-                    // After what is pending: part of an event may be out already.
-                    let pending = self.sub.queue.claim(MAX_CHUNK, |item| metrics.delivered(item));
-                    return Some(match pending {
-                        Some((bytes, _)) => [bytes, shutdown_frame(self.drain)].concat().into(),
-                        None => shutdown_frame(self.drain),
-                    });
-                }
                 // Before the batches: a stream that always has data is still looked at.
                 now = self.heartbeat.tick() => now.into_std(),
                 batch = self.sub.queue.next_batch(MAX_CHUNK, |item| metrics.delivered(item)) => {
-                    return batch.map(|(bytes, _)| bytes);
+                    match batch {
+                        // Nudged (a shutdown wave fired): look again.
+                        Some((bytes, _)) if bytes.is_empty() => continue,
+                        batch => return batch.map(|(bytes, _)| bytes),
+                    }
                 }
             };
             if let Some(out) = self.on_tick(ticked) {
                 return out;
             }
         }
+    }
+
+    /// Whether this stream's shutdown wave has fired (looked at each time
+    /// the stream wakes; a wave wakes every stream through its queue).
+    fn shutdown_due(&self) -> bool {
+        self.waves.is_due(usize::from(self.wave))
     }
 
     /// A heartbeat tick: closes a stream whose peer took nothing for the

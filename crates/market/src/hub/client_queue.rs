@@ -80,6 +80,9 @@ struct State {
     /// The subscriber's writer waits: direct writes are allowed. Events
     /// queued while it is parked wait for a publisher's flush.
     parked: bool,
+    /// The subscriber's writer is to look up from its wait (a shutdown
+    /// wave fired): [`ClientQueue::next_batch`] returns an empty batch.
+    nudged: bool,
 }
 
 /// A bounded, conflating queue between the hub and one subscriber.
@@ -245,6 +248,10 @@ impl ClientQueue {
                 if let Some(batch) = take(&mut st, max_bytes, &mut on_item) {
                     return Some(batch);
                 }
+                if std::mem::take(&mut st.nudged) {
+                    st.parked = false;
+                    return Some((Bytes::new(), 0));
+                }
                 st.parked = self.direct.get().is_some();
             }
             notified.await;
@@ -267,6 +274,14 @@ impl ClientQueue {
     /// Bytes waiting.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
+    }
+
+    /// Wakes the subscriber's writer from [`ClientQueue::next_batch`]
+    /// (with an empty batch, when nothing is waiting): something outside
+    /// the queue wants to be looked at, such as a shutdown wave.
+    pub fn nudge(&self) {
+        self.lock().nudged = true;
+        self.notify.notify_one();
     }
 
     /// Closes the queue (the subscriber's stream ends).
@@ -409,6 +424,25 @@ mod tests {
         assert_eq!((&first[..], last), (&b"1;2;"[..], 2));
         let (rest, last) = q.next_batch(1024, |_| {}).await.unwrap();
         assert_eq!((&rest[..], last), (&b"3;4;5;"[..], 5));
+    }
+
+    #[tokio::test]
+    async fn a_nudge_wakes_a_waiting_reader_with_an_empty_batch_once() {
+        let q = std::sync::Arc::new(ClientQueue::new(4, usize::MAX));
+        let reader = tokio::spawn({
+            let q = q.clone();
+            async move { q.next_batch(64, |_| {}).await }
+        });
+        tokio::task::yield_now().await;
+        q.nudge();
+        let (bytes, _) = reader.await.unwrap().unwrap();
+        assert!(bytes.is_empty());
+        // Consumed: events come next, and pending ones before a nudge.
+        q.push(item(0, 7, true));
+        q.nudge();
+        assert_eq!(q.next_batch(64, |_| {}).await.map(|(_, s)| s), Some(7));
+        let (bytes, _) = q.next_batch(64, |_| {}).await.unwrap();
+        assert!(bytes.is_empty());
     }
 
     #[tokio::test]

@@ -328,6 +328,19 @@ impl Hub {
         self.appended.notified().await;
     }
 
+    /// Wakes every subscriber's writer from its wait for events, so that
+    /// each looks at what else it waits for (a shutdown wave): the queues
+    /// are collected under the lock and nudged outside it.
+    pub fn nudge_all(&self) {
+        let queues: Vec<Arc<ClientQueue>> = {
+            let inner = self.lock();
+            inner.clients.values().map(|c| c.queue.clone()).collect()
+        };
+        for queue in queues {
+            queue.nudge();
+        }
+    }
+
     /// The hub's counters.
     pub fn stats(&self) -> &HubStats {
         &self.stats
