@@ -241,7 +241,7 @@ pub(super) fn service(
 }
 
 /// One request through the router, whatever carried it (hyper's HTTP/1.1
-/// or HTTP/2, or [`super::http2`]): an HTTP/2 header list is bounded here
+/// or [`super::http2`]'s streams): an HTTP/2 header list is bounded here
 /// with the answer an HTTP/1.1 head gets, and the request is told its
 /// peer, socket and `kill` token.
 pub(super) fn route<B>(

@@ -21,19 +21,42 @@ use axum::Router;
 use bytes::Bytes;
 use h2::server::SendResponse;
 use h2::{Ping, PingPong, Reason, RecvStream, SendStream};
-use http_body::{Body as _, Frame, SizeHint};
+use http_body::{Body as _, Frame};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::route;
-use super::https::{
-    H2_ERROR_RESETS, H2_HEADER_LIST, H2_KEEP_ALIVE, H2_MAX_STREAMS, H2_PENDING_RESETS,
-    H2_SEND_BUFFER,
-};
 use super::liveness::{self, Stall};
 use super::AppState;
+
+/// Concurrent streams one HTTP/2 connection may open (a browser's tabs
+/// share one connection: each dashboard holds one or two streams).
+pub const H2_MAX_STREAMS: u32 = 100;
+
+/// Bytes a stream may have buffered for sending before its body is not
+/// polled further (past it the stream's own queue conflates, then
+/// overflows and the stream is reset; a stream given no window for the
+/// stall time is reset too).
+pub const H2_SEND_BUFFER: usize = 64 * 1024;
+
+/// Streams a peer may open and reset before the server has accepted them
+/// (rapid reset, CVE-2023-44487): past it the connection is closed.
+pub const H2_PENDING_RESETS: usize = 20;
+
+/// Streams the server may reset for a peer's protocol errors before the
+/// connection is closed.
+pub const H2_ERROR_RESETS: usize = 256;
+
+/// The header list an HTTP/2 peer may send: beyond the request head
+/// bound ([`super::conn::MAX_HEAD`], answered with the JSON 431 as on
+/// HTTP/1.1), up to this the h2 layer holds it; past it h2 refuses alone.
+pub const H2_HEADER_LIST: u32 = 64 * 1024;
+
+/// A connection's keep-alive ping: one goes out this often, and the
+/// connection is closed when its answer takes longer than this.
+pub const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 
 /// Serves one HTTP/2 connection on `io` to its end.
 pub(super) async fn serve<T>(io: T, peer: SocketAddr, fd: RawFd, state: &AppState, app: Router)
@@ -313,9 +336,5 @@ impl http_body::Body for Upload {
 
     fn is_end_stream(&self) -> bool {
         self.0.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
     }
 }

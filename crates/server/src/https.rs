@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::Router;
@@ -24,33 +23,6 @@ use super::AppState;
 
 /// The first byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
-
-/// Concurrent streams one HTTP/2 connection may open (a browser's tabs
-/// share one connection: each dashboard holds one or two streams).
-pub const H2_MAX_STREAMS: u32 = 100;
-
-/// Bytes a stream may have buffered for sending before its body is not
-/// polled further (past it the stream's own queue conflates, then
-/// overflows and the stream is reset; a stream given no window for the
-/// stall time is reset too).
-pub const H2_SEND_BUFFER: usize = 64 * 1024;
-
-/// Streams a peer may open and reset before the server has accepted them
-/// (rapid reset, CVE-2023-44487): past it the connection is closed.
-pub const H2_PENDING_RESETS: usize = 20;
-
-/// Streams the server may reset for a peer's protocol errors before the
-/// connection is closed.
-pub const H2_ERROR_RESETS: usize = 256;
-
-/// The header list an HTTP/2 peer may send: beyond the request head
-/// bound ([`super::conn::MAX_HEAD`], answered with the JSON 431 as on
-/// HTTP/1.1), up to this the h2 layer holds it; past it h2 refuses alone.
-pub const H2_HEADER_LIST: u32 = 64 * 1024;
-
-/// A connection's keep-alive ping: one goes out this often, and the
-/// connection is closed when its answer takes longer than this.
-pub const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
 
 /// Serves one accepted TCP connection over TLS.
 pub(super) async fn connection(
