@@ -10,32 +10,31 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::pin::{pin, Pin};
-use std::sync::Arc;
-use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use axum::Router;
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use nix::sys::socket;
 use std::panic::AssertUnwindSafe;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::error::ApiError;
-use super::liveness::{self, Blocked, Stalled};
+use super::lean::Opened;
+use super::rewind::Rewind;
 use super::sse::SocketFd;
-use super::{AppState, Metrics};
+use super::AppState;
 
 /// Largest request head (both paths): beyond it, 431.
 pub(super) const MAX_HEAD: usize = 16 * 1024;
@@ -73,7 +72,7 @@ pub async fn serve(
             // TLS boxed: a plaintext connection's task stays its size.
             let served = match state.config.tls.clone() {
                 None => {
-                    let plain = connection(tcp, peer, state, app);
+                    let plain = http1_connection(tcp, peer, state, app);
                     AssertUnwindSafe(plain).catch_unwind().await
                 }
                 Some(tls) => {
@@ -125,7 +124,43 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("(not text)")
 }
 
-async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: Router) {
+/// How an HTTP/1.x connection is carried: plaintext TCP or TLS over it.
+/// Both are served the same way ([`http1_connection`]); only a lean
+/// stream's writing differs.
+pub(super) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// The TCP socket's descriptor (valid while the transport is held).
+    fn fd(&self) -> RawFd;
+
+    /// Writes an admitted lean stream on this transport until it ends.
+    fn lean_stream(
+        opened: Opened<Self>,
+        state: &AppState,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>
+    where
+        Self: Sized;
+}
+
+impl Transport for TcpStream {
+    fn fd(&self) -> RawFd {
+        self.as_raw_fd()
+    }
+
+    fn lean_stream(
+        opened: Opened<Self>,
+        state: &AppState,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(super::lean::lean_stream(opened, state))
+    }
+}
+
+/// Serves an HTTP/1.x connection: a lean stream when its first request
+/// is one, hyper and the router otherwise.
+pub(super) async fn http1_connection<T: Transport>(
+    mut tcp: T,
+    peer: SocketAddr,
+    state: AppState,
+    app: Router,
+) {
     let limits = &state.config.limits;
     // A connection that has not sent its request yet is dropped at shutdown.
     // Every phase is boxed: a task is as large as its largest phase, and
@@ -174,7 +209,7 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: 
         // `if let` lives (in the task) until the end of its block.
         let opened = Box::pin(super::lean::lean_open(tcp, peer, &state, request)).await;
         let Some(opened) = opened else { return };
-        Box::pin(super::lean::lean_stream(opened, &state)).await;
+        T::lean_stream(opened, &state).await;
         return;
     }
     // Boxed: its state is large, and the lean streams should not pay for it.
@@ -183,17 +218,22 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, state: AppState, app: 
 
 /// Serves a connection with hyper and the router, the bytes read so far
 /// replayed first.
-async fn routed(tcp: TcpStream, head: Vec<u8>, peer: SocketAddr, state: AppState, app: Router) {
+async fn routed<T: Transport>(
+    tcp: T,
+    head: Vec<u8>,
+    peer: SocketAddr,
+    state: AppState,
+    app: Router,
+) {
     let limits = &state.config.limits;
     let kill = CancellationToken::new();
-    let fd = tcp.as_raw_fd();
-    let io = TokioIo::new(Rewind {
-        prefix: Bytes::from(head),
-        inner: tcp,
-        stall: limits.stall_timeout,
-        blocked: None,
-        metrics: state.metrics.clone(),
-    });
+    let fd = tcp.fd();
+    let io = TokioIo::new(Rewind::new(
+        tcp,
+        head,
+        limits.stall_timeout,
+        state.metrics.clone(),
+    ));
     let service = service(app, peer, fd, Some(kill.clone()));
     // With upgrades: the voice WebSocket takes the connection over.
     let conn = http1(limits).serve_connection(io, service).with_upgrades();
@@ -357,6 +397,14 @@ impl Signal {
 /// fell too far behind is gone at once, its buffers freed.
 pub(super) fn reset(socket: &impl AsFd) {
     let fd = socket.as_fd();
+    zero_linger(fd.as_raw_fd());
+    let _ = socket::shutdown(fd.as_raw_fd(), socket::Shutdown::Both);
+}
+
+/// Makes closing the socket `fd` reset it (what is unsent is dropped).
+pub(super) fn zero_linger(fd: RawFd) {
+    // SAFETY: callers pass the descriptor of a socket they hold.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
     let _ = socket::setsockopt(
         &fd,
         socket::sockopt::Linger,
@@ -365,7 +413,6 @@ pub(super) fn reset(socket: &impl AsFd) {
             l_linger: 0,
         },
     );
-    let _ = socket::shutdown(fd.as_raw_fd(), socket::Shutdown::Both);
 }
 
 /// What [`read_head`] found.
@@ -380,7 +427,7 @@ enum Head {
 
 /// Reads until the end of the request head — a blank line, `CRLF CRLF` or
 /// bare `LF LF` as hyper accepts — scanning only the new bytes of each read.
-async fn read_head(tcp: &mut TcpStream) -> io::Result<Head> {
+async fn read_head(tcp: &mut (impl AsyncRead + Unpin)) -> io::Result<Head> {
     let mut buf = Vec::with_capacity(1024);
     let mut scanned = 0;
     loop {
@@ -451,94 +498,12 @@ fn head_end(buf: &[u8], from: usize) -> Option<usize> {
 /// Writes a refusal as raw HTTP/1.1 (the same bytes the router would
 /// send) and closes the connection.
 pub(super) async fn write_refusal(
-    tcp: &mut TcpStream,
+    tcp: &mut (impl AsyncWrite + Unpin),
     e: &ApiError,
     extra: &[(HeaderName, HeaderValue)],
 ) -> io::Result<()> {
     tcp.write_all(&e.to_http1(extra)).await?;
     tcp.shutdown().await
-}
-
-/// A connection that first yields bytes already read from it, and fails a
-/// write whose peer takes nothing for `stall` (the socket is then reset).
-struct Rewind {
-    prefix: Bytes,
-    inner: TcpStream,
-    stall: Duration,
-    /// Set while a write waits on a full socket (boxed: most never do).
-    blocked: Option<Box<Blocked>>,
-    metrics: Arc<Metrics>,
-}
-
-impl Rewind {
-    /// Passes a write's outcome on; while the socket stays full, judges
-    /// the peer's progress (the socket is reset when it takes nothing).
-    fn progress(
-        &mut self,
-        cx: &mut Context<'_>,
-        polled: Poll<io::Result<usize>>,
-    ) -> Poll<io::Result<usize>> {
-        if polled.is_ready() {
-            self.blocked = None;
-            return polled;
-        }
-        let (fd, stall) = (self.inner.as_raw_fd(), self.stall);
-        let blocked = self
-            .blocked
-            .get_or_insert_with(|| Box::new(Blocked::new(fd, stall)));
-        let why = ready!(blocked.poll_stalled(cx));
-        liveness::report(&self.metrics, why);
-        let _ = self.inner.set_zero_linger();
-        Poll::Ready(Err(Stalled(why).into_io()))
-    }
-}
-
-impl AsyncRead for Rewind {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.prefix.is_empty() {
-            let n = self.prefix.len().min(buf.remaining());
-            buf.put_slice(&self.prefix[..n]);
-            self.prefix.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Rewind {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.progress(cx, polled)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.progress(cx, polled)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
 }
 
 #[cfg(test)]

@@ -1,22 +1,21 @@
 //! Connections on a TLS listener (`serve --tls-cert --tls-key`). A
 //! handshake that negotiates `h2` is served as HTTP/2 ([`super::http2`]:
 //! every stream of the connection a request through the same router,
-//! admission and limits as HTTP/1.1) and any other as HTTP/1.1 with
-//! upgrades (the voice WebSocket over `wss://`). Plaintext sent to the
+//! admission and limits as HTTP/1.1) and any other as HTTP/1.1, as a
+//! plaintext connection is ([`super::conn::http1_connection`]: a stream
+//! on the lean path, [`super::lean_tls`]; the rest through hyper, with
+//! upgrades for the voice WebSocket over `wss://`). Plaintext sent to the
 //! TLS port is answered with a plaintext 400 and closed at once.
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::pin::pin;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::Router;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
-use super::conn::{drive, http1, service, write_refusal};
+use super::conn::{http1_connection, write_refusal};
 use super::error::ApiError;
 use super::tls::Tls;
 use super::AppState;
@@ -57,17 +56,7 @@ pub(super) async fn connection(
         Box::pin(super::http2::serve(stream, peer, fd, &state, app)).await;
         return;
     }
-    let kill = CancellationToken::new();
-    let service = service(app, peer, fd, Some(kill.clone()));
-    let conn = http1(limits).serve_connection(TokioIo::new(stream), service);
-    drive(
-        pin!(conn.with_upgrades()),
-        |c| c.graceful_shutdown(),
-        peer,
-        &state,
-        Some((&kill, fd)),
-    )
-    .await;
+    http1_connection(stream, peer, state, app).await;
 }
 
 /// Plaintext on the TLS port: what the client sent so far is read (so

@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::admission::{self, admit, is_cors_origin, BrowserPolicy, SSE_PATH};
-use super::conn::{reset, write_refusal};
+use super::conn::{reset, write_refusal, Transport};
 use super::error::ApiError;
 use super::liveness::{self, Blocked, Stalled};
 use super::sse::{self, STREAM_HEADERS};
@@ -67,12 +67,12 @@ pub(super) fn lean_request(head: &[u8], browser: &BrowserPolicy) -> Option<LeanR
 
 /// Admits and subscribes a stream: the socket, the session and the
 /// response head to write; `None` once a refusal has been written.
-pub(super) async fn lean_open(
-    tcp: TcpStream,
+pub(super) async fn lean_open<T: Transport>(
+    tcp: T,
     peer: SocketAddr,
     state: &AppState,
     request: LeanRequest,
-) -> Option<Opened> {
+) -> Option<Opened<T>> {
     let request_id = request
         .headers
         .get("x-request-id")
@@ -96,20 +96,23 @@ pub(super) async fn lean_open(
         .await
 }
 
-/// A stream let in: its socket, session and response head.
-pub(super) struct Opened {
-    tcp: TcpStream,
-    session: sse::StreamSession,
-    head: Vec<u8>,
+/// A stream let in: its transport, session and response head.
+pub(super) struct Opened<T> {
+    /// The connection.
+    pub(super) tcp: T,
+    /// The stream's session.
+    pub(super) session: sse::StreamSession,
+    /// The response head, to be written first.
+    pub(super) head: Vec<u8>,
 }
 
-async fn admit_stream(
-    mut tcp: TcpStream,
+async fn admit_stream<T: Transport>(
+    mut tcp: T,
     peer: SocketAddr,
     state: &AppState,
     request: LeanRequest,
     request_id: HeaderValue,
-) -> Option<Opened> {
+) -> Option<Opened<T>> {
     let start = Instant::now();
     let id_header = [(HeaderName::from_static("x-request-id"), request_id)];
     let head = admission::Head {
@@ -163,7 +166,7 @@ async fn admit_stream(
 /// Not an `async fn`: the set-up runs here, and the future keeps only what
 /// the stream needs (an `async fn` would also keep its arguments).
 pub(super) fn lean_stream(
-    opened: Opened,
+    opened: Opened<TcpStream>,
     state: &AppState,
 ) -> impl Future<Output = ()> + Send + '_ {
     let Opened {
@@ -247,7 +250,7 @@ async fn write_all(tcp: &TcpStream, mut buf: &[u8], stall: Duration) -> io::Resu
 /// Waits until the socket takes bytes again, judging the peer's progress
 /// meanwhile. Boxed: a stream only waits here when its socket is full, and
 /// the timer would otherwise sit in every idle stream's state.
-fn writable(
+pub(super) fn writable(
     tcp: &TcpStream,
     stall: Duration,
 ) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
@@ -268,9 +271,9 @@ fn writable(
 /// Flags of a direct send: never block; on Linux, no SIGPIPE for a closed
 /// peer (elsewhere the Rust runtime already ignores SIGPIPE).
 #[cfg(target_os = "linux")]
-const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT.union(MsgFlags::MSG_NOSIGNAL);
+pub(super) const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT.union(MsgFlags::MSG_NOSIGNAL);
 #[cfg(not(target_os = "linux"))]
-const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
+pub(super) const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
 
 /// A lean stream's socket as the hub's direct writer.
 ///
