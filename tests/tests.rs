@@ -31,6 +31,7 @@ mod smoke;
 mod sse;
 mod telemetry;
 mod tls;
+mod tls_streams;
 mod voice;
 mod voice_admission;
 mod watch;

@@ -194,6 +194,25 @@ impl Wire {
         true
     }
 
+    /// The hub's write: encrypts what the session takes of `bufs` and sends
+    /// what the socket `fd` takes now; what it does not is left to the
+    /// stream's writer, which is told ([`Wire::unsent`]).
+    fn write_direct(&self, fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let mut tls = self.lock();
+        let mut out = Raw(fd);
+        // Records still unsent go first; until they have, nothing is taken.
+        send_records(&mut tls, &mut out)?;
+        let taken = tls.writer().write_vectored(bufs)?;
+        if taken == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if send_records(&mut tls, &mut out).is_err() {
+            drop(tls);
+            self.unsent.notify_one();
+        }
+        Ok(taken)
+    }
+
     /// Ends the stream: `close_notify` if the socket takes it now, then the
     /// end of the TCP stream.
     fn close(&self) {
@@ -261,23 +280,92 @@ struct TlsWriter {
 
 impl DirectWrite for TlsWriter {
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let mut tls = self.wire.lock();
-        let mut out = Raw(self.fd);
-        // Records still unsent go first; until they have, nothing is taken.
-        send_records(&mut tls, &mut out)?;
-        let taken = tls.writer().write_vectored(bufs)?;
-        if taken == 0 {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        if send_records(&mut tls, &mut out).is_err() {
-            // Encrypted, not all sent: the stream's writer finishes it.
-            drop(tls);
-            self.wire.unsent.notify_one();
-        }
-        Ok(taken)
+        self.wire.write_direct(self.fd, bufs)
     }
 
     fn written(&self, item: &QueueItem) {
         self.metrics.delivered(item);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+    use tokio::io::AsyncReadExt;
+    use tokio_rustls::rustls::pki_types::ServerName;
+    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
+    use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+    /// Both ends of a loopback TLS connection whose socket buffers hold
+    /// a few KiB only.
+    async fn tls_pair() -> (
+        TlsStream<TcpStream>,
+        tokio_rustls::client::TlsStream<TcpStream>,
+    ) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                key.serialize_der().try_into().unwrap(),
+            )
+            .unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(cert.der().clone()).unwrap();
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let (tcp, accepted) = tokio::join!(
+            socket.connect(listener.local_addr().unwrap()),
+            listener.accept()
+        );
+        let (server_tcp, _) = accepted.unwrap();
+        socket::setsockopt(&server_tcp, socket::sockopt::SndBuf, &4096).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let (server, client) = tokio::join!(
+            TlsAcceptor::from(Arc::new(server)).accept(server_tcp),
+            TlsConnector::from(Arc::new(client)).connect(name, tcp.unwrap()),
+        );
+        (server.unwrap(), client.unwrap())
+    }
+
+    #[tokio::test]
+    async fn what_a_direct_write_leaves_unsent_the_streams_writer_is_told_to_send() {
+        let (server, mut client) = tls_pair().await;
+        let (tcp, tls) = server.into_inner();
+        let fd = tcp.as_raw_fd();
+        let wire = Wire {
+            tcp,
+            tls: Mutex::new(tls),
+            unsent: Notify::new(),
+        };
+        // More than the two socket buffers hold while the client reads nothing.
+        let event = vec![b'x'; 48 * 1024];
+        let taken = wire.write_direct(fd, &[IoSlice::new(&event)]).unwrap();
+        assert_eq!(taken, event.len(), "the event is taken whole");
+        assert!(wire.lock().wants_write(), "part of it is still unsent");
+        assert!(
+            wire.unsent.notified().now_or_never().is_some(),
+            "the stream's writer is told"
+        );
+        let mut got = vec![0u8; taken];
+        let (sent, read) = tokio::join!(
+            wire.send(&[], Duration::from_secs(30)),
+            client.read_exact(&mut got)
+        );
+        sent.unwrap();
+        read.unwrap();
+        assert_eq!(got, event);
     }
 }
