@@ -1,7 +1,9 @@
 //! A subscriber's socket: connect (optionally from a chosen local address),
 //! over TLS for an `https://` URL (one TLS connection per subscriber, or
 //! a stream of an HTTP/2 connection shared by [`Http2::per`] of them),
-//! and read — a plaintext socket with the kernel's receive timestamp.
+//! and read, with the kernel's receive timestamp (over TLS too: the
+//! timestamp of the newest segment read; not over shared HTTP/2
+//! connections, whose reads are timed when they are made).
 //!
 //! The timestamp (`SO_TIMESTAMPNS`) is taken when a segment reaches the
 //! subscriber's socket, so a latency measured from it is the server's and the
@@ -16,7 +18,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, Bytes};
 use h2::client::SendRequest;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::OnceCell;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -75,9 +79,9 @@ impl std::fmt::Debug for TlsTarget {
 pub(super) enum Conn {
     /// Plain TCP, read with kernel receive timestamps.
     Plain(TcpStream),
-    /// TLS over TCP (latency timed at the read: records are decrypted in
-    /// this process).
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// TLS over TCP, its segments' kernel receive times kept as they are
+    /// read (so that a latency leaves out this process's decryption).
+    Tls(Box<tokio_rustls::client::TlsStream<Stamped>>),
     /// A stream of a shared HTTP/2 connection (its head already read),
     /// with what the last DATA frame held beyond the last read.
     Http2 {
@@ -93,10 +97,12 @@ impl Conn {
     pub(super) async fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         match self {
             Conn::Plain(stream) => recv(stream, buf).await,
-            Conn::Tls(stream) => Ok(Received {
-                len: stream.read(buf).await?,
-                arrived: None,
-            }),
+            Conn::Tls(stream) => {
+                let len = stream.read(buf).await?;
+                // The newest segment read: no earlier than these bytes came.
+                let arrived = stream.get_ref().0.arrived;
+                Ok(Received { len, arrived })
+            }
             Conn::Http2 { .. } => Ok(Received {
                 len: self.read(buf).await?,
                 arrived: None,
@@ -170,6 +176,10 @@ pub(super) async fn connect(
             Ok(Conn::Plain(stream))
         }
         Some(target) => {
+            let stream = Stamped {
+                tcp: stream,
+                arrived: None,
+            };
             let mut stream = target
                 .connector
                 .connect(target.name.clone(), stream)
@@ -309,6 +319,58 @@ fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<Received> {
         len: stream.try_read(buf)?,
         arrived: None,
     })
+}
+
+/// A TCP stream that keeps the kernel receive time of the last segment
+/// it read, for TLS to read through.
+pub(super) struct Stamped {
+    tcp: TcpStream,
+    /// Kernel receive time of the newest segment read, wall ns.
+    arrived: Option<u64>,
+}
+
+impl AsyncRead for Stamped {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.tcp.poll_read_ready(cx))?;
+            let this = &mut *self;
+            let unfilled = buf.initialize_unfilled();
+            match this
+                .tcp
+                .try_io(Interest::READABLE, || recv_stamped(&this.tcp, unfilled))
+            {
+                Ok(got) => {
+                    buf.advance(got.len);
+                    this.arrived = got.arrived.or(this.arrived);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Stamped {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
 }
 
 /// Names the limits a big run runs into.
