@@ -6,14 +6,12 @@
 //! after it; a connection with no stream is closed after the header
 //! timeout while one holding a stream is not.
 
-use std::sync::Arc;
-
 use axum::http::Request;
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use crate::common::*;
@@ -35,22 +33,11 @@ impl Conn {
     /// Opens a connection to `url` trusting `certs`' CA, offering only
     /// `h2`, with `window` bytes of window per stream.
     async fn open(certs: &Certs, url: &str, window: u32) -> Conn {
-        let mut roots = RootCertStore::empty();
-        roots.add(certs.ca.der().clone()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"h2".to_vec()];
+        let config = certs.rustls_client(b"h2");
         let authority = url.trim_start_matches("https://").to_string();
         let tcp = TcpStream::connect(&authority).await.unwrap();
         let name = ServerName::try_from("localhost").unwrap();
-        let tls = TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .unwrap();
+        let tls = TlsConnector::from(config).connect(name, tcp).await.unwrap();
         let (send, connection) = h2::client::Builder::new()
             .initial_window_size(window)
             .initial_connection_window_size(4 << 20)

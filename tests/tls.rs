@@ -14,6 +14,7 @@ use common::process::{serve, Served};
 use common::*;
 use eventsource_stream::Eventsource;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::rustls;
 
 /// A CA and the files of a certificate it signed for `localhost` and
 /// 127.0.0.1, named `subject`.
@@ -68,6 +69,20 @@ impl Certs {
         let path = self.dir.path().join("ca.pem");
         std::fs::write(&path, self.ca.pem()).unwrap();
         path
+    }
+
+    /// A rustls client configuration trusting the CA, offering `alpn`.
+    pub(crate) fn rustls_client(&self, alpn: &[u8]) -> std::sync::Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca.der().clone()).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![alpn.to_vec()];
+        std::sync::Arc::new(config)
     }
 
     /// A client trusting the CA (`http1`: HTTP/1.1 only).

@@ -17,7 +17,7 @@ use spotlight_server::{Limits, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use crate::common::*;
@@ -77,20 +77,12 @@ impl Secure {
     /// A raw TLS connection offering only HTTP/1.1, with `rcvbuf` bytes
     /// of receive buffer, that has sent `requests`.
     async fn raw(&self, rcvbuf: u32, requests: &str) -> TlsStream<TcpStream> {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.certs.ca.der().clone()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = self.certs.rustls_client(b"http/1.1");
         let socket = TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(rcvbuf).unwrap();
         let tcp = socket.connect(self.addr()).await.unwrap();
         let name = ServerName::try_from("localhost").unwrap();
-        let connector = TlsConnector::from(Arc::new(config));
+        let connector = TlsConnector::from(config);
         let mut tls = guard(connector.connect(name, tcp)).await.unwrap();
         tls.write_all(requests.as_bytes()).await.unwrap();
         tls.flush().await.unwrap();

@@ -175,17 +175,21 @@ pub(super) fn lean_stream(
         head,
     } = opened;
     let tcp = Arc::new(tcp);
+    let stall = state.config.limits.stall_timeout;
     // Overflow resets the socket at once, whatever the writer is waiting for.
     let overflowed = tcp.clone();
-    session.on_overflow(Box::new(move || reset(&*overflowed)));
-    session.watch_progress(tcp.as_raw_fd(), state.config.limits.stall_timeout);
-    session.attach(Box::new(SocketWriter {
+    let writer = SocketWriter {
         fd: tcp.as_raw_fd(),
         _socket: tcp.clone(),
         metrics: state.metrics.clone(),
-    }));
+    };
+    session.on_socket(
+        tcp.as_raw_fd(),
+        stall,
+        Box::new(move || reset(&*overflowed)),
+        Box::new(writer),
+    );
     async move {
-        let stall = state.config.limits.stall_timeout;
         let written = async {
             write_all(&tcp, &head, stall).await?;
             drop(head);

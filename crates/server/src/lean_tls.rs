@@ -60,15 +60,19 @@ fn tls_stream(
         tls: Mutex::new(tls),
         unsent: Notify::new(),
     });
-    let overflowed = wire.clone();
-    session.on_overflow(Box::new(move || reset(&overflowed.tcp)));
     let stall = state.config.limits.stall_timeout;
-    session.watch_progress(fd, stall);
-    session.attach(Box::new(TlsWriter {
+    let overflowed = wire.clone();
+    let writer = TlsWriter {
         fd,
         wire: wire.clone(),
         metrics: state.metrics.clone(),
-    }));
+    };
+    session.on_socket(
+        fd,
+        stall,
+        Box::new(move || reset(&overflowed.tcp)),
+        Box::new(writer),
+    );
     async move {
         let written = async {
             wire.send(&head, stall).await?;

@@ -451,6 +451,21 @@ impl StreamSession {
     pub fn attach(&self, direct: Box<dyn DirectWrite>) {
         self.sub.queue.attach(direct);
     }
+
+    /// A lean stream's set-up on its socket `fd`: judged by its peer's
+    /// progress against `stall`, reset at once by `reset` when its queue
+    /// overflows, written to directly by the hub through `direct`.
+    pub fn on_socket(
+        &mut self,
+        fd: RawFd,
+        stall: Duration,
+        reset: Box<dyn Fn() + Send + Sync>,
+        direct: Box<dyn DirectWrite>,
+    ) {
+        self.on_overflow(reset);
+        self.watch_progress(fd, stall);
+        self.attach(direct);
+    }
 }
 
 /// Frames as one buffer (a single frame is not copied).
