@@ -12,7 +12,7 @@ use axum::extract::ws::{CloseFrame, Message};
 use bytes::Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 
-use super::metrics::VoiceMetrics;
+use super::metrics::{Dropped, VoiceMetrics};
 use super::relay::{self, FromUpstream, Relay};
 use super::session::{Attached, Frame, Session, Sessions};
 use super::tools;
@@ -252,7 +252,7 @@ impl Conn<'_> {
             s.received += 1;
         }
         if !self.outbox.has_room(bytes.len(), config.outbound_limit) {
-            m.dropped.with_label_values(&["backpressure"]).inc();
+            m.dropped(Dropped::Backpressure);
             return Ok(());
         }
         let (_, frame) = s.number(config, |_| Frame::Binary(bytes));
@@ -521,16 +521,16 @@ impl Conn<'_> {
     /// Client audio: echoed, or relayed upstream (dropped, counted, when
     /// the upstream is down or its queue full).
     fn audio(&self, b: Bytes, relay: &Relaying) -> Result<(), Replaced> {
-        let dropped = &self.state.metrics.voice.dropped;
+        let voice = &self.state.metrics.voice;
         match &relay.relay {
             None => self.send_audio(true, b),
             Some(_) if !relay.up => {
-                dropped.with_label_values(&["upstream_down"]).inc();
+                voice.dropped(Dropped::UpstreamDown);
                 self.count_in()
             }
             Some(r) => {
                 if r.to.try_send(b).is_err() {
-                    dropped.with_label_values(&["upstream_full"]).inc();
+                    voice.dropped(Dropped::UpstreamFull);
                 }
                 self.count_in()
             }

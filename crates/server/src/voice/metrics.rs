@@ -14,8 +14,9 @@ pub struct VoiceMetrics {
     pub messages: IntCounterVec,
     /// Outbound messages replayed on resume.
     pub replayed: IntCounter,
-    /// Audio frames dropped, by reason.
-    pub dropped: IntCounterVec,
+    /// Audio frames dropped, by reason ([`Dropped`]; count with
+    /// [`VoiceMetrics::dropped`]).
+    dropped: IntCounterVec,
     /// Tool calls, by tool and outcome.
     pub tool_calls: IntCounterVec,
     /// Connections closed, by close code.
@@ -88,20 +89,55 @@ impl VoiceMetrics {
         m
     }
 
+    /// Counts an audio frame dropped for `why`.
+    pub fn dropped(&self, why: Dropped) {
+        self.dropped.with_label_values(&[why.label()]).inc();
+    }
+
     /// Counts a close.
     pub fn closed(&self, code: u16) {
         self.closes.with_label_values(&[&code.to_string()]).inc();
     }
 }
 
-/// Every reason a voice frame is dropped for.
-pub const DROP_REASONS: [&str; 4] = ["backpressure", "upstream_down", "upstream_full", "queued"];
+/// Why a voice audio frame was dropped (the `reason` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// The client's outbound queue was full.
+    Backpressure,
+    /// The upstream relay was down.
+    UpstreamDown,
+    /// The upstream relay's queue was full.
+    UpstreamFull,
+    /// The session was waiting for a seat.
+    Queued,
+}
+
+impl Dropped {
+    /// Every reason.
+    pub const ALL: [Dropped; 4] = [
+        Dropped::Backpressure,
+        Dropped::UpstreamDown,
+        Dropped::UpstreamFull,
+        Dropped::Queued,
+    ];
+
+    /// The `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Dropped::Backpressure => "backpressure",
+            Dropped::UpstreamDown => "upstream_down",
+            Dropped::UpstreamFull => "upstream_full",
+            Dropped::Queued => "queued",
+        }
+    }
+}
 
 /// The drop counter with every reason at zero, so that a scrape (and an
 /// alert on it) sees the series before the first drop.
 fn touched(dropped: IntCounterVec) -> IntCounterVec {
-    for reason in DROP_REASONS {
-        dropped.with_label_values(&[reason]);
+    for why in Dropped::ALL {
+        dropped.with_label_values(&[why.label()]);
     }
     dropped
 }

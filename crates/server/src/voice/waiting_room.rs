@@ -11,6 +11,7 @@ use axum::extract::ws::{CloseFrame, Message};
 use bytes::Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 
+use super::metrics::Dropped;
 use crate::admission::seats::{Acquire, Place, Queued, Seat};
 use crate::AppState;
 use spotlight_wire::voice::{close, ClientMessage, ServerMessage};
@@ -146,7 +147,7 @@ where
                         }
                     }
                     Some(Ok(Message::Binary(_))) => {
-                        state.metrics.voice.dropped.with_label_values(&["queued"]).inc();
+                        state.metrics.voice.dropped(Dropped::Queued);
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_)) | Err(_)) | None => return (None, queued.waited()),
