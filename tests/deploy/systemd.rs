@@ -87,9 +87,15 @@ fn the_unit_verifies_and_sets_only_what_serve_knows() {
         .find_map(|l| l.strip_prefix("TimeoutStopSec="))
         .unwrap();
     let drain = setting("SPOTLIGHT_DRAIN").unwrap();
+    // A stream whose client stopped reading ends by the stall rule: a
+    // stop takes up to the drain plus the stall timeout.
+    let stall = setting("SPOTLIGHT_STALL_TIMEOUT").map_or_else(
+        || spotlight_server::Limits::default().stall_timeout.as_secs(),
+        |s| seconds(&s),
+    );
     assert!(
-        seconds(stop) > seconds(&drain),
-        "TimeoutStopSec={stop} must outlast the drain {drain}"
+        seconds(stop) > seconds(&drain) + stall,
+        "TimeoutStopSec={stop} must outlast the drain {drain} plus the stall timeout {stall}s"
     );
     assert!(unit.contains("StateDirectory=spotlight"));
     assert_eq!(
