@@ -207,13 +207,18 @@ pub(super) fn lean_stream(
             Ok(()) => {
                 let _ = socket::shutdown(tcp.as_raw_fd(), socket::Shutdown::Write);
             }
-            Err(e) => {
-                if let Some(why) = Stalled::of(&e) {
-                    liveness::report(&state.metrics, why);
-                    reset(&tcp);
-                }
-            }
+            Err(e) => cut_if_stalled(&e, &state.metrics, &*tcp),
         }
+    }
+}
+
+/// How a lean stream that failed to write ends: a stall is counted and
+/// the socket reset (its unsent bytes dropped); any other error has ended
+/// the connection already.
+pub(super) fn cut_if_stalled(e: &io::Error, metrics: &Metrics, socket: &impl std::os::fd::AsFd) {
+    if let Some(why) = Stalled::of(e) {
+        liveness::report(metrics, why);
+        reset(socket);
     }
 }
 
@@ -275,9 +280,20 @@ pub(super) fn writable(
 /// Flags of a direct send: never block; on Linux, no SIGPIPE for a closed
 /// peer (elsewhere the Rust runtime already ignores SIGPIPE).
 #[cfg(target_os = "linux")]
-pub(super) const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT.union(MsgFlags::MSG_NOSIGNAL);
+const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT.union(MsgFlags::MSG_NOSIGNAL);
 #[cfg(not(target_os = "linux"))]
-pub(super) const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
+const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
+
+/// A direct send on the socket `fd`: what fits now, never blocking
+/// (`WouldBlock` when nothing does), tokio's readiness left as it was.
+pub(super) fn send_now(fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let sent = match bufs {
+        // One buffer (the usual case): a plain send, no iovec to import.
+        [one] => socket::send(fd, one, SEND_FLAGS),
+        _ => socket::sendmsg::<()>(fd, bufs, &[], SEND_FLAGS, None),
+    };
+    sent.map_err(io::Error::from)
+}
 
 /// A lean stream's socket as the hub's direct writer.
 ///
@@ -295,13 +311,7 @@ struct SocketWriter {
 
 impl DirectWrite for SocketWriter {
     fn try_write(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let flags = SEND_FLAGS;
-        let sent = match bufs {
-            // One event (the usual case): a plain send, no iovec to import.
-            [one] => socket::send(self.fd, one, flags),
-            _ => socket::sendmsg::<()>(self.fd, bufs, &[], flags, None),
-        };
-        sent.map_err(io::Error::from)
+        send_now(self.fd, bufs)
     }
 
     fn written(&self, item: &QueueItem) {

@@ -22,8 +22,7 @@ use tokio_rustls::rustls::ServerConnection;
 use tokio_rustls::server::TlsStream;
 
 use super::conn::{reset, Transport};
-use super::lean::{writable, Opened, SEND_FLAGS};
-use super::liveness::{self, Stalled};
+use super::lean::{cut_if_stalled, send_now, writable, Opened};
 use super::{AppState, Metrics};
 use spotlight_market::hub::{DirectWrite, QueueItem};
 
@@ -96,12 +95,7 @@ fn tls_stream(
         };
         match outcome {
             Ok(()) => wire.close(),
-            Err(e) => {
-                if let Some(why) = Stalled::of(&e) {
-                    liveness::report(&state.metrics, why);
-                    reset(&wire.tcp);
-                }
-            }
+            Err(e) => cut_if_stalled(&e, &state.metrics, &wire.tcp),
         }
     }
 }
@@ -257,16 +251,17 @@ impl Write for Polled<'_> {
 }
 
 /// The socket as the hub sends on it: the descriptor itself, never
-/// blocking (see [`super::lean`]'s `SocketWriter` for why not through tokio).
+/// blocking ([`send_now`]; see [`super::lean`]'s `SocketWriter` for why
+/// not through tokio).
 struct Raw(RawFd);
 
 impl Write for Raw {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        socket::send(self.0, buf, SEND_FLAGS).map_err(io::Error::from)
+        send_now(self.0, &[IoSlice::new(buf)])
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        socket::sendmsg::<()>(self.0, bufs, &[], SEND_FLAGS, None).map_err(io::Error::from)
+        send_now(self.0, bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -446,12 +446,6 @@ impl StreamSession {
         self.sub.queue.on_overflow(hook);
     }
 
-    /// Lets the hub write live events straight to this stream's socket
-    /// while the stream waits for them.
-    pub fn attach(&self, direct: Box<dyn DirectWrite>) {
-        self.sub.queue.attach(direct);
-    }
-
     /// A lean stream's set-up on its socket `fd`: judged by its peer's
     /// progress against `stall`, reset at once by `reset` when its queue
     /// overflows, written to directly by the hub through `direct`.
@@ -464,7 +458,7 @@ impl StreamSession {
     ) {
         self.on_overflow(reset);
         self.watch_progress(fd, stall);
-        self.attach(direct);
+        self.sub.queue.attach(direct);
     }
 }
 

@@ -426,14 +426,23 @@ mod tests {
         assert_eq!((&rest[..], last), (&b"3;4;5;"[..], 5));
     }
 
-    #[tokio::test]
-    async fn a_nudge_wakes_a_waiting_reader_with_an_empty_batch_once() {
-        let q = std::sync::Arc::new(ClientQueue::new(4, usize::MAX));
+    /// A reader of `q` in `next_batch`, spawned and given a turn to reach
+    /// its wait.
+    async fn waiting_reader(
+        q: &std::sync::Arc<ClientQueue>,
+    ) -> tokio::task::JoinHandle<Option<(Bytes, u64)>> {
         let reader = tokio::spawn({
             let q = q.clone();
             async move { q.next_batch(64, |_| {}).await }
         });
         tokio::task::yield_now().await;
+        reader
+    }
+
+    #[tokio::test]
+    async fn a_nudge_wakes_a_waiting_reader_with_an_empty_batch_once() {
+        let q = std::sync::Arc::new(ClientQueue::new(4, usize::MAX));
+        let reader = waiting_reader(&q).await;
         q.nudge();
         let (bytes, _) = reader.await.unwrap().unwrap();
         assert!(bytes.is_empty());
@@ -448,11 +457,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_reader_wakes_on_push() {
         let q = std::sync::Arc::new(ClientQueue::new(4, usize::MAX));
-        let reader = tokio::spawn({
-            let q = q.clone();
-            async move { q.next_batch(64, |_| {}).await }
-        });
-        tokio::task::yield_now().await;
+        let reader = waiting_reader(&q).await;
         q.push(item(0, 9, true));
         assert_eq!(reader.await.unwrap().map(|(_, s)| s), Some(9));
     }
