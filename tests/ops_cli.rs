@@ -104,12 +104,7 @@ async fn metrics_table_filter_json_and_raw() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_one_line_naming_the_url_and_exit_3() {
-    // Bind then drop: a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::process::free_port();
     let url = format!("http://127.0.0.1:{port}");
     for cmd in ["diag", "metrics"] {
         let (code, out, err) = spotlight(&["--url", &url, cmd], &[]).await;

@@ -72,10 +72,7 @@ async fn probe_voice_fails_when_sessions_cannot_be_resumed() {
 
 #[tokio::test]
 async fn probes_exit_3_when_nothing_listens() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = common::process::free_port();
     let url = format!("http://127.0.0.1:{port}");
     for target in ["voice", "sse"] {
         let (code, out, err) = spotlight(

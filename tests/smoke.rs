@@ -164,11 +164,7 @@ async fn voice_sessions_that_cannot_resume_fail_the_voice_check_alone() {
 
 #[tokio::test]
 async fn a_closed_port_exits_3() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::process::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let (code, out, err) =
         spotlight(&["--url", &url, "smoke", "--connect-attempts", "1"], &[]).await;

@@ -90,11 +90,40 @@ impl Served {
     }
 }
 
-/// A port nothing listens on now.
+/// A loopback port nothing listens on now, and that nothing else in this
+/// machine's tests will be handed: it is taken below the kernel's
+/// ephemeral range (which every `bind(:0)` and outgoing connection draws
+/// from), and never twice by one test process. A port from `bind(:0)`
+/// could be given to another test's server or client between its check
+/// and its use (a "closed" port then answers; a server restarted on its
+/// old port finds it taken).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static TAKEN: AtomicU32 = AtomicU32::new(0);
+    let (low, span) = below_ephemeral();
+    // Each test process starts in its own place, so two at once rarely meet.
+    let start = std::process::id() % span;
+    for _ in 0..span {
+        let n = TAKEN.fetch_add(1, Ordering::Relaxed);
+        let port = (low + (start + n) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below the ephemeral range");
+}
+
+/// The ports `[low, low + span)` below the kernel's ephemeral range
+/// (Linux's `ip_local_port_range`, 32768–60999 unless changed).
+fn below_ephemeral() -> (u32, u32) {
+    let first = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let low = 10_000.min(first.saturating_sub(2_000)).max(1_024);
+    assert!(
+        first > low + 1_000,
+        "the ephemeral port range starts at {first}: the tests need ports below it (sysctl net.ipv4.ip_local_port_range)"
+    );
+    (low, first - low)
 }

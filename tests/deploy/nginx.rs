@@ -56,15 +56,27 @@ impl Nginx {
             "nginx -t: {}",
             String::from_utf8_lossy(&test.stderr)
         );
-        let child = Command::new(nginx())
+        let mut child = Command::new(nginx())
             .args(args)
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        eventually("nginx to listen", || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
+        // Answered by nginx itself (its own Server header), not merely
+        // something listening on the port.
+        let health = format!("http://127.0.0.1:{port}/health");
+        eventually("nginx to answer", || {
+            if let Ok(Some(exit)) = child.try_wait() {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("nginx exited ({exit}): {log}");
+            }
+            let health = health.clone();
+            async move {
+                reqwest::get(health).await.is_ok_and(|r| {
+                    r.headers()
+                        .get("server")
+                        .is_some_and(|s| s.as_bytes().starts_with(b"nginx"))
+                })
+            }
         })
         .await;
         Nginx { child, _dir: dir }
@@ -134,13 +146,20 @@ async fn nginx_in_front_passes_every_smoke_check_and_forwards_the_client_address
     // Buffering switched on in the stream's location (the server's
     // X-Accel-Buffering ignored, buffers larger than the check's seconds of
     // events, so that load does not flush them early): the smoke catches it.
+    // Without upstream keep-alive: a stream on a connection nginx kept from
+    // an earlier request is answered chunked (the routed path), and nginx
+    // passes each whole chunk on even when buffering, so the stream would
+    // be buffered only when nginx happened to open a new connection for it.
     let buffered = rewrite(
         &plain_site(&server, port),
-        &[(
-            "proxy_buffering off;",
-            "proxy_buffering on;\n        proxy_ignore_headers X-Accel-Buffering;\n        \
-             proxy_buffers 8 256k;\n        proxy_busy_buffers_size 256k;",
-        )],
+        &[
+            (
+                "proxy_buffering off;",
+                "proxy_buffering on;\n        proxy_ignore_headers X-Accel-Buffering;\n        \
+                 proxy_buffers 8 256k;\n        proxy_busy_buffers_size 256k;",
+            ),
+            ("keepalive 64;", ""),
+        ],
     );
     let nginx = Nginx::start(&buffered, port).await;
     let (passed, report) = smoke(&url, &["--pin", "2468"]);
