@@ -56,7 +56,7 @@ pub(super) async fn connection(
         Box::pin(super::http2::serve(stream, peer, fd, &state, app)).await;
         return;
     }
-    http1_connection(stream, peer, state, app).await;
+    http1_connection(Box::new(stream), peer, state, app).await;
 }
 
 /// Plaintext on the TLS port: what the client sent so far is read (so
@@ -88,7 +88,8 @@ mod tests {
 
     /// A TLS connection's task is allocated once at its largest and lives
     /// as long as the connection — a stream's whole life — so it must stay
-    /// small. A 16 KiB buffer held across an await once made it 18 KiB.
+    /// small. A 16 KiB buffer held across an await once made it 18 KiB,
+    /// and the TLS stream held inline (twice) another 4 KiB.
     #[tokio::test]
     async fn a_tls_connections_task_stays_small() {
         let dir = tempfile::tempdir().unwrap();
@@ -108,6 +109,6 @@ mod tests {
         let app = crate::router(state.clone());
         let task = connection(tcp, peer, state, app, tls);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 8 * 1024, "a TLS connection's task is {size} bytes");
+        assert!(size <= 4 * 1024, "a TLS connection's task is {size} bytes");
     }
 }

@@ -26,7 +26,12 @@ use super::lean::{cut_if_stalled, send_now, writable, Opened};
 use super::{AppState, Metrics};
 use spotlight_market::hub::{DirectWrite, QueueItem};
 
-impl Transport for TlsStream<TcpStream> {
+/// Boxed: the stream (its rustls session inline, over a KiB) is held by
+/// value in [`super::conn::http1_connection`]'s future, which is allocated
+/// once at its largest and lives as long as the connection; a box keeps
+/// that future the size of a plaintext connection's, and is freed when a
+/// lean stream takes the session out of it.
+impl Transport for Box<TlsStream<TcpStream>> {
     fn fd(&self) -> RawFd {
         self.get_ref().0.as_raw_fd()
     }
@@ -44,7 +49,7 @@ impl Transport for TlsStream<TcpStream> {
 /// socket, a peer that takes nothing for the stall time is cut, a client
 /// that hangs up is gone at once; a stream that ends sends `close_notify`.
 fn tls_stream(
-    opened: Opened<TlsStream<TcpStream>>,
+    opened: Opened<Box<TlsStream<TcpStream>>>,
     state: &AppState,
 ) -> impl Future<Output = ()> + Send + '_ {
     let Opened {
@@ -52,7 +57,7 @@ fn tls_stream(
         mut session,
         head,
     } = opened;
-    let (tcp, tls) = tcp.into_inner();
+    let (tcp, tls) = (*tcp).into_inner();
     let fd = tcp.as_raw_fd();
     let wire = Arc::new(Wire {
         tcp,
