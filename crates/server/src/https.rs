@@ -93,13 +93,7 @@ mod tests {
     #[tokio::test]
     async fn a_tls_connections_task_stays_small() {
         let dir = tempfile::tempdir().unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        std::fs::write(&cert_file, cert.pem()).unwrap();
-        std::fs::write(&key_file, key.serialize_pem()).unwrap();
-        let tls = Arc::new(Tls::load(&cert_file, &key_file).unwrap());
+        let tls = Arc::new(crate::tls::testing::self_signed(dir.path()).0);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap())
             .await

@@ -298,8 +298,8 @@ mod tests {
     use futures::FutureExt;
     use tokio::io::AsyncReadExt;
     use tokio_rustls::rustls::pki_types::ServerName;
-    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
-    use tokio_rustls::{TlsAcceptor, TlsConnector};
+    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+    use tokio_rustls::TlsConnector;
 
     /// Both ends of a loopback TLS connection whose socket buffers hold
     /// a few KiB only.
@@ -307,21 +307,11 @@ mod tests {
         TlsStream<TcpStream>,
         tokio_rustls::client::TlsStream<TcpStream>,
     ) {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let server = ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                key.serialize_der().try_into().unwrap(),
-            )
-            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (tls, cert) = crate::tls::testing::self_signed(dir.path());
         let mut roots = RootCertStore::empty();
-        roots.add(cert.der().clone()).unwrap();
+        roots.add(cert).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let client = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -338,7 +328,7 @@ mod tests {
         socket::setsockopt(&server_tcp, socket::sockopt::SndBuf, &4096).unwrap();
         let name = ServerName::try_from("localhost").unwrap();
         let (server, client) = tokio::join!(
-            TlsAcceptor::from(Arc::new(server)).accept(server_tcp),
+            tls.acceptor().accept(server_tcp),
             TlsConnector::from(Arc::new(client)).connect(name, tcp.unwrap()),
         );
         (server.unwrap(), client.unwrap())

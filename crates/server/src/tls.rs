@@ -122,3 +122,24 @@ fn cert_info(der: &CertificateDer<'_>) -> Result<CertInfo, String> {
         not_after: cert.validity().not_after.timestamp(),
     })
 }
+
+/// A self-signed certificate for `localhost`, for the crate's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// The pair loaded as `serve --tls-cert --tls-key` loads it (its files
+    /// in `dir`), and the certificate, for a client to trust.
+    pub(crate) fn self_signed(dir: &Path) -> (Tls, CertificateDer<'static>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        (
+            Tls::load(&cert_file, &key_file).unwrap(),
+            cert.der().clone(),
+        )
+    }
+}
